@@ -1,0 +1,363 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/creditkit/creditkit/store"
+)
+
+const grantCols = `id, customer, currency, amount, remaining, reason, source, priority, created_at, effective_at, expires_at, voided_at, expired_at, cost_basis, metadata`
+
+const holdCols = `id, customer, currency, operation, params, amount, captured, status, created_at, expires_at, resolved_at, allocations, metadata, entry_id`
+
+const entryCols = `seq, id, customer, currency, category, amount, balance_after, operation, metadata, allocations, actor, idempotency_key, at, recorded_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanGrant(r scanner) (*store.Grant, error) {
+	var g store.Grant
+	var created, effective int64
+	var expires, voided, expired sql.NullInt64
+	var cost sql.NullString
+	var meta string
+	if err := r.Scan(&g.ID, &g.Customer, &g.Currency, &g.Amount, &g.Remaining, &g.Reason, &g.Source, &g.Priority,
+		&created, &effective, &expires, &voided, &expired, &cost, &meta); err != nil {
+		return nil, err
+	}
+	g.CreatedAt, g.EffectiveAt = fromMicros(created), fromMicros(effective)
+	g.ExpiresAt, g.VoidedAt, g.ExpiredAt = fromNullMicros(expires), fromNullMicros(voided), fromNullMicros(expired)
+	if cost.Valid {
+		g.CostBasis = []byte(cost.String)
+	}
+	g.Metadata = []byte(meta)
+	return &g, nil
+}
+
+func scanHold(r scanner) (*store.Hold, error) {
+	var h store.Hold
+	var created, expires int64
+	var resolved sql.NullInt64
+	var params, meta sql.NullString
+	var allocs string
+	if err := r.Scan(&h.ID, &h.Customer, &h.Currency, &h.Operation, &params, &h.Amount, &h.Captured, &h.Status,
+		&created, &expires, &resolved, &allocs, &meta, &h.EntryID); err != nil {
+		return nil, err
+	}
+	h.CreatedAt, h.ExpiresAt, h.ResolvedAt = fromMicros(created), fromMicros(expires), fromNullMicros(resolved)
+	if params.Valid {
+		h.Params = []byte(params.String)
+	}
+	if meta.Valid {
+		h.Metadata = []byte(meta.String)
+	}
+	h.Allocations = []byte(allocs)
+	return &h, nil
+}
+
+func scanEntry(r scanner) (*store.Entry, error) {
+	var e store.Entry
+	var at, rec int64
+	var meta, allocs string
+	if err := r.Scan(&e.Seq, &e.ID, &e.Customer, &e.Currency, &e.Category, &e.Amount, &e.BalanceAfter, &e.Operation,
+		&meta, &allocs, &e.Actor, &e.IdempotencyKey, &at, &rec); err != nil {
+		return nil, err
+	}
+	e.Metadata, e.Allocations = []byte(meta), []byte(allocs)
+	e.At, e.RecordedAt = fromMicros(at), fromMicros(rec)
+	return &e, nil
+}
+
+// queryAll runs a query and scans every row with scan.
+func queryAll[T any](ctx context.Context, t *txn, what string, scan func(scanner) (*T, error), query string, args ...any) ([]*T, error) {
+	rows, err := t.tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, t.s.translate(what, err)
+	}
+	defer rows.Close()
+	var out []*T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, t.s.translate(what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.s.translate(what, err)
+	}
+	return out, nil
+}
+
+// queryOne runs a query expected to return at most one row; no row is (nil, nil).
+func queryOne[T any](ctx context.Context, t *txn, what string, scan func(scanner) (*T, error), query string, args ...any) (*T, error) {
+	v, err := scan(t.tx.QueryRowContext(ctx, query, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, t.s.translate(what, err)
+	}
+	return v, nil
+}
+
+func scanWallet(r scanner) (*store.Wallet, error) {
+	var w store.Wallet
+	var created int64
+	if err := r.Scan(&w.Customer, &w.Currency, &w.LedgerBalance, &w.LowNotified, &created); err != nil {
+		return nil, err
+	}
+	w.CreatedAt = fromMicros(created)
+	return &w, nil
+}
+
+func (t *txn) Wallet(ctx context.Context, key store.WalletKey) (*store.Wallet, error) {
+	return queryOne(ctx, t, "read wallet", scanWallet,
+		`SELECT customer, currency, ledger_balance, low_notified, created_at FROM wallets WHERE customer = ? AND currency = ?`,
+		key.Customer, key.Currency)
+}
+
+func (t *txn) Wallets(ctx context.Context, after store.WalletKey, limit int) ([]*store.Wallet, error) {
+	return queryAll(ctx, t, "list wallets", scanWallet,
+		`SELECT customer, currency, ledger_balance, low_notified, created_at FROM wallets
+		 WHERE customer > ? OR (customer = ? AND currency > ?) ORDER BY customer, currency LIMIT ?`,
+		after.Customer, after.Customer, after.Currency, limit)
+}
+
+func (t *txn) LiveGrants(ctx context.Context, keys []store.WalletKey) ([]*store.Grant, error) {
+	var out []*store.Grant
+	for _, k := range keys {
+		gs, err := queryAll(ctx, t, "read live grants", scanGrant,
+			`SELECT `+grantCols+` FROM grants INDEXED BY grants_live
+			 WHERE customer = ? AND currency = ? AND remaining > 0 AND voided_at IS NULL AND expired_at IS NULL`,
+			k.Customer, k.Currency)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, gs...)
+	}
+	return out, nil
+}
+
+func (t *txn) ActiveHolds(ctx context.Context, keys []store.WalletKey) ([]*store.Hold, error) {
+	var out []*store.Hold
+	for _, k := range keys {
+		hs, err := queryAll(ctx, t, "read active holds", scanHold,
+			`SELECT `+holdCols+` FROM holds INDEXED BY holds_active WHERE customer = ? AND currency = ? AND status = 'active'`,
+			k.Customer, k.Currency)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, hs...)
+	}
+	return out, nil
+}
+
+func (t *txn) Grant(ctx context.Context, id string) (*store.Grant, error) {
+	return queryOne(ctx, t, "read grant", scanGrant, `SELECT `+grantCols+` FROM grants WHERE id = ?`, id)
+}
+
+func (t *txn) Grants(ctx context.Context, q store.GrantQuery) ([]*store.Grant, error) {
+	where := []string{"customer = ?", "id > ?"}
+	args := []any{q.Customer, q.After}
+	if q.Currency != "" {
+		where = append(where, "currency = ?")
+		args = append(args, q.Currency)
+	}
+	args = append(args, q.Limit)
+	return queryAll(ctx, t, "list grants", scanGrant,
+		`SELECT `+grantCols+` FROM grants WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`, args...)
+}
+
+func (t *txn) Hold(ctx context.Context, id string) (*store.Hold, error) {
+	return queryOne(ctx, t, "read hold", scanHold, `SELECT `+holdCols+` FROM holds WHERE id = ?`, id)
+}
+
+func (t *txn) HoldsAt(ctx context.Context, key store.WalletKey, at time.Time) ([]*store.Hold, error) {
+	us := micros(at)
+	return queryAll(ctx, t, "read holds at", scanHold,
+		`SELECT `+holdCols+` FROM holds WHERE customer = ? AND currency = ? AND created_at <= ? AND expires_at > ?
+		 AND (resolved_at IS NULL OR resolved_at > ?)`, key.Customer, key.Currency, us, us, us)
+}
+
+func (t *txn) Entries(ctx context.Context, q store.EntryQuery) ([]*store.Entry, error) {
+	where := []string{"customer = ?"}
+	args := []any{q.Customer}
+	add := func(cond string, v any) {
+		where = append(where, cond)
+		args = append(args, v)
+	}
+	if q.Currency != "" {
+		add("currency = ?", q.Currency)
+	}
+	if q.Category != "" {
+		add("category = ?", q.Category)
+	}
+	if q.Operation != "" {
+		add("operation = ?", q.Operation)
+	}
+	if !q.Since.IsZero() {
+		add("at >= ?", micros(q.Since))
+	}
+	if !q.Until.IsZero() {
+		add("at < ?", micros(q.Until))
+	}
+	order := "ASC"
+	if q.Desc {
+		order = "DESC"
+		if q.AfterSeq > 0 {
+			add("seq < ?", q.AfterSeq)
+		}
+	} else if q.AfterSeq > 0 {
+		add("seq > ?", q.AfterSeq)
+	}
+	args = append(args, q.Limit)
+	return queryAll(ctx, t, "list entries", scanEntry,
+		`SELECT `+entryCols+` FROM entries WHERE `+strings.Join(where, " AND ")+` ORDER BY seq `+order+` LIMIT ?`, args...)
+}
+
+func (t *txn) Entry(ctx context.Context, id string) (*store.Entry, error) {
+	return queryOne(ctx, t, "read entry", scanEntry, `SELECT `+entryCols+` FROM entries WHERE id = ?`, id)
+}
+
+func (t *txn) SumEntries(ctx context.Context, key store.WalletKey, at time.Time) (int64, error) {
+	var sum int64
+	err := t.tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM entries WHERE customer = ? AND currency = ? AND at <= ?`,
+		key.Customer, key.Currency, micros(at)).Scan(&sum)
+	return sum, t.s.translate("sum entries", err)
+}
+
+func (t *txn) Idempotency(ctx context.Context, key string) (*store.Idempotency, error) {
+	return queryOne(ctx, t, "read idempotency key", func(r scanner) (*store.Idempotency, error) {
+		var rec store.Idempotency
+		var created int64
+		var result string
+		if err := r.Scan(&rec.Key, &rec.Fingerprint, &result, &created); err != nil {
+			return nil, err
+		}
+		rec.Result, rec.CreatedAt = []byte(result), fromMicros(created)
+		return &rec, nil
+	}, `SELECT key, fingerprint, result, created_at FROM idempotency WHERE key = ?`, key)
+}
+
+func (t *txn) DueGrants(ctx context.Context, now time.Time, limit int) ([]*store.Grant, error) {
+	return queryAll(ctx, t, "read due grants", scanGrant,
+		`SELECT `+grantCols+` FROM grants INDEXED BY grants_due
+		 WHERE expires_at <= ? AND remaining > 0 AND voided_at IS NULL AND expired_at IS NULL AND expires_at IS NOT NULL
+		 ORDER BY expires_at LIMIT ?`, micros(now), limit)
+}
+
+func (t *txn) DueHolds(ctx context.Context, now time.Time, limit int) ([]*store.Hold, error) {
+	return queryAll(ctx, t, "read due holds", scanHold,
+		`SELECT `+holdCols+` FROM holds INDEXED BY holds_due WHERE status = 'active' AND expires_at <= ? ORDER BY expires_at LIMIT ?`,
+		micros(now), limit)
+}
+
+func (t *txn) Events(ctx context.Context, after int64, limit int) ([]*store.Event, error) {
+	return queryAll(ctx, t, "read events", func(r scanner) (*store.Event, error) {
+		var e store.Event
+		var at int64
+		var data string
+		if err := r.Scan(&e.Seq, &e.ID, &e.Type, &e.Customer, &e.Currency, &data, &at); err != nil {
+			return nil, err
+		}
+		e.Data, e.At = []byte(data), fromMicros(at)
+		return &e, nil
+	}, `SELECT seq, id, type, customer, currency, data, at FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+}
+
+// LockWallets creates missing wallet rows. SQLite has one writer, holding the
+// database lock since BEGIN IMMEDIATE, so the rows are already locked.
+func (t *txn) LockWallets(ctx context.Context, keys []store.WalletKey, now time.Time) ([]*store.Wallet, error) {
+	out := make([]*store.Wallet, len(keys))
+	for i, k := range keys {
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO wallets (customer, currency, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+			k.Customer, k.Currency, micros(now)); err != nil {
+			return nil, t.s.translate("create wallet", err)
+		}
+		w, err := t.Wallet(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = w
+	}
+	return out, nil
+}
+
+// Apply writes the changes. SQLite statements run in process, so one
+// prepared statement per row kind, executed per row, is as cheap as a
+// multi-row statement and keeps the SQL plain.
+func (t *txn) Apply(ctx context.Context, c *store.Changes) error {
+	type batch struct {
+		what  string
+		query string
+		n     int
+		args  func(i int) []any
+	}
+	batches := []batch{
+		{"save wallet", `UPDATE wallets SET ledger_balance = ?, low_notified = ? WHERE customer = ? AND currency = ?`, len(c.Wallets),
+			func(i int) []any {
+				w := c.Wallets[i]
+				return []any{w.LedgerBalance, w.LowNotified, w.Customer, w.Currency}
+			}},
+		{"insert grant", `INSERT INTO grants (` + grantCols + `) VALUES ` + placeholders(1, 15), len(c.NewGrants),
+			func(i int) []any {
+				g := c.NewGrants[i]
+				return []any{g.ID, g.Customer, g.Currency, g.Amount, g.Remaining, g.Reason, g.Source, g.Priority,
+					micros(g.CreatedAt), micros(g.EffectiveAt), microsPtr(g.ExpiresAt), microsPtr(g.VoidedAt), microsPtr(g.ExpiredAt),
+					nullBytes(g.CostBasis), string(g.Metadata)}
+			}},
+		{"update grant", `UPDATE grants SET remaining = ?, voided_at = ?, expired_at = ? WHERE id = ?`, len(c.GrantUpdates),
+			func(i int) []any {
+				u := c.GrantUpdates[i]
+				return []any{u.Remaining, microsPtr(u.VoidedAt), microsPtr(u.ExpiredAt), u.ID}
+			}},
+		{"insert entry", `INSERT INTO entries (id, customer, currency, category, amount, balance_after, operation, metadata, allocations, actor, idempotency_key, at, recorded_at) VALUES ` + placeholders(1, 13), len(c.Entries),
+			func(i int) []any {
+				e := c.Entries[i]
+				return []any{e.ID, e.Customer, e.Currency, e.Category, e.Amount, e.BalanceAfter, e.Operation,
+					string(e.Metadata), string(e.Allocations), e.Actor, e.IdempotencyKey, micros(e.At), micros(e.RecordedAt)}
+			}},
+		{"insert hold", `INSERT INTO holds (` + holdCols + `) VALUES ` + placeholders(1, 14), len(c.NewHolds),
+			func(i int) []any {
+				h := c.NewHolds[i]
+				return []any{h.ID, h.Customer, h.Currency, h.Operation, nullBytes(h.Params), h.Amount, h.Captured, h.Status,
+					micros(h.CreatedAt), micros(h.ExpiresAt), microsPtr(h.ResolvedAt), string(h.Allocations), nullBytes(h.Metadata), h.EntryID}
+			}},
+		{"update hold", `UPDATE holds SET status = ?, captured = ?, resolved_at = ?, entry_id = ? WHERE id = ?`, len(c.HoldUpdates),
+			func(i int) []any {
+				u := c.HoldUpdates[i]
+				return []any{u.Status, u.Captured, microsPtr(u.ResolvedAt), u.EntryID, u.ID}
+			}},
+		{"insert idempotency key", `INSERT INTO idempotency (key, fingerprint, result, created_at) VALUES (?, ?, ?, ?)`, len(c.Idempotencies),
+			func(i int) []any {
+				r := c.Idempotencies[i]
+				return []any{r.Key, r.Fingerprint, string(r.Result), micros(r.CreatedAt)}
+			}},
+		{"insert event", `INSERT INTO events (id, type, customer, currency, data, at) VALUES (?, ?, ?, ?, ?, ?)`, len(c.Events),
+			func(i int) []any {
+				e := c.Events[i]
+				return []any{e.ID, e.Type, e.Customer, e.Currency, string(e.Data), micros(e.At)}
+			}},
+	}
+	for _, b := range batches {
+		if b.n == 0 {
+			continue
+		}
+		stmt, err := t.tx.PrepareContext(ctx, b.query)
+		if err != nil {
+			return t.s.translate(b.what, err)
+		}
+		for i := 0; i < b.n; i++ {
+			if _, err := stmt.ExecContext(ctx, b.args(i)...); err != nil {
+				stmt.Close()
+				return t.s.translate(b.what, err)
+			}
+		}
+		stmt.Close()
+	}
+	return nil
+}

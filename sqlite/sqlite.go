@@ -1,0 +1,245 @@
+// Package sqlite is the creditkit store on SQLite, through the pure-Go
+// modernc.org/sqlite driver (no cgo). The database runs in WAL mode with
+// synchronous=FULL, so a commit is durable when Update returns. All writes go
+// through one connection that opens its transactions with BEGIN IMMEDIATE:
+// writers queue instead of failing, in this process and across processes
+// sharing the file.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	sqlite3 "modernc.org/sqlite"
+	sqlite3lib "modernc.org/sqlite/lib"
+
+	"github.com/creditkit/creditkit/store"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Options configure a Store. Nil means defaults.
+type Options struct {
+	// BusyTimeout is how long a write waits for another process holding the
+	// database. Defaults to 10 seconds.
+	BusyTimeout time.Duration
+	// ReadConns is the number of read connections. Defaults to 4.
+	ReadConns int
+	// Logger receives diagnostics. Defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// Store is a store.Store on one SQLite file.
+type Store struct {
+	path   string
+	writer *sql.DB
+	reader *sql.DB
+	logger *slog.Logger
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the SQLite database at path and applies
+// migrations. The parent directory must exist.
+func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	busy := opts.BusyTimeout
+	if busy <= 0 {
+		busy = 10 * time.Second
+	}
+	readConns := opts.ReadConns
+	if readConns <= 0 {
+		readConns = 4
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if path == "" {
+		return nil, errors.New("sqlite: empty database path: give a file such as sqlite:creditkit.db")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("sqlite: cannot create database %s: directory %s does not exist", path, dir)
+		}
+	}
+	dsn := func(txlock string) string {
+		q := url.Values{}
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(FULL)")
+		q.Add("_pragma", "busy_timeout("+strconv.FormatInt(busy.Milliseconds(), 10)+")")
+		q.Add("_pragma", "foreign_keys(1)")
+		if txlock != "" {
+			q.Set("_txlock", txlock)
+		}
+		return "file:" + path + "?" + q.Encode()
+	}
+	writer, err := sql.Open("sqlite", dsn("immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	reader, err := sql.Open("sqlite", dsn(""))
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	reader.SetMaxOpenConns(readConns)
+	reader.SetMaxIdleConns(readConns)
+	s := &Store{path: path, writer: writer, reader: reader, logger: logger}
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	return errors.Join(s.writer.Close(), s.reader.Close())
+}
+
+// Migrate applies the embedded migrations that have not run yet, in order.
+// Migrations are forward-only and numbered like PostgreSQL's.
+func (s *Store) Migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("sqlite: list migrations: %w", err)
+	}
+	sort.Strings(names)
+	return s.Update(ctx, func(ctx context.Context, wtx store.WriteTx) error {
+		tx := wtx.(*txn).tx
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+			return s.translate("create schema_migrations", err)
+		}
+		for _, name := range names {
+			version, err := strconv.Atoi(strings.SplitN(filepath.Base(name), "_", 2)[0])
+			if err != nil {
+				return fmt.Errorf("sqlite: migration %s: name must start with a number: %w", name, err)
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
+				return s.translate("read schema_migrations", err)
+			}
+			if n > 0 {
+				continue
+			}
+			body, err := migrationFS.ReadFile(name)
+			if err != nil {
+				return fmt.Errorf("sqlite: read migration %s: %w", name, err)
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return s.translate("apply migration "+name, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, time.Now().UnixMicro()); err != nil {
+				return s.translate("record migration "+name, err)
+			}
+			s.logger.Debug("applied migration", "store", "sqlite", "migration", name)
+		}
+		return nil
+	})
+}
+
+// Update runs fn in a write transaction (BEGIN IMMEDIATE) and commits it.
+func (s *Store) Update(ctx context.Context, fn func(ctx context.Context, tx store.WriteTx) error) error {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return s.translate("begin write transaction", err)
+	}
+	if err := fn(ctx, &txn{tx: tx, s: s}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return s.translate("commit", err)
+	}
+	return nil
+}
+
+// View runs fn in a read transaction, which sees one snapshot of the database.
+func (s *Store) View(ctx context.Context, fn func(ctx context.Context, tx store.ReadTx) error) error {
+	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return s.translate("begin read transaction", err)
+	}
+	defer tx.Rollback()
+	return fn(ctx, &txn{tx: tx, s: s})
+}
+
+// translate turns a driver error into a store error. It is the one place
+// that knows SQLite's error codes.
+func (s *Store) translate(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var se *sqlite3.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3lib.SQLITE_BUSY, sqlite3lib.SQLITE_LOCKED:
+			return fmt.Errorf("sqlite %s: %s: %w (%w)", s.path, what, store.ErrBusy, err)
+		case sqlite3lib.SQLITE_NOTADB:
+			return fmt.Errorf("sqlite: %s is not a SQLite database: %w", s.path, err)
+		}
+	}
+	return fmt.Errorf("sqlite %s: %s: %w", s.path, what, err)
+}
+
+// txn is a read or write transaction.
+type txn struct {
+	tx *sql.Tx
+	s  *Store
+}
+
+var _ store.WriteTx = (*txn)(nil)
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func microsPtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func fromNullMicros(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromMicros(n.Int64)
+	return &t
+}
+
+func nullBytes(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return string(b)
+}
+
+// placeholders returns "(?,?),(?,?)" style groups: n groups of width marks.
+func placeholders(n, width int) string {
+	group := "(" + strings.TrimSuffix(strings.Repeat("?,", width), ",") + ")"
+	return strings.TrimSuffix(strings.Repeat(group+",", n), ",")
+}

@@ -1,0 +1,93 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/creditkit/creditkit/sqlite"
+	"github.com/creditkit/creditkit/store"
+	"github.com/creditkit/creditkit/storetest"
+)
+
+func TestMain(m *testing.M) {
+	storetest.RunChildIfAsked()
+	os.Exit(m.Run())
+}
+
+func openStore(t *testing.T) store.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), nil)
+	if err != nil {
+		t.Fatalf("open sqlite: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, openStore)
+}
+
+func TestTwoProcessesNeverOverdraw(t *testing.T) {
+	t.Parallel()
+	storetest.MultiProcessSpends(t, "sqlite:"+filepath.Join(t.TempDir(), "shared.db"))
+}
+
+// The ledger is append-only at the database level too: even raw SQL cannot
+// change or delete an entry.
+func TestEntriesAreAppendOnly(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "append.db")
+	s, err := sqlite.Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Update(context.Background(), func(ctx context.Context, tx store.WriteTx) error {
+		return tx.Apply(ctx, &store.Changes{Entries: []*store.Entry{{ID: "ent_1", Customer: "a", Currency: "credits", Category: "x", Amount: 5, BalanceAfter: 5, Metadata: []byte("{}"), Allocations: []byte("[]")}}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{`UPDATE entries SET amount = 500`, `DELETE FROM entries`} {
+		if _, err := db.Exec(q); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: err = %v, want the append-only refusal", q, err)
+		}
+	}
+	var amount int64
+	if err := db.QueryRow(`SELECT amount FROM entries WHERE id = 'ent_1'`).Scan(&amount); err != nil || amount != 5 {
+		t.Fatalf("entry after refused writes: amount %d, err %v", amount, err)
+	}
+}
+
+func TestOpenRejectsWhatIsNotADatabase(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.db")
+	if err := os.WriteFile(junk, []byte(strings.Repeat("this is not sqlite\n", 400)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := sqlite.Open(context.Background(), junk, nil)
+	if err == nil || !strings.Contains(err.Error(), "not a SQLite database") {
+		t.Fatalf("open junk file: err = %v, want 'not a SQLite database'", err)
+	}
+	_, err = sqlite.Open(context.Background(), filepath.Join(dir, "missing-dir", "x.db"), nil)
+	if err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("open in missing dir: err = %v", err)
+	}
+	if errors.Is(err, store.ErrRetry) {
+		t.Fatal("a bad path is not retryable")
+	}
+}
