@@ -1337,6 +1337,12 @@ func (p *configParser) parsePack(e yamlEntry, path string) (*Pack, error) {
 // moneyCodeRE matches an ISO 4217 currency code.
 var moneyCodeRE = regexp.MustCompile(`^[A-Z]{3}$`)
 
+// FormatPrice prints the pack's price in its money currency, such as
+// "49.00 USD".
+func (p *Pack) FormatPrice() string {
+	return FormatAmount(Amount(p.PriceCents), moneyDecimals(p.PriceCurrency), p.PriceCurrency)
+}
+
 // moneyDecimals returns the number of minor-unit digits of an ISO 4217
 // currency: 0 for JPY and friends, 3 for BHD and friends, 2 otherwise.
 func moneyDecimals(code string) int {

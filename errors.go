@@ -79,11 +79,14 @@ type InsufficientCreditsError struct {
 	Currency  string
 	Needed    Amount
 	Available Amount
+	// Decimals is the currency's number of decimals, for the message.
+	Decimals int
 }
 
 // Error implements error.
 func (e *InsufficientCreditsError) Error() string {
-	return fmt.Sprintf("insufficient credits: %s needs %d %s but has %d available", e.Customer, e.Needed, e.Currency, e.Available)
+	return fmt.Sprintf("insufficient credits: %s needs %s but has %s available", e.Customer,
+		FormatAmount(e.Needed, e.Decimals, e.Currency), FormatAmount(e.Available, e.Decimals, e.Currency))
 }
 
 // Is makes the error match ErrInsufficientCredits.

@@ -1,0 +1,33 @@
+package creditkit
+
+import "time"
+
+// Event types recorded in the outbox.
+const (
+	EventCreditsGranted     = "credits.granted"
+	EventCreditsSpent       = "credits.spent"
+	EventBalanceLow         = "credits.balance.low"
+	EventBalanceDepleted    = "credits.balance.depleted"
+	EventGrantExpired       = "credits.grant.expired"
+	EventGrantVoided        = "credits.grant.voided"
+	EventCreditsTransferred = "credits.transferred"
+	EventHoldExpired        = "hold.expired"
+)
+
+// Event is something that happened to credits. Events are written to an
+// outbox in the same transaction as the movement they describe, so none is
+// ever lost, and are handed to subscribers after the commit.
+type Event struct {
+	ID       string         `json:"id"`
+	Type     string         `json:"type"`
+	Customer string         `json:"customer"`
+	Currency string         `json:"currency"`
+	Data     map[string]any `json:"data"`
+	At       time.Time      `json:"at"`
+	// Seq orders the outbox; it is assigned by the store.
+	Seq int64 `json:"-"`
+}
+
+// Subscriber receives events after their transaction commits. It is called
+// at least once per event, in commit order per wallet, and must be quick.
+type Subscriber func(e Event)

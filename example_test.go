@@ -1,0 +1,150 @@
+package creditkit_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/creditkit/creditkit"
+)
+
+// openExample opens a ledger on a throwaway SQLite file with a config in the
+// creditkit YAML language.
+func openExample(yaml string) (*creditkit.Ledger, func()) {
+	dir, err := os.MkdirTemp("", "creditkit-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg, err := creditkit.ParseConfig("creditkit.yaml", []byte(yaml))
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg.Clock = creditkit.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	l, err := creditkit.Open(context.Background(), "sqlite:"+filepath.Join(dir, "credits.db"), cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return l, func() { l.Close(); os.RemoveAll(dir) }
+}
+
+// Give a user credits and spend one on an operation, as in the usage_credits
+// README.
+func Example() {
+	ctx := context.Background()
+	l, done := openExample(`
+operations:
+  send_email: 1 credit
+`)
+	defer done()
+
+	if _, err := l.Grant(ctx, "user_42", 100, &creditkit.GrantOpts{Reason: "signup_bonus"}); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := l.Spend(ctx, "user_42", "send_email", nil, nil); err != nil {
+		log.Fatal(err)
+	}
+	bal, _ := l.Balance(ctx, "user_42", nil)
+	fmt.Println("balance:", bal.Available)
+	history, _ := l.History(ctx, "user_42", nil)
+	for _, e := range history {
+		fmt.Println(e.Category, e.Amount)
+	}
+	// Output:
+	// balance: 99
+	// signup_bonus 100
+	// operation_charge -1
+}
+
+// Price operations with fixed and per-unit terms: 10 credits plus 1 credit
+// per megabyte, rounded up once.
+func ExampleLedger_Estimate() {
+	ctx := context.Background()
+	l, done := openExample(`
+operations:
+  process_image: 10 credits + 1 credit per mb
+`)
+	defer done()
+
+	for _, p := range []creditkit.Params{{"mb": 5}, {"mb": 5.2}, {"size": 5 * 1048576}} {
+		cost, err := l.Estimate(ctx, "process_image", p)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(p, "costs", cost)
+	}
+	// Output:
+	// map[mb:5] costs 15
+	// map[mb:5.2] costs 16
+	// map[size:5242880] costs 15
+}
+
+// Charge only for work that succeeded: SpendOn reserves the cost, runs the
+// work, and releases the credits if it fails.
+func ExampleLedger_SpendOn() {
+	ctx := context.Background()
+	l, done := openExample(`
+operations:
+  generate_video: 100 credits + 10 credits per second
+`)
+	defer done()
+	l.Grant(ctx, "user_42", 1000, nil)
+
+	_, err := l.SpendOn(ctx, "user_42", "generate_video", creditkit.Params{"seconds": 30}, func(ctx context.Context) error {
+		return fmt.Errorf("renderer crashed")
+	}, nil)
+	bal, _ := l.Balance(ctx, "user_42", nil)
+	fmt.Println(err, "- balance", bal.Available)
+
+	e, _ := l.SpendOn(ctx, "user_42", "generate_video", creditkit.Params{"seconds": 30}, func(ctx context.Context) error {
+		return nil // the video rendered
+	}, nil)
+	bal, _ = l.Balance(ctx, "user_42", nil)
+	fmt.Println("charged", -e.Amount, "- balance", bal.Available)
+	// Output:
+	// renderer crashed - balance 1000
+	// charged 400 - balance 600
+}
+
+// Reserve credits for a streamed AI call and capture what it really used.
+func ExampleLedger_Hold() {
+	ctx := context.Background()
+	l, done := openExample(`
+operations:
+  small_model: 1 credit per 10 tokens
+`)
+	defer done()
+	l.Grant(ctx, "user_42", 500, nil)
+
+	h, _ := l.Hold(ctx, "user_42", "small_model", creditkit.Params{"tokens": 2000}, &creditkit.HoldOpts{TTL: 5 * time.Minute})
+	bal, _ := l.Balance(ctx, "user_42", nil)
+	fmt.Println("held", h.Amount, "available", bal.Available)
+
+	used := creditkit.Amount(120) // the stream stopped after 1,200 tokens
+	l.Capture(ctx, h.ID, &used, nil)
+	bal, _ = l.Balance(ctx, "user_42", nil)
+	fmt.Println("available", bal.Available, "held", bal.Held)
+	// Output:
+	// held 200 available 300
+	// available 380 held 0
+}
+
+// Spend fails cleanly when the wallet cannot pay, saying what was needed.
+func ExampleInsufficientCreditsError() {
+	ctx := context.Background()
+	l, done := openExample(`
+operations:
+  process_image: 10 credits + 1 credit per mb
+`)
+	defer done()
+	l.Grant(ctx, "user_42", 12, nil)
+
+	_, err := l.Spend(ctx, "user_42", "process_image", creditkit.Params{"mb": 5}, nil)
+	fmt.Println(creditkit.ErrorCodeOf(err))
+	fmt.Println(err)
+	// Output:
+	// insufficient_credits
+	// insufficient credits: user_42 needs 15 credits but has 12 credits available
+}

@@ -1,0 +1,404 @@
+package creditkit
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/creditkit/creditkit/store"
+)
+
+// writeState is what one write transaction sees and does: the locked
+// wallets with their live grants and active holds, loaded once, and the
+// changes and events it accumulates. Requests apply to it in memory; finish
+// turns it into one store.Changes. Stamping every row with the one now of
+// the write happens here.
+type writeState struct {
+	l       *Ledger
+	tx      store.WriteTx
+	now     time.Time
+	wallets map[WalletKey]*walletState
+	order   []WalletKey
+	changes *store.Changes
+	events  []Event
+}
+
+// walletState is one locked wallet in a write.
+type walletState struct {
+	key    WalletKey
+	row    *store.Wallet
+	before Amount // available at load, ignoring expiry (see loadWriteState)
+	grants []*Grant
+	holds  []*Hold
+	// grantByID indexes grants, including non-live ones loaded on demand.
+	grantByID map[string]*Grant
+	newGrants map[string]bool
+	dirty     map[string]bool // grants changed by this write
+	newHolds  map[string]bool
+	dirtyHold map[string]bool
+	touched   bool // credits moved
+	rowDirty  bool
+}
+
+// loadWriteState locks the wallets (in key order) and loads their live
+// grants and active holds, then settles what fell due: expired holds give
+// their credits back and expired grants are written off. So every write sees
+// the wallet exactly as it is at now.
+func (l *Ledger) loadWriteState(ctx context.Context, tx store.WriteTx, keys []WalletKey) (*writeState, error) {
+	now := l.Now()
+	keys = sortWalletKeys(keys)
+	w := &writeState{l: l, tx: tx, now: now, wallets: make(map[WalletKey]*walletState, len(keys)), order: keys, changes: &store.Changes{}}
+	if len(keys) == 0 {
+		return w, nil
+	}
+	rows, err := tx.LockWallets(ctx, keys, now)
+	if err != nil {
+		return nil, err
+	}
+	grantRows, err := tx.LiveGrants(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	holdRows, err := tx.ActiveHolds(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	for i, k := range keys {
+		w.wallets[k] = &walletState{key: k, row: rows[i], grantByID: map[string]*Grant{}, newGrants: map[string]bool{},
+			dirty: map[string]bool{}, newHolds: map[string]bool{}, dirtyHold: map[string]bool{}}
+	}
+	for _, r := range grantRows {
+		g, err := grantFromRow(r)
+		if err != nil {
+			return nil, err
+		}
+		ws := w.wallets[walletKey(g.Customer, g.Currency)]
+		ws.grants = append(ws.grants, g)
+		ws.grantByID[g.ID] = g
+		if !now.Before(g.EffectiveAt) {
+			ws.before += g.Remaining
+		}
+	}
+	for _, r := range holdRows {
+		h, err := holdFromRow(r)
+		if err != nil {
+			return nil, err
+		}
+		ws := w.wallets[walletKey(h.Customer, h.Currency)]
+		ws.holds = append(ws.holds, h)
+	}
+	for _, k := range keys {
+		if err := w.settleDue(ctx, w.wallets[k]); err != nil {
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+// settleDue releases the wallet's expired holds and writes off its expired
+// grants.
+func (w *writeState) settleDue(ctx context.Context, ws *walletState) error {
+	for _, h := range ws.holds {
+		if h.Status != HoldActive || w.now.Before(h.ExpiresAt) {
+			continue
+		}
+		if err := w.returnHold(ctx, ws, h, 0, HoldExpired); err != nil {
+			return err
+		}
+		w.event(EventHoldExpired, ws.key, map[string]any{"hold_id": h.ID, "amount": h.Amount, "operation": h.Operation})
+	}
+	for _, g := range ws.grants {
+		if g.Remaining == 0 || g.ExpiresAt == nil || w.now.Before(*g.ExpiresAt) || g.ExpiredAt != nil || g.VoidedAt != nil {
+			continue
+		}
+		if err := w.expireGrant(ws, g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// expireGrant writes off a grant's remaining credits at its expiry time.
+func (w *writeState) expireGrant(ws *walletState, g *Grant) error {
+	amount := g.Remaining
+	at := *g.ExpiresAt
+	g.Remaining = 0
+	g.ExpiredAt = &at
+	w.markGrant(ws, g)
+	if _, err := w.addEntry(ws, &Entry{
+		Category: CategoryExpiration, Amount: -amount, At: at, Actor: "system",
+		Metadata:    map[string]any{"grant_id": g.ID, "reason": g.Reason, "expired_at": at},
+		Allocations: []Allocation{{GrantID: g.ID, Amount: amount}},
+	}); err != nil {
+		return err
+	}
+	w.event(EventGrantExpired, ws.key, map[string]any{"grant_id": g.ID, "amount": amount, "expired_at": at})
+	return nil
+}
+
+// returnHold resolves a hold: the first captured credits of its allocations
+// stay spent, the rest go back to their grants. Credits that return to a
+// grant that has since expired or been voided are written off at once.
+func (w *writeState) returnHold(ctx context.Context, ws *walletState, h *Hold, captured Amount, status HoldStatus) error {
+	keep := captured
+	for _, a := range h.Allocations {
+		back := a.Amount
+		if keep > 0 {
+			used := min(keep, back)
+			keep -= used
+			back -= used
+		}
+		if back == 0 {
+			continue
+		}
+		g, err := w.grant(ctx, ws, a.GrantID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case g.VoidedAt != nil:
+			if _, err := w.addEntry(ws, &Entry{Category: CategoryVoid, Amount: -back, At: w.now, Actor: "system",
+				Metadata:    map[string]any{"grant_id": g.ID, "hold_id": h.ID, "reason": "released hold on a voided grant"},
+				Allocations: []Allocation{{GrantID: g.ID, Amount: back}}}); err != nil {
+				return err
+			}
+		case g.ExpiredAt != nil:
+			if _, err := w.addEntry(ws, &Entry{Category: CategoryExpiration, Amount: -back, At: w.now, Actor: "system",
+				Metadata:    map[string]any{"grant_id": g.ID, "hold_id": h.ID, "reason": "released hold on an expired grant"},
+				Allocations: []Allocation{{GrantID: g.ID, Amount: back}}}); err != nil {
+				return err
+			}
+		default:
+			g.Remaining += back
+			w.markGrant(ws, g)
+			if !slices.Contains(ws.grants, g) {
+				ws.grants = append(ws.grants, g)
+			}
+		}
+	}
+	now := w.now
+	h.Status = status
+	h.Captured = captured
+	h.ResolvedAt = &now
+	w.markHold(ws, h)
+	ws.touched = true
+	return nil
+}
+
+// grant returns a grant of the wallet, loading it if it is not live.
+func (w *writeState) grant(ctx context.Context, ws *walletState, id string) (*Grant, error) {
+	if g, ok := ws.grantByID[id]; ok {
+		return g, nil
+	}
+	r, err := w.tx.Grant(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if r == nil {
+		return nil, fmt.Errorf("grant %s of a hold is missing", id)
+	}
+	g, err := grantFromRow(r)
+	if err != nil {
+		return nil, err
+	}
+	ws.grantByID[id] = g
+	return g, nil
+}
+
+// wallet returns a locked wallet of the write.
+func (w *writeState) wallet(key WalletKey) *walletState {
+	ws, ok := w.wallets[key]
+	if !ok {
+		panic(fmt.Sprintf("creditkit: wallet %v used but not locked", key))
+	}
+	return ws
+}
+
+// available returns the credits spendable now in a wallet.
+func (w *writeState) available(ws *walletState) Amount {
+	var sum Amount
+	for _, g := range ws.grants {
+		if g.spendableAt(w.now) {
+			sum += g.Remaining
+		}
+	}
+	return sum
+}
+
+// plan chooses the grants an amount is drawn from, in burn-down order,
+// without changing anything. It fails with *InsufficientCreditsError when
+// the wallet cannot cover the amount.
+func (w *writeState) plan(ws *walletState, amount Amount) ([]Allocation, error) {
+	var usable []*Grant
+	for _, g := range ws.grants {
+		if g.spendableAt(w.now) {
+			usable = append(usable, g)
+		}
+	}
+	slices.SortFunc(usable, func(a, b *Grant) int {
+		if burnsBefore(a, b) {
+			return -1
+		}
+		return 1
+	})
+	var allocs []Allocation
+	left := amount
+	for _, g := range usable {
+		if left == 0 {
+			break
+		}
+		take := min(left, g.Remaining)
+		allocs = append(allocs, Allocation{GrantID: g.ID, Amount: take})
+		left -= take
+	}
+	if left > 0 {
+		cur, _ := w.l.cfg.Currency(ws.key.Currency)
+		return nil, &InsufficientCreditsError{Customer: ws.key.Customer, Currency: ws.key.Currency, Needed: amount, Available: amount - left, Decimals: cur.Decimals}
+	}
+	return allocs, nil
+}
+
+// draw takes planned allocations out of their grants.
+func (w *writeState) draw(ws *walletState, allocs []Allocation) {
+	for _, a := range allocs {
+		g := ws.grantByID[a.GrantID]
+		g.Remaining -= a.Amount
+		w.markGrant(ws, g)
+	}
+	ws.touched = true
+}
+
+// addGrant adds a new grant to a wallet.
+func (w *writeState) addGrant(ws *walletState, g *Grant) {
+	ws.grants = append(ws.grants, g)
+	ws.grantByID[g.ID] = g
+	ws.newGrants[g.ID] = true
+	ws.touched = true
+}
+
+// addHold adds a new hold to a wallet.
+func (w *writeState) addHold(ws *walletState, h *Hold) {
+	ws.holds = append(ws.holds, h)
+	ws.newHolds[h.ID] = true
+}
+
+func (w *writeState) markGrant(ws *walletState, g *Grant) { ws.dirty[g.ID] = true }
+
+func (w *writeState) markHold(ws *walletState, h *Hold) {
+	if !slices.Contains(ws.holds, h) {
+		ws.holds = append(ws.holds, h)
+	}
+	ws.dirtyHold[h.ID] = true
+}
+
+// addEntry appends a ledger entry to a wallet: it fills in the ID, wallet,
+// recorded time and balance after, and checks the balance for overflow.
+func (w *writeState) addEntry(ws *walletState, e *Entry) (*Entry, error) {
+	bal, err := addAmounts(Amount(ws.row.LedgerBalance), e.Amount)
+	if err != nil {
+		return nil, err
+	}
+	ws.row.LedgerBalance = int64(bal)
+	ws.rowDirty = true
+	ws.touched = true
+	e.ID = w.l.ids.next("ent")
+	e.Customer, e.Currency = ws.key.Customer, ws.key.Currency
+	e.BalanceAfter = bal
+	e.RecordedAt = w.now
+	if e.At.IsZero() {
+		e.At = w.now
+	}
+	if e.Metadata == nil {
+		e.Metadata = map[string]any{}
+	}
+	if e.Allocations == nil {
+		e.Allocations = []Allocation{}
+	}
+	row := entryToRow(e)
+	// Hand back the metadata as a reader of the ledger will see it (JSON
+	// types), so a fresh result, a replay and History agree.
+	e.Metadata = nil
+	if err := unmarshalObject(row.Metadata, &e.Metadata); err != nil {
+		return nil, fmt.Errorf("entry metadata: %w", err)
+	}
+	w.changes.Entries = append(w.changes.Entries, row)
+	return e, nil
+}
+
+// event records an outbox event.
+func (w *writeState) event(typ string, key WalletKey, data map[string]any) {
+	e := Event{ID: w.l.ids.next("evt"), Type: typ, Customer: key.Customer, Currency: key.Currency, Data: data, At: w.now}
+	w.events = append(w.events, e)
+}
+
+// finish turns the write's in-memory changes into rows, adding the balance
+// events of every wallet whose credits moved.
+func (w *writeState) finish() error {
+	for _, k := range w.order {
+		ws := w.wallets[k]
+		for _, g := range ws.grants {
+			if ws.newGrants[g.ID] {
+				w.changes.NewGrants = append(w.changes.NewGrants, grantToRow(g))
+			}
+		}
+		for id := range ws.dirty {
+			if ws.newGrants[id] {
+				continue
+			}
+			g := ws.grantByID[id]
+			w.changes.GrantUpdates = append(w.changes.GrantUpdates, &store.GrantUpdate{ID: g.ID, Remaining: int64(g.Remaining), VoidedAt: g.VoidedAt, ExpiredAt: g.ExpiredAt})
+		}
+		for _, h := range ws.holds {
+			switch {
+			case ws.newHolds[h.ID]:
+				w.changes.NewHolds = append(w.changes.NewHolds, holdToRow(h))
+			case ws.dirtyHold[h.ID]:
+				w.changes.HoldUpdates = append(w.changes.HoldUpdates, &store.HoldUpdate{ID: h.ID, Status: string(h.Status), Captured: int64(h.Captured), ResolvedAt: h.ResolvedAt, EntryID: h.EntryID})
+			}
+		}
+		if ws.touched {
+			w.balanceEvents(ws)
+		}
+		if ws.rowDirty {
+			w.changes.Wallets = append(w.changes.Wallets, ws.row)
+		}
+	}
+	slices.SortFunc(w.changes.GrantUpdates, func(a, b *store.GrantUpdate) int { return cmpString(a.ID, b.ID) })
+	for i := range w.events {
+		w.changes.Events = append(w.changes.Events, eventToRow(&w.events[i]))
+	}
+	return nil
+}
+
+// balanceEvents adds credits.balance.low (once per crossing below the
+// configured threshold) and credits.balance.depleted.
+func (w *writeState) balanceEvents(ws *walletState) {
+	after := w.available(ws)
+	if ws.before > 0 && after == 0 {
+		w.event(EventBalanceDepleted, ws.key, map[string]any{"available": after})
+	}
+	threshold := w.l.cfg.LowBalance
+	if threshold <= 0 || ws.key.Currency != w.l.cfg.DefaultCurrency().Name {
+		return
+	}
+	switch {
+	case after < threshold && !ws.row.LowNotified:
+		ws.row.LowNotified = true
+		ws.rowDirty = true
+		w.event(EventBalanceLow, ws.key, map[string]any{"available": after, "threshold": threshold})
+	case after >= threshold && ws.row.LowNotified:
+		ws.row.LowNotified = false
+		ws.rowDirty = true
+	}
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,118 @@
+package creditkit
+
+import "context"
+
+// TransferOpts are options for Transfer. Nil means defaults.
+type TransferOpts struct {
+	// Currency defaults to the config's default currency.
+	Currency string
+	// Evergreen makes the transferred credits never expire. By default each
+	// transferred bucket keeps the expiry date and priority of the bucket it
+	// was drawn from.
+	Evergreen      bool
+	Metadata       map[string]string
+	IdempotencyKey string
+	Actor          string
+}
+
+// TransferResult is what a transfer wrote.
+type TransferResult struct {
+	// Out is the transfer_out entry on the sender's wallet.
+	Out *Entry `json:"out"`
+	// In is the transfer_in entry on the receiver's wallet.
+	In *Entry `json:"in"`
+	// Grants are the receiver's new grants, one per bucket drawn from.
+	Grants []*Grant `json:"grants"`
+}
+
+// Transfer moves credits from one customer to another in the same currency.
+func (l *Ledger) Transfer(ctx context.Context, from, to string, amount Amount, opts *TransferOpts) (*TransferResult, error) {
+	if opts == nil {
+		opts = &TransferOpts{}
+	}
+	if err := checkID("from customer", from); err != nil {
+		return nil, err
+	}
+	if err := checkID("to customer", to); err != nil {
+		return nil, err
+	}
+	if from == to {
+		return nil, errorf(CodeInvalidRequest, "cannot transfer from %s to the same wallet: give two different customers", from)
+	}
+	if err := checkPositive("transfer amount", amount); err != nil {
+		return nil, err
+	}
+	cur, err := l.currency(opts.Currency)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkMetadata(opts.Metadata); err != nil {
+		return nil, err
+	}
+	if err := checkIdemKey(opts.IdempotencyKey); err != nil {
+		return nil, err
+	}
+	src, dst := walletKey(from, cur.Name), walletKey(to, cur.Name)
+	req := &writeReq{
+		kind:        "transfer",
+		idemKey:     opts.IdempotencyKey,
+		fingerprint: fingerprint("transfer", []any{src, dst, amount, opts.Evergreen, opts.Metadata}),
+		wallets:     staticWallets(src, dst),
+		decode:      decodeAs[TransferResult](),
+		apply: func(ctx context.Context, w *writeState) (any, error) {
+			sws, dws := w.wallet(src), w.wallet(dst)
+			allocs, err := w.plan(sws, amount)
+			if err != nil {
+				return nil, err
+			}
+			// Check the receiver can hold the credits before moving any.
+			if _, err := addAmounts(Amount(dws.row.LedgerBalance), amount); err != nil {
+				return nil, err
+			}
+			w.draw(sws, allocs)
+			meta := map[string]any{"from": from, "to": to}
+			if len(opts.Metadata) > 0 {
+				meta["metadata"] = opts.Metadata
+			}
+			out, err := w.addEntry(sws, &Entry{Category: CategoryTransferOut, Amount: -amount, Actor: opts.Actor,
+				IdempotencyKey: opts.IdempotencyKey, Metadata: meta, Allocations: allocs})
+			if err != nil {
+				return nil, err
+			}
+			res := &TransferResult{Out: out}
+			var inAllocs []Allocation
+			for _, a := range allocs {
+				srcGrant := sws.grantByID[a.GrantID]
+				g := &Grant{
+					ID: w.l.ids.next("grt"), Customer: to, Currency: cur.Name, Amount: a.Amount, Remaining: a.Amount,
+					Reason: CategoryTransferIn, Source: SourceTransfer, Priority: srcGrant.Priority, CreatedAt: w.now,
+					EffectiveAt: w.now, CostBasis: srcGrant.CostBasis,
+					Metadata: map[string]string{"transfer_from": from, "source_grant": srcGrant.ID, "transfer_entry": out.ID},
+				}
+				if !opts.Evergreen {
+					g.ExpiresAt = srcGrant.ExpiresAt
+				}
+				w.addGrant(dws, g)
+				res.Grants = append(res.Grants, g)
+				inAllocs = append(inAllocs, Allocation{GrantID: g.ID, Amount: a.Amount})
+			}
+			in, err := w.addEntry(dws, &Entry{Category: CategoryTransferIn, Amount: amount, Actor: opts.Actor,
+				IdempotencyKey: opts.IdempotencyKey, Metadata: meta, Allocations: inAllocs})
+			if err != nil {
+				return nil, err
+			}
+			res.In = in
+			for _, g := range res.Grants {
+				g.Status = g.StatusAt(w.now)
+			}
+			w.event(EventCreditsTransferred, src, map[string]any{"entry_id": out.ID, "to": to, "amount": amount})
+			w.event(EventCreditsGranted, dst, map[string]any{"entry_id": in.ID, "from": from, "amount": amount, "reason": CategoryTransferIn})
+			return res, nil
+		},
+	}
+	res, err := l.exec(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return res.(*TransferResult), nil
+}

@@ -1,0 +1,104 @@
+package creditkit
+
+import (
+	"fmt"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits on caller input, checked before anything is written.
+const (
+	maxIDLength       = 255
+	maxMetadataKeys   = 50
+	maxMetadataKeyLen = 40
+	maxMetadataValLen = 500
+	maxIdemKeyLength  = 255
+)
+
+// checkID validates a caller-chosen identifier such as a customer id.
+func checkID(what, id string) error {
+	if id == "" {
+		return errorf(CodeInvalidRequest, "%s is empty: give the id your app uses, such as user_42", what)
+	}
+	if len(id) > maxIDLength {
+		return errorf(CodeInvalidRequest, "%s is %d bytes long; the limit is %d", what, len(id), maxIDLength)
+	}
+	if !utf8.ValidString(id) {
+		return errorf(CodeInvalidRequest, "%s is not valid UTF-8", what)
+	}
+	for _, r := range id {
+		if unicode.IsControl(r) || unicode.IsSpace(r) {
+			return errorf(CodeInvalidRequest, "%s %q contains whitespace or control characters", what, id)
+		}
+	}
+	return nil
+}
+
+// checkMetadata enforces the metadata limits: at most 50 keys, keys up to
+// 40 characters, values up to 500.
+func checkMetadata(m map[string]string) error {
+	if len(m) > maxMetadataKeys {
+		return errorf(CodeInvalidRequest, "metadata has %d keys; the limit is %d", len(m), maxMetadataKeys)
+	}
+	for k, v := range m {
+		if k == "" || utf8.RuneCountInString(k) > maxMetadataKeyLen {
+			return errorf(CodeInvalidRequest, "metadata key %q must be 1 to %d characters", k, maxMetadataKeyLen)
+		}
+		if utf8.RuneCountInString(v) > maxMetadataValLen {
+			return errorf(CodeInvalidRequest, "metadata value of %q is %d characters; the limit is %d", k, utf8.RuneCountInString(v), maxMetadataValLen)
+		}
+	}
+	return nil
+}
+
+// checkIdemKey validates an idempotency key.
+func checkIdemKey(key string) error {
+	if len(key) > maxIdemKeyLength {
+		return errorf(CodeInvalidRequest, "idempotency key is %d bytes long; the limit is %d", len(key), maxIdemKeyLength)
+	}
+	return nil
+}
+
+// checkPositive validates a credit amount that must be above zero.
+func checkPositive(what string, a Amount) error {
+	if a <= 0 {
+		return errorf(CodeInvalidAmount, "%s must be greater than zero, got %d", what, a)
+	}
+	return nil
+}
+
+// checkCategory validates a ledger category chosen by the caller.
+func checkCategory(what, c string) error {
+	if c == "" || len(c) > 64 {
+		return errorf(CodeInvalidRequest, "%s must be 1 to 64 characters", what)
+	}
+	for _, r := range c {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-') {
+			return errorf(CodeInvalidRequest, "%s %q may use only lowercase letters, digits, '_', '.' and '-'", what, c)
+		}
+	}
+	return nil
+}
+
+// currency resolves a currency name ("" is the default currency).
+func (l *Ledger) currency(name string) (Currency, error) {
+	c, ok := l.cfg.Currency(name)
+	if !ok {
+		names := make([]string, len(l.cfg.currencies()))
+		for i, c := range l.cfg.currencies() {
+			names[i] = c.Name
+		}
+		return Currency{}, errorf(CodeInvalidRequest, "unknown currency %q: configured currencies are %v", name, names)
+	}
+	return c, nil
+}
+
+func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
