@@ -1,0 +1,46 @@
+package main
+
+// CLI is the command line grammar: the global flags and every command.
+type CLI struct {
+	Globals
+
+	Migrate  MigrateCmd  `cmd:"" help:"Open the database and apply migrations."`
+	Config   ConfigCmd   `cmd:"" help:"Inspect the configuration."`
+	Grant    GrantCmd    `cmd:"" help:"Give a customer credits."`
+	Spend    SpendCmd    `cmd:"" help:"Charge a customer for an operation."`
+	Debit    DebitCmd    `cmd:"" help:"Take a raw amount of credits from a customer."`
+	Estimate EstimateCmd `cmd:"" help:"Price an operation without charging anyone."`
+	Balance  BalanceCmd  `cmd:"" help:"Show a customer's balance."`
+	Grants   GrantsCmd   `cmd:"" help:"List a customer's grants."`
+	History  HistoryCmd  `cmd:"" help:"List a customer's ledger entries, oldest first."`
+	Transfer TransferCmd `cmd:"" help:"Move credits from one customer to another."`
+	Void     VoidCmd     `cmd:"" help:"Remove what is left of a grant."`
+	Hold     HoldCmd     `cmd:"" help:"Reserve credits for an operation in flight."`
+	Capture  CaptureCmd  `cmd:"" help:"Charge a hold, fully or partly."`
+	Release  ReleaseCmd  `cmd:"" help:"Cancel a hold and return its credits."`
+	RunDue   RunDueCmd   `cmd:"" name:"run-due" help:"Expire due grants and lapsed holds."`
+	Demo     DemoCmd     `cmd:"" help:"Grant, spend and show a balance on a sample customer (alice)."`
+}
+
+// Globals are the flags every command accepts.
+type Globals struct {
+	DB      string `name:"db" placeholder:"URL" default:"sqlite:creditkit.db" envvar:"CREDITKIT_DB" help:"Database: sqlite:path/to/file.db or postgres://user@host/db (env CREDITKIT_DB). Defaults to sqlite:creditkit.db."`
+	Config  string `name:"config" placeholder:"FILE" envvar:"CREDITKIT_CONFIG" help:"Config file (env CREDITKIT_CONFIG). Defaults to ./creditkit.yaml if it exists, else built-in defaults."`
+	JSON    bool   `name:"json" help:"Print machine-readable JSON on stdout."`
+	Verbose bool   `name:"verbose" short:"v" help:"Log what the command does on stderr."`
+}
+
+// ConfigCmd groups the config subcommands.
+type ConfigCmd struct {
+	Check ConfigCheckCmd `cmd:"" help:"Load the config and print a summary, or the error with file:line."`
+}
+
+// writeFlags are the flags every write command shares.
+type writeFlags struct {
+	IdempotencyKey string `name:"idempotency-key" placeholder:"KEY" help:"Makes the command safe to retry: a replay returns the first result and moves no credit."`
+}
+
+// metaFlag collects --meta key=value pairs.
+type metaFlag struct {
+	Meta []string `name:"meta" sep:"none" placeholder:"KEY=VALUE" help:"Metadata to record (repeatable)."`
+}

@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/creditkit/creditkit"
+)
+
+// defaultConfigFile is the config file used when --config is not given and
+// the file exists in the working directory.
+const defaultConfigFile = "creditkit.yaml"
+
+// actor is recorded on every entry the CLI writes.
+const actor = "cli"
+
+// session is what one run of a command works with. Every command's Run
+// method receives it.
+type session struct {
+	ctx         context.Context
+	globals     *Globals
+	stdout      io.Writer
+	stderr      io.Writer
+	dir         string
+	openTimeout time.Duration
+	clock       creditkit.Clock
+	logger      *slog.Logger
+
+	// cfg is the loaded config, once loadConfig succeeded; errors use it to
+	// format amounts.
+	cfg *creditkit.Config
+}
+
+// path resolves a relative file path against the session's directory.
+func (s *session) path(p string) string {
+	if s.dir == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(s.dir, p)
+}
+
+// configPath returns the config file to load: --config, else ./creditkit.yaml
+// if it exists, else "" for the built-in defaults.
+func (s *session) configPath() (string, error) {
+	if s.globals.Config != "" {
+		return s.path(s.globals.Config), nil
+	}
+	p := s.path(defaultConfigFile)
+	switch _, err := os.Stat(p); {
+	case err == nil:
+		return p, nil
+	case errors.Is(err, os.ErrNotExist):
+		return "", nil
+	default:
+		return "", fmt.Errorf("cannot read %s: %w", p, err)
+	}
+}
+
+// loadConfig loads the config named by configPath, or returns fallback()
+// when there is no config file.
+func (s *session) loadConfig(fallback func() (*creditkit.Config, error)) (*creditkit.Config, error) {
+	if s.cfg != nil {
+		return s.cfg, nil
+	}
+	p, err := s.configPath()
+	if err != nil {
+		return nil, err
+	}
+	var cfg *creditkit.Config
+	if p == "" {
+		s.logger.Debug("no config file, using defaults", "looked_for", s.path(defaultConfigFile))
+		cfg, err = fallback()
+	} else {
+		s.logger.Debug("loading config", "path", p)
+		cfg, err = creditkit.LoadConfig(p)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if s.clock != nil {
+		cfg.Clock = s.clock
+	}
+	s.cfg = cfg
+	return cfg, nil
+}
+
+// config loads the config, falling back to creditkit.DefaultConfig().
+func (s *session) config() (*creditkit.Config, error) {
+	return s.loadConfig(func() (*creditkit.Config, error) { return creditkit.DefaultConfig(), nil })
+}
+
+// dbURL returns the --db URL with a relative SQLite path resolved against
+// the session's directory.
+func (s *session) dbURL() string {
+	u := s.globals.DB
+	rest, ok := strings.CutPrefix(u, "sqlite:")
+	if !ok || s.dir == "" {
+		return u
+	}
+	p := strings.TrimPrefix(rest, "//")
+	if p == "" || strings.HasPrefix(p, ":") || strings.HasPrefix(p, "file:") || filepath.IsAbs(p) {
+		return u
+	}
+	return "sqlite:" + filepath.Join(s.dir, p)
+}
+
+// redactedDB returns the --db URL as it may be printed: without a password.
+func (s *session) redactedDB() string {
+	u, err := url.Parse(s.globals.DB)
+	if err != nil || u.User == nil {
+		return s.globals.DB
+	}
+	return u.Redacted()
+}
+
+// open opens the ledger on --db with cfg, applying migrations. A timeout
+// above zero bounds how long that may take.
+func (s *session) open(cfg *creditkit.Config, timeout time.Duration) (*creditkit.Ledger, error) {
+	ctx := s.ctx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	s.logger.Debug("opening ledger", "db", s.redactedDB(), "timeout", timeout)
+	l, err := creditkit.Open(ctx, s.dbURL(), cfg)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && s.ctx.Err() == nil {
+			return nil, fmt.Errorf("database %s did not answer within %s: %w", s.redactedDB(), timeout, err)
+		}
+		return nil, err
+	}
+	return l, nil
+}
+
+// withLedger loads the config, opens the ledger within the open timeout,
+// runs fn and closes the ledger.
+func (s *session) withLedger(fn func(l *creditkit.Ledger) error) error {
+	return s.withLedgerTimeout(s.openTimeout, fn)
+}
+
+// withLedgerTimeout is withLedger with an explicit open timeout; 0 means
+// none.
+func (s *session) withLedgerTimeout(timeout time.Duration, fn func(l *creditkit.Ledger) error) (err error) {
+	cfg, err := s.config()
+	if err != nil {
+		return err
+	}
+	l, err := s.open(cfg, timeout)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := l.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close database: %w", cerr)
+		}
+	}()
+	return fn(l)
+}
+
+// output prints v as JSON with --json, else calls human to print it for
+// people.
+func (s *session) output(v any, human func(w io.Writer)) error {
+	if s.globals.JSON {
+		return writeJSON(s.stdout, v)
+	}
+	human(s.stdout)
+	return nil
+}
+
+// fail reports err: one line on stderr and, with --json, an error object on
+// stdout.
+func (s *session) fail(err error) {
+	body := errorBody{Code: string(creditkit.ErrorCodeOf(err)), Message: oneLine(s.errorMessage(err))}
+	var ic *creditkit.InsufficientCreditsError
+	if errors.As(err, &ic) {
+		needed, available := ic.Needed, ic.Available
+		body.Needed, body.Available, body.Currency = &needed, &available, ic.Currency
+	}
+	fmt.Fprintf(s.stderr, "error: %s\n", body.Message)
+	if s.globals.JSON {
+		_ = writeJSON(s.stdout, errorJSON{Error: body})
+	}
+}
+
+// errorMessage says what went wrong in the user's words: amounts in
+// insufficient-credits errors are formatted in their currency.
+func (s *session) errorMessage(err error) string {
+	var ic *creditkit.InsufficientCreditsError
+	if errors.As(err, &ic) && s.cfg != nil {
+		return fmt.Sprintf("insufficient credits: %s needs %s but has %s available",
+			ic.Customer, s.cfg.FormatAmount(ic.Needed, ic.Currency), s.cfg.FormatAmount(ic.Available, ic.Currency))
+	}
+	if errors.Is(err, context.Canceled) {
+		return "interrupted: " + err.Error()
+	}
+	return err.Error()
+}
+
+// errorJSON is the --json shape of an error.
+type errorJSON struct {
+	Error errorBody `json:"error"`
+}
+
+// errorBody is the error's code, message and, for insufficient credits, the
+// amounts in smallest units.
+type errorBody struct {
+	Code      string            `json:"code"`
+	Message   string            `json:"message"`
+	Needed    *creditkit.Amount `json:"needed,omitempty"`
+	Available *creditkit.Amount `json:"available,omitempty"`
+	Currency  string            `json:"currency,omitempty"`
+}
