@@ -1,0 +1,122 @@
+package storetest
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/creditkit/creditkit"
+	"github.com/creditkit/creditkit/store"
+)
+
+// EventLog records the events a ledger published.
+type EventLog struct {
+	mu     sync.Mutex
+	events []creditkit.Event
+}
+
+func (l *EventLog) add(e creditkit.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, e)
+}
+
+// Count returns how many events of a type a customer got.
+func (l *EventLog) Count(typ, customer string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, e := range l.events {
+		if e.Type == typ && e.Customer == customer {
+			n++
+		}
+	}
+	return n
+}
+
+// CheckInvariants verifies the ledger's invariants on every stored wallet:
+// after settling what is due, the sum of a wallet's entries equals its
+// available plus held credits as Balance reports them, equals the last
+// entry's balance_after, and equals what its grants have left plus what its
+// holds reserve; every grant's remaining is within [0, amount]; no wallet is
+// negative; and every event in the outbox was also published.
+func CheckInvariants(t *testing.T, l *creditkit.Ledger) {
+	t.Helper()
+	c := ctx(t)
+	if _, err := l.RunDue(c); err != nil {
+		t.Fatalf("invariants: run due: %v", err)
+	}
+	var wallets []*store.Wallet
+	err := l.Store().View(c, func(c2 context.Context, tx store.ReadTx) error {
+		var err error
+		wallets, err = tx.Wallets(c2, store.WalletKey{}, 100000)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("invariants: list wallets: %v", err)
+	}
+	now := l.Now()
+	for _, w := range wallets {
+		entries := allEntries(t, l, w.Customer, w.Currency)
+		var sum, sumNow creditkit.Amount
+		for _, e := range entries {
+			sum += e.Amount
+			if !e.At.After(now) {
+				sumNow += e.Amount
+			}
+		}
+		if sum != creditkit.Amount(w.LedgerBalance) {
+			t.Errorf("invariant: %s/%s entries sum to %d but the wallet row says %d", w.Customer, w.Currency, sum, w.LedgerBalance)
+		}
+		if n := len(entries); n > 0 && entries[n-1].BalanceAfter != sum {
+			t.Errorf("invariant: %s/%s last balance_after is %d, entries sum to %d", w.Customer, w.Currency, entries[n-1].BalanceAfter, sum)
+		}
+		bal := must(l.Balance(c, w.Customer, &creditkit.BalanceOpts{Currency: w.Currency}))
+		if bal.Available < 0 || bal.Held < 0 {
+			t.Errorf("invariant: %s/%s is negative: %+v", w.Customer, w.Currency, bal)
+		}
+		if sumNow != bal.Available+bal.Held {
+			t.Errorf("invariant: %s/%s entries up to now sum to %d, balance reports available %d + held %d", w.Customer, w.Currency, sumNow, bal.Available, bal.Held)
+		}
+		if sum != bal.Available+bal.Held+bal.Scheduled {
+			t.Errorf("invariant: %s/%s entries sum to %d, balance reports %d available + %d held + %d scheduled", w.Customer, w.Currency, sum, bal.Available, bal.Held, bal.Scheduled)
+		}
+		var remaining creditkit.Amount
+		grants := must(l.Grants(c, w.Customer, &creditkit.GrantFilter{Currency: w.Currency, Limit: 1000}))
+		for _, g := range grants {
+			if g.Remaining < 0 || g.Remaining > g.Amount {
+				t.Errorf("invariant: grant %s remaining %d outside [0, %d]", g.ID, g.Remaining, g.Amount)
+			}
+			if g.Status == creditkit.GrantActive || g.Status == creditkit.GrantScheduled {
+				remaining += g.Remaining
+			}
+		}
+		if remaining+bal.Held != sum {
+			t.Errorf("invariant: %s/%s grants hold %d + holds reserve %d, entries sum to %d", w.Customer, w.Currency, remaining, bal.Held, sum)
+		}
+	}
+	stored, err := l.Events(c, 0, 1000)
+	if err != nil {
+		t.Fatalf("invariants: events: %v", err)
+	}
+	for i := 1; i < len(stored); i++ {
+		if stored[i].Seq <= stored[i-1].Seq {
+			t.Errorf("invariant: outbox out of order at %d", i)
+		}
+	}
+}
+
+// allEntries pages through a wallet's whole history.
+func allEntries(t *testing.T, l *creditkit.Ledger, customer, currency string) []*creditkit.Entry {
+	t.Helper()
+	var out []*creditkit.Entry
+	after := ""
+	for {
+		page := must(l.History(ctx(t), customer, &creditkit.HistoryFilter{Currency: currency, After: after, Limit: 1000}))
+		out = append(out, page...)
+		if len(page) < 1000 {
+			return out
+		}
+		after = page[len(page)-1].ID
+	}
+}
