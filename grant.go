@@ -110,6 +110,15 @@ type Grant struct {
 	Status GrantStatus `json:"status"`
 }
 
+// snapshot returns a copy of the grant with its status at t, for a caller:
+// later requests in the same batch must not change a result already made.
+func (g *Grant) snapshot(t time.Time) *Grant {
+	out := *g
+	out.Metadata = maps.Clone(g.Metadata)
+	out.Status = out.StatusAt(t)
+	return &out
+}
+
 // StatusAt returns the grant's status at instant t.
 func (g *Grant) StatusAt(t time.Time) GrantStatus {
 	switch {
@@ -252,6 +261,7 @@ func (l *Ledger) Grant(ctx context.Context, customer string, amount Amount, opts
 	key := walletKey(customer, cur.Name)
 	req := &writeReq{
 		kind:        "grant",
+		route:       customer,
 		idemKey:     opts.IdempotencyKey,
 		fingerprint: fingerprint("grant", []any{customer, amount, cur.Name, reason, source, priority, opts.EffectiveAt, opts.ExpiresAt, opts.ExpiresIn, opts.CostBasis, opts.Metadata}),
 		wallets:     staticWallets(key),
@@ -297,8 +307,7 @@ func (l *Ledger) Grant(ctx context.Context, customer string, amount Amount, opts
 			w.addGrant(ws, g)
 			w.event(EventCreditsGranted, key, map[string]any{"grant_id": g.ID, "entry_id": e.ID, "amount": amount, "reason": reason,
 				"effective_at": effective, "expires_at": expires})
-			g.Status = g.StatusAt(w.now)
-			return g, nil
+			return g.snapshot(w.now), nil
 		},
 	}
 	res, err := l.exec(ctx, req)

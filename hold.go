@@ -2,6 +2,7 @@ package creditkit
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/creditkit/creditkit/store"
@@ -39,6 +40,14 @@ type Hold struct {
 	Metadata    map[string]string `json:"metadata,omitempty"`
 	// EntryID is the charge written by a capture.
 	EntryID string `json:"entry_id,omitempty"`
+}
+
+// snapshot returns a copy of the hold for a caller, so later requests in
+// the same batch cannot change a result already made.
+func (h *Hold) snapshot() *Hold {
+	out := *h
+	out.Allocations = slices.Clone(h.Allocations)
+	return &out
 }
 
 // activeAt reports whether the hold still reserves credits at t.
@@ -124,6 +133,7 @@ func (l *Ledger) Hold(ctx context.Context, customer, operation string, params Pa
 	key := walletKey(customer, currency)
 	req := &writeReq{
 		kind:        "hold",
+		route:       customer,
 		idemKey:     opts.IdempotencyKey,
 		fingerprint: fingerprint("hold", []any{key, operation, params, amount, ttl, opts.Metadata}),
 		wallets:     staticWallets(key),
@@ -141,7 +151,7 @@ func (l *Ledger) Hold(ctx context.Context, customer, operation string, params Pa
 				Metadata: opts.Metadata,
 			}
 			w.addHold(ws, h)
-			return h, nil
+			return h.snapshot(), nil
 		},
 	}
 	res, err := l.exec(ctx, req)
@@ -169,6 +179,7 @@ func (l *Ledger) Capture(ctx context.Context, holdID string, amount *Amount, opt
 	}
 	req := &writeReq{
 		kind:        "capture",
+		route:       holdID,
 		idemKey:     opts.IdempotencyKey,
 		fingerprint: fingerprint("capture", []any{holdID, amount, opts.Metadata}),
 		wallets:     l.holdWallet(holdID),
@@ -239,6 +250,7 @@ func (l *Ledger) Release(ctx context.Context, holdID string, opts *CaptureOpts) 
 	}
 	req := &writeReq{
 		kind:        "release",
+		route:       holdID,
 		idemKey:     opts.IdempotencyKey,
 		fingerprint: fingerprint("release", []any{holdID}),
 		wallets:     l.holdWallet(holdID),
@@ -251,7 +263,7 @@ func (l *Ledger) Release(ctx context.Context, holdID string, opts *CaptureOpts) 
 			if err := w.returnHold(ctx, ws, h, 0, HoldReleased); err != nil {
 				return nil, err
 			}
-			return h, nil
+			return h.snapshot(), nil
 		},
 	}
 	res, err := l.exec(ctx, req)

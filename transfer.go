@@ -55,6 +55,7 @@ func (l *Ledger) Transfer(ctx context.Context, from, to string, amount Amount, o
 	src, dst := walletKey(from, cur.Name), walletKey(to, cur.Name)
 	req := &writeReq{
 		kind:        "transfer",
+		route:       from,
 		idemKey:     opts.IdempotencyKey,
 		fingerprint: fingerprint("transfer", []any{src, dst, amount, opts.Evergreen, opts.Metadata}),
 		wallets:     staticWallets(src, dst),
@@ -102,8 +103,8 @@ func (l *Ledger) Transfer(ctx context.Context, from, to string, amount Amount, o
 				return nil, err
 			}
 			res.In = in
-			for _, g := range res.Grants {
-				g.Status = g.StatusAt(w.now)
+			for i, g := range res.Grants {
+				res.Grants[i] = g.snapshot(w.now)
 			}
 			w.event(EventCreditsTransferred, src, map[string]any{"entry_id": out.ID, "to": to, "amount": amount})
 			w.event(EventCreditsGranted, dst, map[string]any{"entry_id": in.ID, "from": from, "amount": amount, "reason": CategoryTransferIn})
