@@ -22,6 +22,9 @@ type writeState struct {
 	order   []WalletKey
 	changes *store.Changes
 	events  []Event
+	// muts counts changes to the state, so the batcher can tell whether a
+	// failed request left anything behind.
+	muts int
 }
 
 // walletState is one locked wallet in a write.
@@ -163,11 +166,30 @@ func (w *writeState) returnHold(ctx context.Context, ws *walletState, h *Hold, c
 				Allocations: []Allocation{{GrantID: g.ID, Amount: back}}}); err != nil {
 				return err
 			}
-		case g.ExpiredAt != nil:
+		case g.ExpiredAt != nil || (g.ExpiresAt != nil && !w.now.Before(*g.ExpiresAt)):
+			// The grant expired while its credits were held: they expire as
+			// they come back, now (at the expiry instant they were still
+			// held, so that is when they stop counting).
+			first := g.ExpiredAt == nil
+			if first && g.Remaining > 0 {
+				// Write off what the grant itself still has, at its expiry.
+				if err := w.expireGrant(ws, g); err != nil {
+					return err
+				}
+				first = false
+			}
+			if g.ExpiredAt == nil {
+				at := *g.ExpiresAt
+				g.ExpiredAt = &at
+				w.markGrant(ws, g)
+			}
 			if _, err := w.addEntry(ws, &Entry{Category: CategoryExpiration, Amount: -back, At: w.now, Actor: "system",
 				Metadata:    map[string]any{"grant_id": g.ID, "hold_id": h.ID, "reason": "released hold on an expired grant"},
 				Allocations: []Allocation{{GrantID: g.ID, Amount: back}}}); err != nil {
 				return err
+			}
+			if first {
+				w.event(EventGrantExpired, ws.key, map[string]any{"grant_id": g.ID, "amount": back, "expired_at": *g.ExpiredAt})
 			}
 		default:
 			g.Remaining += back
@@ -261,6 +283,7 @@ func (w *writeState) plan(ws *walletState, amount Amount) ([]Allocation, error) 
 
 // draw takes planned allocations out of their grants.
 func (w *writeState) draw(ws *walletState, allocs []Allocation) {
+	w.muts++
 	for _, a := range allocs {
 		g := ws.grantByID[a.GrantID]
 		g.Remaining -= a.Amount
@@ -271,6 +294,7 @@ func (w *writeState) draw(ws *walletState, allocs []Allocation) {
 
 // addGrant adds a new grant to a wallet.
 func (w *writeState) addGrant(ws *walletState, g *Grant) {
+	w.muts++
 	ws.grants = append(ws.grants, g)
 	ws.grantByID[g.ID] = g
 	ws.newGrants[g.ID] = true
@@ -279,13 +303,18 @@ func (w *writeState) addGrant(ws *walletState, g *Grant) {
 
 // addHold adds a new hold to a wallet.
 func (w *writeState) addHold(ws *walletState, h *Hold) {
+	w.muts++
 	ws.holds = append(ws.holds, h)
 	ws.newHolds[h.ID] = true
 }
 
-func (w *writeState) markGrant(ws *walletState, g *Grant) { ws.dirty[g.ID] = true }
+func (w *writeState) markGrant(ws *walletState, g *Grant) {
+	w.muts++
+	ws.dirty[g.ID] = true
+}
 
 func (w *writeState) markHold(ws *walletState, h *Hold) {
+	w.muts++
 	if !slices.Contains(ws.holds, h) {
 		ws.holds = append(ws.holds, h)
 	}
@@ -299,6 +328,7 @@ func (w *writeState) addEntry(ws *walletState, e *Entry) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
+	w.muts++
 	ws.row.LedgerBalance = int64(bal)
 	ws.rowDirty = true
 	ws.touched = true
@@ -328,6 +358,7 @@ func (w *writeState) addEntry(ws *walletState, e *Entry) (*Entry, error) {
 
 // event records an outbox event.
 func (w *writeState) event(typ string, key WalletKey, data map[string]any) {
+	w.muts++
 	e := Event{ID: w.l.ids.next("evt"), Type: typ, Customer: key.Customer, Currency: key.Currency, Data: data, At: w.now}
 	w.events = append(w.events, e)
 }

@@ -27,8 +27,10 @@ func (l *Ledger) Void(ctx context.Context, grantID string, opts *VoidOpts) (*Ent
 	if len(opts.Reason) > maxMetadataValLen {
 		return nil, errorf(CodeInvalidRequest, "void reason is longer than %d characters", maxMetadataValLen)
 	}
+	var key WalletKey // the grant's wallet, found by wallets below
 	req := &writeReq{
 		kind:        "void",
+		route:       grantID,
 		idemKey:     opts.IdempotencyKey,
 		fingerprint: fingerprint("void", []any{grantID, opts.Reason}),
 		wallets: func(ctx context.Context, tx store.ReadTx) ([]WalletKey, error) {
@@ -39,11 +41,12 @@ func (l *Ledger) Void(ctx context.Context, grantID string, opts *VoidOpts) (*Ent
 			if r == nil {
 				return nil, errorf(CodeNotFound, "grant %q not found", grantID)
 			}
-			return []WalletKey{walletKey(r.Customer, r.Currency)}, nil
+			key = walletKey(r.Customer, r.Currency)
+			return []WalletKey{key}, nil
 		},
 		decode: decodeAs[Entry](),
 		apply: func(ctx context.Context, w *writeState) (any, error) {
-			ws := w.wallet(w.order[0])
+			ws := w.wallet(key)
 			g, err := w.grant(ctx, ws, grantID)
 			if err != nil {
 				return nil, err
@@ -144,6 +147,7 @@ func (l *Ledger) RunDue(ctx context.Context) (DueResult, error) {
 			var events []Event
 			req := &writeReq{
 				kind:    "settle",
+				route:   k.Customer,
 				wallets: staticWallets(k),
 				apply: func(ctx context.Context, w *writeState) (any, error) {
 					events = w.events

@@ -111,16 +111,18 @@ func testExpiryIsRealTime(t *testing.T, b *Bundle) {
 	if errors.As(err, &ic); ic.Needed != 6 || ic.Available != 5 {
 		t.Fatalf("insufficient error = %+v, want needed 6 available 5", ic)
 	}
+	// The refused debit locked the wallet, which settles what fell due
+	// there; RunDue settles the rest. Either way, exactly one write-off.
 	res := must(l.RunDue(c))
-	if res.ExpiredGrants != 1 {
-		t.Fatalf("RunDue expired %d grants, want 1", res.ExpiredGrants)
+	if res.ExpiredGrants > 1 {
+		t.Fatalf("RunDue expired %d grants, want at most 1", res.ExpiredGrants)
 	}
 	hist := must(l.History(c, "dave", &creditkit.HistoryFilter{Category: creditkit.CategoryExpiration}))
 	if len(hist) != 1 || hist[0].Amount != -40 || !hist[0].At.Equal(*g.ExpiresAt) {
 		t.Fatalf("expiration entries = %+v, want one of -40 at %s", hist, g.ExpiresAt)
 	}
-	if !hist[0].RecordedAt.Equal(l.Now()) {
-		t.Fatalf("expiration recorded_at %s, want %s", hist[0].RecordedAt, l.Now())
+	if hist[0].RecordedAt.Before(*g.ExpiresAt) {
+		t.Fatalf("expiration recorded_at %s, before the expiry %s", hist[0].RecordedAt, g.ExpiresAt)
 	}
 	if b.Events.Count(creditkit.EventGrantExpired, "dave") != 1 {
 		t.Fatalf("want one %s event", creditkit.EventGrantExpired)
@@ -762,9 +764,15 @@ func testRunDueIdempotent(t *testing.T, b *Bundle) {
 		t.Fatalf("concurrent RunDue expired %d grants and %d holds, want 5 and 5", grants.Load(), holds.Load())
 	}
 	for i := range 5 {
+		// The grant's own 9 credits expire at its expiry instant; the 1 held
+		// credit expires when the lapsed hold gives it back.
 		exp := must(l.History(c, fmt.Sprint("due", i), &creditkit.HistoryFilter{Category: creditkit.CategoryExpiration}))
-		if len(exp) != 1 || exp[0].Amount != -10 {
-			t.Fatalf("due%d expirations = %+v, want one of -10", i, exp)
+		var amounts []creditkit.Amount
+		for _, e := range exp {
+			amounts = append(amounts, e.Amount)
+		}
+		if !slices.Equal(amounts, []creditkit.Amount{-9, -1}) {
+			t.Fatalf("due%d expirations = %v, want [-9 -1]", i, amounts)
 		}
 	}
 	if res := must(l.RunDue(c)); res.ExpiredGrants != 0 || res.ExpiredHolds != 0 {
