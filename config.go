@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
 	"os"
 	"regexp"
@@ -52,8 +53,33 @@ type Config struct {
 	Packs map[string]*Pack
 	// Clock tells the time; nil means the system clock.
 	Clock Clock
+	// Writes tunes the write path (group commit). The zero value is the
+	// default: batching on.
+	Writes WriteConfig
+	// Logger receives the ledger's diagnostics; nil means slog.Default().
+	Logger *slog.Logger
 	// Path is the file the config was loaded from; "" when built in Go.
 	Path string
+}
+
+// WriteConfig tunes group commit: concurrent writes queue on the write path
+// and are applied many to one database transaction. Each request still
+// succeeds or fails on its own, and none is answered before its commit is
+// durable.
+type WriteConfig struct {
+	// NoBatching commits every write in its own transaction. Defaults to
+	// false (batching on).
+	NoBatching bool
+	// MaxBatch caps the requests in one transaction. Defaults to 256.
+	MaxBatch int
+	// QueueSize bounds the writes waiting per lane; past it, writes fail
+	// fast with ErrOverloaded instead of queueing forever. Defaults to 4096.
+	QueueSize int
+	// Lanes is how many batches may commit at once, each on its own
+	// connection, with requests spread over lanes by wallet. Defaults to the
+	// store's own preference (1 for SQLite's single writer, 4 for
+	// PostgreSQL).
+	Lanes int
 }
 
 // Plan is a subscription plan: it gives credits every period, decoupled from

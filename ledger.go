@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -28,6 +27,8 @@ type Ledger struct {
 	ids    idGen
 	logger *slog.Logger
 	closer func() error
+	// batcher runs group commit; nil when batching is off.
+	batcher *committer
 
 	subsMu sync.RWMutex
 	subs   map[int]Subscriber
@@ -91,11 +92,24 @@ func New(s store.Store, cfg *Config) (*Ledger, error) {
 	if clock == nil {
 		clock = systemClock{}
 	}
-	return &Ledger{store: s, cfg: cfg, clock: clock, logger: slog.Default(), subs: map[int]Subscriber{}}, nil
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	l := &Ledger{store: s, cfg: cfg, clock: clock, logger: logger, subs: map[int]Subscriber{}}
+	if !cfg.Writes.NoBatching {
+		l.batcher = newCommitter(l, cfg.Writes)
+	}
+	return l, nil
 }
 
-// Close closes the database if Open opened it.
+// Close stops the write path, after the batches in flight commit, and
+// closes the database if Open opened it. Writes still queued fail with
+// ErrClosed; nothing acknowledged is lost.
 func (l *Ledger) Close() error {
+	if l.batcher != nil {
+		l.batcher.stop()
+	}
 	if l.closer != nil {
 		return l.closer()
 	}
@@ -148,6 +162,9 @@ func (l *Ledger) publish(events []Event) {
 type writeReq struct {
 	// kind names the operation, for fingerprints and errors.
 	kind string
+	// route picks the request's lane: the customer, or the hold or grant
+	// ID for requests that find their wallet by reading.
+	route string
 	// idemKey is the caller's idempotency key, if any.
 	idemKey string
 	// fingerprint identifies the request's content, to tell a replay from a
@@ -162,69 +179,6 @@ type writeReq struct {
 	apply func(ctx context.Context, w *writeState) (any, error)
 	// decode rebuilds the stored result of a replay.
 	decode func(data []byte) (any, error)
-}
-
-// maxRetries bounds how often a write reruns after losing a race.
-const maxRetries = 8
-
-// exec runs one write request in its own transaction.
-func (l *Ledger) exec(ctx context.Context, req *writeReq) (any, error) {
-	for attempt := 0; ; attempt++ {
-		var result any
-		var events []Event
-		err := l.store.Update(ctx, func(ctx context.Context, tx store.WriteTx) error {
-			keys, err := req.wallets(ctx, tx)
-			if err != nil {
-				return err
-			}
-			w, err := l.loadWriteState(ctx, tx, keys)
-			if err != nil {
-				return err
-			}
-			// Checked after the wallets are locked, so that a concurrent
-			// first request with the same key has committed or rolled back.
-			if req.idemKey != "" {
-				rec, err := tx.Idempotency(ctx, req.idemKey)
-				if err != nil {
-					return err
-				}
-				if rec != nil {
-					if rec.Fingerprint != req.fingerprint {
-						return errorf(CodeIdempotencyConflict, "idempotency key %q was already used for a different request: use a new key for a new request", req.idemKey)
-					}
-					result, err = req.decode(rec.Result)
-					return err
-				}
-			}
-			result, err = req.apply(ctx, w)
-			if err != nil {
-				return err
-			}
-			if req.idemKey != "" {
-				data, err := json.Marshal(result)
-				if err != nil {
-					return fmt.Errorf("encode result for idempotency: %w", err)
-				}
-				w.changes.Idempotencies = append(w.changes.Idempotencies, &store.Idempotency{
-					Key: req.idemKey, Fingerprint: req.fingerprint, Result: data, CreatedAt: w.now,
-				})
-			}
-			if err := w.finish(); err != nil {
-				return err
-			}
-			events = w.events
-			return tx.Apply(ctx, w.changes)
-		})
-		if errors.Is(err, store.ErrRetry) && attempt < maxRetries {
-			l.logger.Debug("write lost a race, retrying", "kind", req.kind, "attempt", attempt+1, "err", err)
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		l.publish(events)
-		return result, nil
-	}
 }
 
 // fingerprint hashes the canonical JSON of a request description.

@@ -151,6 +151,7 @@ func (l *Ledger) charge(ctx context.Context, c *chargeReq) (*Entry, error) {
 	}
 	req := &writeReq{
 		kind:        c.kind,
+		route:       c.key.Customer,
 		idemKey:     c.idemKey,
 		fingerprint: fingerprint(c.kind, []any{c.key, opName, c.params, c.amount, c.category, c.metadata}),
 		wallets:     staticWallets(c.key),

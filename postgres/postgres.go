@@ -246,3 +246,7 @@ func redact(raw string) string {
 	}
 	return u.Redacted()
 }
+
+// WriteLanes is 4: batches on different wallets commit in parallel, each on
+// its own connection, leaving the rest of the pool to readers.
+func (s *Store) WriteLanes() int { return 4 }

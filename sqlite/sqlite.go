@@ -243,3 +243,6 @@ func placeholders(n, width int) string {
 	group := "(" + strings.TrimSuffix(strings.Repeat("?,", width), ",") + ")"
 	return strings.TrimSuffix(strings.Repeat(group+",", n), ",")
 }
+
+// WriteLanes is 1: SQLite has a single writer, so one batch commits at a time.
+func (s *Store) WriteLanes() int { return 1 }

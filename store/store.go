@@ -242,3 +242,11 @@ func (c *Changes) Empty() bool {
 		len(c.Entries) == 0 && len(c.NewHolds) == 0 && len(c.HoldUpdates) == 0 &&
 		len(c.Idempotencies) == 0 && len(c.Events) == 0
 }
+
+// WriteLaner is implemented by stores that know how many write
+// transactions should run at once: 1 for a single-writer database such as
+// SQLite, more where row locks let batches on different wallets commit in
+// parallel.
+type WriteLaner interface {
+	WriteLanes() int
+}

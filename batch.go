@@ -1,0 +1,280 @@
+package creditkit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/creditkit/creditkit/store"
+)
+
+// This file is group commit: the one write path. Every write request is
+// queued on a lane; a lane's loop takes everything queued (up to MaxBatch),
+// applies each request in memory against the wallets it locked once, writes
+// all their rows with one store.Changes, commits once, and answers every
+// caller. A lone request commits at once, so batching adds no latency at low
+// load. Without batching, a request runs as a batch of one in its caller's
+// goroutine: the same code either way.
+
+// maxRetries bounds how often a batch reruns after losing a race.
+const maxRetries = 8
+
+// batchTimeout bounds one batch transaction. Callers are answered by the
+// batch, not by their own context, once their request is in a batch: a
+// request that may have committed is never reported as cancelled.
+const batchTimeout = 60 * time.Second
+
+// ErrClosed is returned for writes made after Close.
+var ErrClosed = errors.New("creditkit: ledger is closed")
+
+// pending is a request waiting for its batch.
+type pending struct {
+	ctx  context.Context
+	req  *writeReq
+	done chan outcome
+}
+
+type outcome struct {
+	result any
+	err    error
+}
+
+// committer owns the lanes of batched writes.
+type committer struct {
+	l        *Ledger
+	lanes    []chan *pending
+	maxBatch int
+	quit     chan struct{}
+	wg       sync.WaitGroup
+	// gate is held by each batch while it drains its lane; a test holds it
+	// to let requests queue in a known order and form one batch.
+	gate sync.Mutex
+	// submitted counts queued requests (for that test, and for metrics).
+	submitted atomic.Int64
+}
+
+func newCommitter(l *Ledger, wc WriteConfig) *committer {
+	lanes := wc.Lanes
+	if lanes <= 0 {
+		lanes = 1
+		if wl, ok := l.store.(store.WriteLaner); ok {
+			lanes = max(1, wl.WriteLanes())
+		}
+	}
+	queue := wc.QueueSize
+	if queue <= 0 {
+		queue = 4096
+	}
+	maxBatch := wc.MaxBatch
+	if maxBatch <= 0 {
+		maxBatch = 256
+	}
+	c := &committer{l: l, maxBatch: maxBatch, quit: make(chan struct{})}
+	for range lanes {
+		lane := make(chan *pending, queue)
+		c.lanes = append(c.lanes, lane)
+		c.wg.Add(1)
+		go c.loop(lane)
+	}
+	return c
+}
+
+// submit queues a request on its lane, or fails fast when the lane is full.
+func (c *committer) submit(p *pending) error {
+	h := fnv.New32a()
+	h.Write([]byte(p.req.route))
+	lane := c.lanes[int(h.Sum32()%uint32(len(c.lanes)))]
+	select {
+	case <-c.quit:
+		return ErrClosed
+	default:
+	}
+	select {
+	case lane <- p:
+		c.submitted.Add(1)
+		return nil
+	default:
+		return &Error{Code: CodeOverloaded, Message: fmt.Sprintf("write queue full (%d waiting): retry shortly", cap(lane))}
+	}
+}
+
+// loop runs batches for one lane until the committer stops.
+func (c *committer) loop(lane chan *pending) {
+	defer c.wg.Done()
+	for {
+		var first *pending
+		select {
+		case first = <-lane:
+		case <-c.quit:
+			// Answer whatever is still queued: nothing was written for it.
+			for {
+				select {
+				case p := <-lane:
+					p.done <- outcome{err: ErrClosed}
+				default:
+					return
+				}
+			}
+		}
+		c.gate.Lock()
+		batch := []*pending{first}
+	drain:
+		for len(batch) < c.maxBatch {
+			select {
+			case p := <-lane:
+				batch = append(batch, p)
+			default:
+				break drain
+			}
+		}
+		c.gate.Unlock()
+		c.l.runBatch(batch)
+	}
+}
+
+// stop ends the lane loops after their current batch.
+func (c *committer) stop() {
+	close(c.quit)
+	c.wg.Wait()
+}
+
+// exec runs one write request on the write path and returns its result.
+func (l *Ledger) exec(ctx context.Context, req *writeReq) (any, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	p := &pending{ctx: ctx, req: req, done: make(chan outcome, 1)}
+	if l.batcher == nil {
+		l.runBatch([]*pending{p})
+	} else if err := l.batcher.submit(p); err != nil {
+		return nil, err
+	}
+	o := <-p.done
+	return o.result, o.err
+}
+
+// errTainted aborts a batch transaction when a request failed after it had
+// already changed the shared write state.
+var errTainted = errors.New("creditkit: request failed after changing the batch state")
+
+// runBatch applies a batch of requests in one transaction and answers each.
+// Requests are applied in order; each one sees the effects of those before
+// it. A request that fails before changing anything simply fails; one that
+// fails after changing the shared state (which requests avoid by checking
+// before changing) is answered with its error and the batch reruns without it.
+func (l *Ledger) runBatch(batch []*pending) {
+	live := batch[:0:0]
+	for _, p := range batch {
+		if err := p.ctx.Err(); err != nil {
+			p.done <- outcome{err: err}
+			continue
+		}
+		live = append(live, p)
+	}
+	attempt := 0
+	for len(live) > 0 {
+		results := make([]outcome, len(live))
+		var events []Event
+		tainted := -1
+		ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+		err := l.store.Update(ctx, func(ctx context.Context, tx store.WriteTx) error {
+			for i := range results {
+				results[i] = outcome{}
+			}
+			var keys []WalletKey
+			keysOf := make([][]WalletKey, len(live))
+			for i, p := range live {
+				ks, err := p.req.wallets(ctx, tx)
+				if err != nil {
+					if ErrorCodeOf(err) == CodeInternal {
+						return err
+					}
+					results[i].err = err
+					continue
+				}
+				keysOf[i] = ks
+				keys = append(keys, ks...)
+			}
+			w, err := l.loadWriteState(ctx, tx, keys)
+			if err != nil {
+				return err
+			}
+			seen := map[string]*store.Idempotency{}
+			for i, p := range live {
+				if results[i].err != nil {
+					continue
+				}
+				req := p.req
+				if req.idemKey != "" {
+					rec, ok := seen[req.idemKey]
+					if !ok {
+						if rec, err = tx.Idempotency(ctx, req.idemKey); err != nil {
+							return err
+						}
+					}
+					if rec != nil {
+						if rec.Fingerprint != req.fingerprint {
+							results[i].err = errorf(CodeIdempotencyConflict, "idempotency key %q was already used for a different request: use a new key for a new request", req.idemKey)
+							continue
+						}
+						results[i].result, results[i].err = req.decode(rec.Result)
+						continue
+					}
+				}
+				mark := w.muts
+				res, err := req.apply(ctx, w)
+				if err != nil {
+					if w.muts != mark {
+						tainted = i
+						results[i].err = err
+						return errTainted
+					}
+					results[i].err = err
+					continue
+				}
+				if req.idemKey != "" {
+					data, err := json.Marshal(res)
+					if err != nil {
+						return fmt.Errorf("encode result for idempotency: %w", err)
+					}
+					rec := &store.Idempotency{Key: req.idemKey, Fingerprint: req.fingerprint, Result: data, CreatedAt: w.now}
+					w.changes.Idempotencies = append(w.changes.Idempotencies, rec)
+					seen[req.idemKey] = rec
+				}
+				results[i].result = res
+			}
+			if err := w.finish(); err != nil {
+				return err
+			}
+			events = w.events
+			return tx.Apply(ctx, w.changes)
+		})
+		cancel()
+		switch {
+		case errors.Is(err, errTainted):
+			l.logger.Warn("write request failed after changing batch state; rerunning the batch without it", "kind", live[tainted].req.kind, "err", results[tainted].err)
+			live[tainted].done <- results[tainted]
+			live = append(live[:tainted:tainted], live[tainted+1:]...)
+			continue
+		case errors.Is(err, store.ErrRetry) && attempt < maxRetries:
+			attempt++
+			l.logger.Debug("write batch lost a race, retrying", "size", len(live), "attempt", attempt, "err", err)
+			continue
+		case err != nil:
+			for _, p := range live {
+				p.done <- outcome{err: err}
+			}
+			return
+		}
+		l.publish(events)
+		for i, p := range live {
+			p.done <- results[i]
+		}
+		return
+	}
+}
