@@ -73,7 +73,11 @@ func scanEntry(r scanner) (*store.Entry, error) {
 
 // queryAll runs a query and scans every row with scan.
 func queryAll[T any](ctx context.Context, t *txn, what string, scan func(scanner) (*T, error), query string, args ...any) ([]*T, error) {
-	rows, err := t.tx.QueryContext(ctx, query, args...)
+	st, err := t.stmt(ctx, query)
+	if err != nil {
+		return nil, t.s.translate(what, err)
+	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, t.s.translate(what, err)
 	}
@@ -94,7 +98,11 @@ func queryAll[T any](ctx context.Context, t *txn, what string, scan func(scanner
 
 // queryOne runs a query expected to return at most one row; no row is (nil, nil).
 func queryOne[T any](ctx context.Context, t *txn, what string, scan func(scanner) (*T, error), query string, args ...any) (*T, error) {
-	v, err := scan(t.tx.QueryRowContext(ctx, query, args...))
+	st, err := t.stmt(ctx, query)
+	if err != nil {
+		return nil, t.s.translate(what, err)
+	}
+	v, err := scan(st.QueryRowContext(ctx, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -225,7 +233,7 @@ func (t *txn) Entry(ctx context.Context, id string) (*store.Entry, error) {
 
 func (t *txn) SumEntries(ctx context.Context, key store.WalletKey, at time.Time) (int64, error) {
 	var sum int64
-	err := t.tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM entries WHERE customer = ? AND currency = ? AND at <= ?`,
+	err := t.q.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM entries WHERE customer = ? AND currency = ? AND at <= ?`,
 		key.Customer, key.Currency, micros(at)).Scan(&sum)
 	return sum, t.s.translate("sum entries", err)
 }
@@ -274,8 +282,11 @@ func (t *txn) Events(ctx context.Context, after int64, limit int) ([]*store.Even
 func (t *txn) LockWallets(ctx context.Context, keys []store.WalletKey, now time.Time) ([]*store.Wallet, error) {
 	out := make([]*store.Wallet, len(keys))
 	for i, k := range keys {
-		if _, err := t.tx.ExecContext(ctx, `INSERT INTO wallets (customer, currency, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
-			k.Customer, k.Currency, micros(now)); err != nil {
+		st, err := t.stmt(ctx, `INSERT INTO wallets (customer, currency, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`)
+		if err != nil {
+			return nil, t.s.translate("create wallet", err)
+		}
+		if _, err := st.ExecContext(ctx, k.Customer, k.Currency, micros(now)); err != nil {
 			return nil, t.s.translate("create wallet", err)
 		}
 		w, err := t.Wallet(ctx, k)
@@ -347,17 +358,15 @@ func (t *txn) Apply(ctx context.Context, c *store.Changes) error {
 		if b.n == 0 {
 			continue
 		}
-		stmt, err := t.tx.PrepareContext(ctx, b.query)
+		stmt, err := t.stmt(ctx, b.query)
 		if err != nil {
 			return t.s.translate(b.what, err)
 		}
 		for i := 0; i < b.n; i++ {
 			if _, err := stmt.ExecContext(ctx, b.args(i)...); err != nil {
-				stmt.Close()
 				return t.s.translate(b.what, err)
 			}
 		}
-		stmt.Close()
 	}
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	sqlite3 "modernc.org/sqlite"
@@ -48,6 +49,12 @@ type Store struct {
 	writer *sql.DB
 	reader *sql.DB
 	logger *slog.Logger
+	// wconn is the one write connection; writeMu makes its transactions
+	// one at a time. Statements on it are prepared once (stmts), so the
+	// write path never parses SQL again.
+	wconn   *sql.Conn
+	writeMu sync.Mutex
+	stmts   map[string]*sql.Stmt
 }
 
 var _ store.Store = (*Store)(nil)
@@ -87,7 +94,10 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		if txlock != "" {
 			q.Set("_txlock", txlock)
 		}
-		return "file:" + path + "?" + q.Encode()
+		// Escape what a file: URI would read as syntax, so a path with
+		// "#" or "?" in it opens that very file.
+		escaped := strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
+		return "file:" + escaped + "?" + q.Encode()
 	}
 	writer, err := sql.Open("sqlite", dsn("immediate"))
 	if err != nil {
@@ -103,7 +113,13 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	}
 	reader.SetMaxOpenConns(readConns)
 	reader.SetMaxIdleConns(readConns)
-	s := &Store{path: path, writer: writer, reader: reader, logger: logger}
+	wconn, err := writer.Conn(ctx)
+	if err != nil {
+		writer.Close()
+		reader.Close()
+		return nil, (&Store{path: path}).translate("connect", err)
+	}
+	s := &Store{path: path, writer: writer, reader: reader, logger: logger, wconn: wconn, stmts: map[string]*sql.Stmt{}}
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -113,7 +129,13 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	return errors.Join(s.writer.Close(), s.reader.Close())
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmts = map[string]*sql.Stmt{}
+	return errors.Join(s.wconn.Close(), s.writer.Close(), s.reader.Close())
 }
 
 // Migrate applies the embedded migrations that have not run yet, in order.
@@ -125,7 +147,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	sort.Strings(names)
 	return s.Update(ctx, func(ctx context.Context, wtx store.WriteTx) error {
-		tx := wtx.(*txn).tx
+		tx := wtx.(*txn).q
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 			return s.translate("create schema_migrations", err)
 		}
@@ -157,17 +179,28 @@ func (s *Store) Migrate(ctx context.Context) error {
 	})
 }
 
-// Update runs fn in a write transaction (BEGIN IMMEDIATE) and commits it.
+// Update runs fn in a write transaction (BEGIN IMMEDIATE) on the write
+// connection and commits it. The transaction is driven with plain BEGIN and
+// COMMIT statements so that the connection's prepared statements run inside
+// it as they are, never prepared again.
 func (s *Store) Update(ctx context.Context, fn func(ctx context.Context, tx store.WriteTx) error) error {
-	tx, err := s.writer.BeginTx(ctx, nil)
-	if err != nil {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if _, err := s.wconn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return s.translate("begin write transaction", err)
 	}
-	if err := fn(ctx, &txn{tx: tx, s: s}); err != nil {
-		_ = tx.Rollback()
+	rollback := func() {
+		// Rollback must run even when ctx is done.
+		if _, err := s.wconn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); err != nil {
+			s.logger.Warn("rollback failed", "store", "sqlite", "err", err)
+		}
+	}
+	if err := fn(ctx, &txn{q: s.wconn, s: s, write: true}); err != nil {
+		rollback()
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	if _, err := s.wconn.ExecContext(context.WithoutCancel(ctx), "COMMIT"); err != nil {
+		rollback()
 		return s.translate("commit", err)
 	}
 	return nil
@@ -180,7 +213,7 @@ func (s *Store) View(ctx context.Context, fn func(ctx context.Context, tx store.
 		return s.translate("begin read transaction", err)
 	}
 	defer tx.Rollback()
-	return fn(ctx, &txn{tx: tx, s: s})
+	return fn(ctx, &txn{q: tx, s: s})
 }
 
 // translate turns a driver error into a store error. It is the one place
@@ -206,8 +239,36 @@ func (s *Store) translate(what string, err error) error {
 
 // txn is a read or write transaction.
 type txn struct {
-	tx *sql.Tx
-	s  *Store
+	q     querier
+	s     *Store
+	write bool // on the write connection, whose statements are cached
+}
+
+// querier is what runs SQL: a read transaction, or the write connection
+// inside its BEGIN ... COMMIT.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+// stmt returns query prepared: on the write connection, once for the life
+// of the store (writeMu is held); on a read transaction, for that
+// transaction.
+func (t *txn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if !t.write {
+		return t.q.PrepareContext(ctx, query)
+	}
+	st, ok := t.s.stmts[query]
+	if !ok {
+		var err error
+		if st, err = t.s.wconn.PrepareContext(ctx, query); err != nil {
+			return nil, err
+		}
+		t.s.stmts[query] = st
+	}
+	return st, nil
 }
 
 var _ store.WriteTx = (*txn)(nil)

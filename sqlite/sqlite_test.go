@@ -91,3 +91,21 @@ func TestOpenRejectsWhatIsNotADatabase(t *testing.T) {
 		t.Fatal("a bad path is not retryable")
 	}
 }
+
+// A path with URI syntax characters opens that very file.
+func TestOpenPathWithURICharacters(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "run#1?x=%41")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "ledger.db")
+	s, err := sqlite.Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database not created at %s: %v", path, err)
+	}
+}
