@@ -98,6 +98,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ConcurrentIdempotentReplays", testConcurrentIdempotency},
 		{"ConcurrentTransfersDoNotDeadlock", testConcurrentTransfers},
 		{"RunDueIsIdempotent", testRunDueIdempotent},
+		{"RandomOpsMatchModel", testRandomOpsMatchModel},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
