@@ -180,6 +180,7 @@ func (l *Ledger) runBatch(batch []*pending) {
 	for len(live) > 0 {
 		results := make([]outcome, len(live))
 		var events []Event
+		var state *writeState
 		tainted := -1
 		ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 		err := l.store.Update(ctx, func(ctx context.Context, tx store.WriteTx) error {
@@ -200,10 +201,22 @@ func (l *Ledger) runBatch(batch []*pending) {
 				keysOf[i] = ks
 				keys = append(keys, ks...)
 			}
-			w, err := l.loadWriteState(ctx, tx, keys)
+			var cache *walletCache
+			if det, ok := l.store.(store.ChangeDetector); ok && l.cache != nil {
+				unchanged, err := det.UnchangedSinceLastWrite(ctx, tx)
+				if err != nil {
+					return err
+				}
+				if !unchanged {
+					l.cache.clear()
+				}
+				cache = l.cache
+			}
+			w, err := l.loadWriteState(ctx, tx, keys, cache)
 			if err != nil {
 				return err
 			}
+			state = w
 			seen := map[string]*store.Idempotency{}
 			for i, p := range live {
 				if results[i].err != nil {
@@ -255,6 +268,15 @@ func (l *Ledger) runBatch(batch []*pending) {
 			return tx.Apply(ctx, w.changes)
 		})
 		cancel()
+		if l.cache != nil {
+			if err == nil {
+				l.cache.save(state)
+			} else {
+				// The database rolled back to what the cache holds, but be
+				// certain: reload from the database next time.
+				l.cache.clear()
+			}
+		}
 		switch {
 		case errors.Is(err, errTainted):
 			l.logger.Warn("write request failed after changing batch state; rerunning the batch without it", "kind", live[tainted].req.kind, "err", results[tainted].err)

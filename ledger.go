@@ -29,6 +29,9 @@ type Ledger struct {
 	closer func() error
 	// batcher runs group commit; nil when batching is off.
 	batcher *committer
+	// cache keeps written wallets in memory on stores that can tell when
+	// another writer committed (store.ChangeDetector); nil otherwise.
+	cache *walletCache
 
 	subsMu sync.RWMutex
 	subs   map[int]Subscriber
@@ -97,6 +100,9 @@ func New(s store.Store, cfg *Config) (*Ledger, error) {
 		logger = slog.Default()
 	}
 	l := &Ledger{store: s, cfg: cfg, clock: clock, logger: logger, subs: map[int]Subscriber{}}
+	if _, ok := s.(store.ChangeDetector); ok {
+		l.cache = newWalletCache(100_000)
+	}
 	if !cfg.Writes.NoBatching {
 		l.batcher = newCommitter(l, cfg.Writes)
 	}

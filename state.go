@@ -48,34 +48,69 @@ type walletState struct {
 // grants and active holds, then settles what fell due: expired holds give
 // their credits back and expired grants are written off. So every write sees
 // the wallet exactly as it is at now.
-func (l *Ledger) loadWriteState(ctx context.Context, tx store.WriteTx, keys []WalletKey) (*writeState, error) {
+func (l *Ledger) loadWriteState(ctx context.Context, tx store.WriteTx, keys []WalletKey, cache *walletCache) (*writeState, error) {
 	now := l.Now()
 	keys = sortWalletKeys(keys)
 	w := &writeState{l: l, tx: tx, now: now, wallets: make(map[WalletKey]*walletState, len(keys)), order: keys, changes: &store.Changes{}}
 	if len(keys) == 0 {
 		return w, nil
 	}
-	rows, err := tx.LockWallets(ctx, keys, now)
-	if err != nil {
-		return nil, err
+	var (
+		missing    []WalletKey
+		grantRows  []*store.Grant
+		holdRows   []*store.Hold
+		grants     []*Grant
+		holds      []*Hold
+		rowsByKey  = make(map[WalletKey]*store.Wallet, len(keys))
+		fromCache  = 0
+		loadedRows []*store.Wallet
+	)
+	for _, k := range keys {
+		if cache != nil {
+			if row, gs, hs, ok := cache.load(k); ok {
+				rowsByKey[k] = row
+				grants = append(grants, gs...)
+				holds = append(holds, hs...)
+				fromCache++
+				continue
+			}
+		}
+		missing = append(missing, k)
 	}
-	grantRows, err := tx.LiveGrants(ctx, keys)
-	if err != nil {
-		return nil, err
-	}
-	holdRows, err := tx.ActiveHolds(ctx, keys)
-	if err != nil {
-		return nil, err
-	}
-	for i, k := range keys {
-		w.wallets[k] = &walletState{key: k, row: rows[i], grantByID: map[string]*Grant{}, newGrants: map[string]bool{},
-			dirty: map[string]bool{}, newHolds: map[string]bool{}, dirtyHold: map[string]bool{}}
+	if len(missing) > 0 {
+		var err error
+		if loadedRows, err = tx.LockWallets(ctx, missing, now); err != nil {
+			return nil, err
+		}
+		for i, k := range missing {
+			rowsByKey[k] = loadedRows[i]
+		}
+		if grantRows, err = tx.LiveGrants(ctx, missing); err != nil {
+			return nil, err
+		}
+		if holdRows, err = tx.ActiveHolds(ctx, missing); err != nil {
+			return nil, err
+		}
 	}
 	for _, r := range grantRows {
 		g, err := grantFromRow(r)
 		if err != nil {
 			return nil, err
 		}
+		grants = append(grants, g)
+	}
+	for _, r := range holdRows {
+		h, err := holdFromRow(r)
+		if err != nil {
+			return nil, err
+		}
+		holds = append(holds, h)
+	}
+	for _, k := range keys {
+		w.wallets[k] = &walletState{key: k, row: rowsByKey[k], grantByID: map[string]*Grant{}, newGrants: map[string]bool{},
+			dirty: map[string]bool{}, newHolds: map[string]bool{}, dirtyHold: map[string]bool{}}
+	}
+	for _, g := range grants {
 		ws := w.wallets[walletKey(g.Customer, g.Currency)]
 		ws.grants = append(ws.grants, g)
 		ws.grantByID[g.ID] = g
@@ -83,11 +118,7 @@ func (l *Ledger) loadWriteState(ctx context.Context, tx store.WriteTx, keys []Wa
 			ws.before += g.Remaining
 		}
 	}
-	for _, r := range holdRows {
-		h, err := holdFromRow(r)
-		if err != nil {
-			return nil, err
-		}
+	for _, h := range holds {
 		ws := w.wallets[walletKey(h.Customer, h.Currency)]
 		ws.holds = append(ws.holds, h)
 	}

@@ -55,6 +55,9 @@ type Store struct {
 	wconn   *sql.Conn
 	writeMu sync.Mutex
 	stmts   map[string]*sql.Stmt
+	// dataVersion is PRAGMA data_version as the last write saw it.
+	dataVersion int64
+	haveVersion bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -307,3 +310,16 @@ func placeholders(n, width int) string {
 
 // WriteLanes is 1: SQLite has a single writer, so one batch commits at a time.
 func (s *Store) WriteLanes() int { return 1 }
+
+// UnchangedSinceLastWrite compares SQLite's data_version, which changes
+// when another connection (in this process or another) commits, with the
+// value seen by the previous write transaction.
+func (s *Store) UnchangedSinceLastWrite(ctx context.Context, wtx store.WriteTx) (bool, error) {
+	var v int64
+	if err := wtx.(*txn).q.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
+		return false, s.translate("read data_version", err)
+	}
+	unchanged := s.haveVersion && v == s.dataVersion
+	s.dataVersion, s.haveVersion = v, true
+	return unchanged, nil
+}

@@ -11,6 +11,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/creditkit/creditkit"
 	"github.com/creditkit/creditkit/sqlite"
 	"github.com/creditkit/creditkit/store"
 	"github.com/creditkit/creditkit/storetest"
@@ -107,5 +108,55 @@ func TestOpenPathWithURICharacters(t *testing.T) {
 	s.Close()
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("database not created at %s: %v", path, err)
+	}
+}
+
+// Two ledgers on one file (two connections, as two processes would have)
+// take turns on one wallet. Each keeps the wallets it wrote in memory; each
+// must notice the other's commits and never write over them.
+func TestWalletCacheSeesOtherWriters(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "shared.db")
+	open := func() *creditkit.Ledger {
+		s, err := sqlite.Open(ctx, path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		l, err := creditkit.New(s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		return l
+	}
+	a, b := open(), open()
+	if _, err := a.Grant(ctx, "amy", 100, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := creditkit.Amount(100)
+	for i := range 10 {
+		l := a
+		if i%2 == 1 {
+			l = b
+		}
+		e, err := l.Debit(ctx, "amy", 7, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want -= 7
+		if e.BalanceAfter != want {
+			t.Fatalf("debit %d: balance_after %d, want %d (a ledger wrote over the other's commit)", i, e.BalanceAfter, want)
+		}
+	}
+	for _, l := range []*creditkit.Ledger{a, b} {
+		bal, err := l.Balance(ctx, "amy", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bal.Available != want {
+			t.Fatalf("balance %d, want %d", bal.Available, want)
+		}
 	}
 }

@@ -250,3 +250,15 @@ func (c *Changes) Empty() bool {
 type WriteLaner interface {
 	WriteLanes() int
 }
+
+// ChangeDetector is implemented by stores whose write transactions exclude
+// every other writer (SQLite's BEGIN IMMEDIATE) and that can tell whether
+// anyone else wrote in between. The ledger then keeps the wallets it wrote
+// in memory and skips reloading them, which is exact as long as nobody else
+// wrote.
+type ChangeDetector interface {
+	// UnchangedSinceLastWrite reports, inside a write transaction, whether
+	// no other connection has committed since the previous write
+	// transaction of this store began. The first call reports false.
+	UnchangedSinceLastWrite(ctx context.Context, tx WriteTx) (bool, error)
+}
