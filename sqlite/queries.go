@@ -298,75 +298,99 @@ func (t *txn) LockWallets(ctx context.Context, keys []store.WalletKey, now time.
 	return out, nil
 }
 
-// Apply writes the changes. SQLite statements run in process, so one
-// prepared statement per row kind, executed per row, is as cheap as a
-// multi-row statement and keeps the SQL plain.
+// Apply writes the changes: inserts many rows per statement, updates one
+// row per statement, all through prepared statements.
 func (t *txn) Apply(ctx context.Context, c *store.Changes) error {
+	// An insert (width > 0) writes up to insertChunk rows per statement;
+	// an update runs once per row. Every statement shape is prepared once.
 	type batch struct {
 		what  string
 		query string
+		width int
 		n     int
 		args  func(i int) []any
 	}
 	batches := []batch{
-		{"save wallet", `UPDATE wallets SET ledger_balance = ?, low_notified = ? WHERE customer = ? AND currency = ?`, len(c.Wallets),
+		{"save wallet", `UPDATE wallets SET ledger_balance = ?, low_notified = ? WHERE customer = ? AND currency = ?`, 0, len(c.Wallets),
 			func(i int) []any {
 				w := c.Wallets[i]
 				return []any{w.LedgerBalance, w.LowNotified, w.Customer, w.Currency}
 			}},
-		{"insert grant", `INSERT INTO grants (` + grantCols + `) VALUES ` + placeholders(1, 15), len(c.NewGrants),
+		{"insert grant", `INSERT INTO grants (` + grantCols + `) VALUES `, 15, len(c.NewGrants),
 			func(i int) []any {
 				g := c.NewGrants[i]
 				return []any{g.ID, g.Customer, g.Currency, g.Amount, g.Remaining, g.Reason, g.Source, g.Priority,
 					micros(g.CreatedAt), micros(g.EffectiveAt), microsPtr(g.ExpiresAt), microsPtr(g.VoidedAt), microsPtr(g.ExpiredAt),
 					nullBytes(g.CostBasis), string(g.Metadata)}
 			}},
-		{"update grant", `UPDATE grants SET remaining = ?, voided_at = ?, expired_at = ? WHERE id = ?`, len(c.GrantUpdates),
+		{"update grant", `UPDATE grants SET remaining = ?, voided_at = ?, expired_at = ? WHERE id = ?`, 0, len(c.GrantUpdates),
 			func(i int) []any {
 				u := c.GrantUpdates[i]
 				return []any{u.Remaining, microsPtr(u.VoidedAt), microsPtr(u.ExpiredAt), u.ID}
 			}},
-		{"insert entry", `INSERT INTO entries (id, customer, currency, category, amount, balance_after, operation, metadata, allocations, actor, idempotency_key, at, recorded_at) VALUES ` + placeholders(1, 13), len(c.Entries),
+		{"insert entry", `INSERT INTO entries (id, customer, currency, category, amount, balance_after, operation, metadata, allocations, actor, idempotency_key, at, recorded_at) VALUES `, 13, len(c.Entries),
 			func(i int) []any {
 				e := c.Entries[i]
 				return []any{e.ID, e.Customer, e.Currency, e.Category, e.Amount, e.BalanceAfter, e.Operation,
 					string(e.Metadata), string(e.Allocations), e.Actor, e.IdempotencyKey, micros(e.At), micros(e.RecordedAt)}
 			}},
-		{"insert hold", `INSERT INTO holds (` + holdCols + `) VALUES ` + placeholders(1, 14), len(c.NewHolds),
+		{"insert hold", `INSERT INTO holds (` + holdCols + `) VALUES `, 14, len(c.NewHolds),
 			func(i int) []any {
 				h := c.NewHolds[i]
 				return []any{h.ID, h.Customer, h.Currency, h.Operation, nullBytes(h.Params), h.Amount, h.Captured, h.Status,
 					micros(h.CreatedAt), micros(h.ExpiresAt), microsPtr(h.ResolvedAt), string(h.Allocations), nullBytes(h.Metadata), h.EntryID}
 			}},
-		{"update hold", `UPDATE holds SET status = ?, captured = ?, resolved_at = ?, entry_id = ? WHERE id = ?`, len(c.HoldUpdates),
+		{"update hold", `UPDATE holds SET status = ?, captured = ?, resolved_at = ?, entry_id = ? WHERE id = ?`, 0, len(c.HoldUpdates),
 			func(i int) []any {
 				u := c.HoldUpdates[i]
 				return []any{u.Status, u.Captured, microsPtr(u.ResolvedAt), u.EntryID, u.ID}
 			}},
-		{"insert idempotency key", `INSERT INTO idempotency (key, fingerprint, result, created_at) VALUES (?, ?, ?, ?)`, len(c.Idempotencies),
+		{"insert idempotency key", `INSERT INTO idempotency (key, fingerprint, result, created_at) VALUES `, 4, len(c.Idempotencies),
 			func(i int) []any {
 				r := c.Idempotencies[i]
 				return []any{r.Key, r.Fingerprint, string(r.Result), micros(r.CreatedAt)}
 			}},
-		{"insert event", `INSERT INTO events (id, type, customer, currency, data, at) VALUES (?, ?, ?, ?, ?, ?)`, len(c.Events),
+		{"insert event", `INSERT INTO events (id, type, customer, currency, data, at) VALUES `, 6, len(c.Events),
 			func(i int) []any {
 				e := c.Events[i]
 				return []any{e.ID, e.Type, e.Customer, e.Currency, string(e.Data), micros(e.At)}
 			}},
 	}
 	for _, b := range batches {
-		if b.n == 0 {
+		if b.width == 0 {
+			for i := 0; i < b.n; i++ {
+				if err := t.exec(ctx, b.what, b.query, b.args(i)); err != nil {
+					return err
+				}
+			}
 			continue
 		}
-		stmt, err := t.stmt(ctx, b.query)
-		if err != nil {
-			return t.s.translate(b.what, err)
-		}
-		for i := 0; i < b.n; i++ {
-			if _, err := stmt.ExecContext(ctx, b.args(i)...); err != nil {
-				return t.s.translate(b.what, err)
+		for start := 0; start < b.n; start += insertChunk {
+			rows := min(insertChunk, b.n-start)
+			args := make([]any, 0, rows*b.width)
+			for i := start; i < start+rows; i++ {
+				args = append(args, b.args(i)...)
+			}
+			if err := t.exec(ctx, b.what, b.query+placeholders(rows, b.width), args); err != nil {
+				return err
 			}
 		}
+	}
+	return nil
+}
+
+// insertChunk is how many rows one INSERT writes at most, well within
+// SQLite's limit on bound parameters.
+const insertChunk = 64
+
+// exec runs one statement through the prepared-statement cache.
+func (t *txn) exec(ctx context.Context, what, query string, args []any) error {
+	stmt, err := t.stmt(ctx, query)
+	if err != nil {
+		return t.s.translate(what, err)
+	}
+	if _, err := stmt.ExecContext(ctx, args...); err != nil {
+		return t.s.translate(what, err)
 	}
 	return nil
 }
