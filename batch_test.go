@@ -385,3 +385,66 @@ func runChunkAsOneBatch(t *testing.T, rn *run, chunk []op) []string {
 	}
 	return out
 }
+
+// Past a lane's bounded queue, writes fail fast with the overloaded code
+// instead of waiting forever; none of them moves a credit, and the queued
+// ones all commit once the lane drains.
+func TestFullQueueFailsFastWithOverloaded(t *testing.T) {
+	t.Parallel()
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "q.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cfg, err := ParseConfig("q.yaml", []byte(equivConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Writes = WriteConfig{QueueSize: 4, Lanes: 1}
+	l, err := New(s, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx := context.Background()
+	if _, err := l.Grant(ctx, "ann", 100, nil); err != nil {
+		t.Fatal(err)
+	}
+	c := l.batcher
+	c.gate.Lock() // the lane stops draining
+	results := make(chan error, 10)
+	for range 10 {
+		go func() {
+			_, err := l.Debit(ctx, "ann", 1, nil)
+			results <- err
+		}()
+	}
+	// One request waits at the gate, four fill the queue, five are refused.
+	var overloaded int
+	for overloaded < 5 {
+		select {
+		case err := <-results:
+			if ErrorCodeOf(err) != CodeOverloaded {
+				c.gate.Unlock()
+				t.Fatalf("refused write: %v, want code overloaded", err)
+			}
+			overloaded++
+		case <-time.After(10 * time.Second):
+			c.gate.Unlock()
+			t.Fatalf("only %d writes refused while the queue was full", overloaded)
+		}
+	}
+	c.gate.Unlock()
+	for range 5 {
+		if err := <-results; err != nil {
+			t.Fatalf("queued write failed: %v", err)
+		}
+	}
+	bal, err := l.Balance(ctx, "ann", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bal.Available != 95 {
+		t.Fatalf("balance %d, want 95: exactly the 5 accepted debits moved credits", bal.Available)
+	}
+}
