@@ -55,6 +55,9 @@ type Store struct {
 	wconn   *sql.Conn
 	writeMu sync.Mutex
 	stmts   map[string]*sql.Stmt
+	// readers is a pool of read connections, each with its statements
+	// prepared once.
+	readers chan *readConn
 	// dataVersion is PRAGMA data_version as the last write saw it.
 	dataVersion int64
 	haveVersion bool
@@ -122,7 +125,16 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		reader.Close()
 		return nil, (&Store{path: path}).translate("connect", err)
 	}
-	s := &Store{path: path, writer: writer, reader: reader, logger: logger, wconn: wconn, stmts: map[string]*sql.Stmt{}}
+	s := &Store{path: path, writer: writer, reader: reader, logger: logger, wconn: wconn, stmts: map[string]*sql.Stmt{},
+		readers: make(chan *readConn, readConns)}
+	for range readConns {
+		c, err := reader.Conn(ctx)
+		if err != nil {
+			s.Close()
+			return nil, s.translate("connect", err)
+		}
+		s.readers <- &readConn{conn: c, stmts: map[string]*sql.Stmt{}}
+	}
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -138,7 +150,26 @@ func (s *Store) Close() error {
 		st.Close()
 	}
 	s.stmts = map[string]*sql.Stmt{}
-	return errors.Join(s.wconn.Close(), s.writer.Close(), s.reader.Close())
+	var errs []error
+	for {
+		select {
+		case rc := <-s.readers:
+			for _, st := range rc.stmts {
+				st.Close()
+			}
+			errs = append(errs, rc.conn.Close())
+			continue
+		default:
+		}
+		break
+	}
+	return errors.Join(append(errs, s.wconn.Close(), s.writer.Close(), s.reader.Close())...)
+}
+
+// readConn is one read connection and its prepared statements.
+type readConn struct {
+	conn  *sql.Conn
+	stmts map[string]*sql.Stmt
 }
 
 // Migrate applies the embedded migrations that have not run yet, in order.
@@ -198,7 +229,7 @@ func (s *Store) Update(ctx context.Context, fn func(ctx context.Context, tx stor
 			s.logger.Warn("rollback failed", "store", "sqlite", "err", err)
 		}
 	}
-	if err := fn(ctx, &txn{q: s.wconn, s: s, write: true}); err != nil {
+	if err := fn(ctx, &txn{q: s.wconn, s: s}); err != nil {
 		rollback()
 		return err
 	}
@@ -209,14 +240,26 @@ func (s *Store) Update(ctx context.Context, fn func(ctx context.Context, tx stor
 	return nil
 }
 
-// View runs fn in a read transaction, which sees one snapshot of the database.
+// View runs fn in a read transaction on one of the read connections, which
+// sees one snapshot of the database (WAL), driven with plain BEGIN and
+// COMMIT so the connection's prepared statements run inside it.
 func (s *Store) View(ctx context.Context, fn func(ctx context.Context, tx store.ReadTx) error) error {
-	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
+	var rc *readConn
+	select {
+	case rc = <-s.readers:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { s.readers <- rc }()
+	if _, err := rc.conn.ExecContext(ctx, "BEGIN"); err != nil {
 		return s.translate("begin read transaction", err)
 	}
-	defer tx.Rollback()
-	return fn(ctx, &txn{q: tx, s: s})
+	defer func() {
+		if _, err := rc.conn.ExecContext(context.WithoutCancel(ctx), "COMMIT"); err != nil {
+			s.logger.Warn("end read transaction", "store", "sqlite", "err", err)
+		}
+	}()
+	return fn(ctx, &txn{q: rc.conn, s: s, rc: rc})
 }
 
 // translate turns a driver error into a store error. It is the one place
@@ -242,9 +285,9 @@ func (s *Store) translate(what string, err error) error {
 
 // txn is a read or write transaction.
 type txn struct {
-	q     querier
-	s     *Store
-	write bool // on the write connection, whose statements are cached
+	q  querier
+	s  *Store
+	rc *readConn // set on a read connection, whose statements it caches
 }
 
 // querier is what runs SQL: a read transaction, or the write connection
@@ -256,20 +299,21 @@ type querier interface {
 	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 }
 
-// stmt returns query prepared: on the write connection, once for the life
-// of the store (writeMu is held); on a read transaction, for that
-// transaction.
+// stmt returns query prepared once for the life of its connection: the
+// write connection (writeMu is held) or this read connection (held by this
+// transaction alone).
 func (t *txn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
-	if !t.write {
-		return t.q.PrepareContext(ctx, query)
+	cache := t.s.stmts
+	if t.rc != nil {
+		cache = t.rc.stmts
 	}
-	st, ok := t.s.stmts[query]
+	st, ok := cache[query]
 	if !ok {
 		var err error
-		if st, err = t.s.wconn.PrepareContext(ctx, query); err != nil {
+		if st, err = t.q.PrepareContext(ctx, query); err != nil {
 			return nil, err
 		}
-		t.s.stmts[query] = st
+		cache[query] = st
 	}
 	return st, nil
 }
