@@ -213,27 +213,9 @@ func (l *Ledger) Grant(ctx context.Context, customer string, amount Amount, opts
 	if opts == nil {
 		opts = &GrantOpts{}
 	}
-	if err := checkID("customer", customer); err != nil {
-		return nil, err
-	}
-	if err := checkPositive("grant amount", amount); err != nil {
-		return nil, err
-	}
-	cur, err := l.currency(opts.Currency)
+	cur, reason, err := rawMovement{what: "grant", customer: customer, amount: amount, currency: opts.Currency, reason: opts.Reason,
+		defaultReason: CategoryManualAdjustment, metadata: opts.Metadata, idemKey: opts.IdempotencyKey}.check(l)
 	if err != nil {
-		return nil, err
-	}
-	reason := opts.Reason
-	if reason == "" {
-		reason = CategoryManualAdjustment
-	}
-	if err := checkCategory("reason", reason); err != nil {
-		return nil, err
-	}
-	if err := checkMetadata(opts.Metadata); err != nil {
-		return nil, err
-	}
-	if err := checkIdemKey(opts.IdempotencyKey); err != nil {
 		return nil, err
 	}
 	if opts.CostBasis != nil {

@@ -85,27 +85,9 @@ func (l *Ledger) Debit(ctx context.Context, customer string, amount Amount, opts
 	if opts == nil {
 		opts = &DebitOpts{}
 	}
-	if err := checkID("customer", customer); err != nil {
-		return nil, err
-	}
-	if err := checkPositive("debit amount", amount); err != nil {
-		return nil, err
-	}
-	cur, err := l.currency(opts.Currency)
+	cur, reason, err := rawMovement{what: "debit", customer: customer, amount: amount, currency: opts.Currency, reason: opts.Reason,
+		defaultReason: CategoryDebit, metadata: opts.Metadata, idemKey: opts.IdempotencyKey}.check(l)
 	if err != nil {
-		return nil, err
-	}
-	reason := opts.Reason
-	if reason == "" {
-		reason = CategoryDebit
-	}
-	if err := checkCategory("reason", reason); err != nil {
-		return nil, err
-	}
-	if err := checkMetadata(opts.Metadata); err != nil {
-		return nil, err
-	}
-	if err := checkIdemKey(opts.IdempotencyKey); err != nil {
 		return nil, err
 	}
 	return l.charge(ctx, &chargeReq{

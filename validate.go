@@ -102,3 +102,44 @@ func plural(n int, word string) string {
 	}
 	return fmt.Sprintf("%d %ss", n, word)
 }
+
+// rawMovement is what a grant or a debit of a raw amount shares, checked in
+// one place before anything is written.
+type rawMovement struct {
+	what          string // "grant", "debit": names the amount in messages
+	customer      string
+	amount        Amount
+	currency      string
+	reason        string
+	defaultReason string
+	metadata      map[string]string
+	idemKey       string
+}
+
+// check validates the movement and resolves its currency and category.
+func (m rawMovement) check(l *Ledger) (Currency, string, error) {
+	if err := checkID("customer", m.customer); err != nil {
+		return Currency{}, "", err
+	}
+	if err := checkPositive(m.what+" amount", m.amount); err != nil {
+		return Currency{}, "", err
+	}
+	cur, err := l.currency(m.currency)
+	if err != nil {
+		return Currency{}, "", err
+	}
+	reason := m.reason
+	if reason == "" {
+		reason = m.defaultReason
+	}
+	if err := checkCategory("reason", reason); err != nil {
+		return Currency{}, "", err
+	}
+	if err := checkMetadata(m.metadata); err != nil {
+		return Currency{}, "", err
+	}
+	if err := checkIdemKey(m.idemKey); err != nil {
+		return Currency{}, "", err
+	}
+	return cur, reason, nil
+}

@@ -111,3 +111,21 @@ func invalidParams(err error) error {
 	}
 	return invalid(creditkit.CodeInvalidParams, "%s", err.Error())
 }
+
+// amountAndMeta reads a command's AMOUNT argument in its currency's units
+// and its --meta pairs.
+func (s *session) amountAndMeta(amount, currency string, meta []string) (creditkit.Amount, map[string]string, error) {
+	cfg, err := s.config()
+	if err != nil {
+		return 0, nil, err
+	}
+	a, err := parseAmount(cfg, amount, currency)
+	if err != nil {
+		return 0, nil, err
+	}
+	m, err := parseMeta(meta)
+	if err != nil {
+		return 0, nil, err
+	}
+	return a, m, nil
+}

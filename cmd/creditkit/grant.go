@@ -23,16 +23,12 @@ type GrantCmd struct {
 
 // Run grants the credits.
 func (c *GrantCmd) Run(s *session) error {
-	cfg, err := s.config()
-	if err != nil {
-		return err
-	}
-	amount, err := parseAmount(cfg, c.Amount, c.Currency)
+	amount, meta, err := s.amountAndMeta(c.Amount, c.Currency, c.Meta)
 	if err != nil {
 		return err
 	}
 	opts := &creditkit.GrantOpts{
-		Reason: c.Reason, Currency: c.Currency, Priority: c.Priority,
+		Reason: c.Reason, Currency: c.Currency, Priority: c.Priority, Metadata: meta,
 		IdempotencyKey: c.IdempotencyKey, Actor: actor,
 	}
 	if opts.EffectiveAt, err = parseTime("effective-at", c.EffectiveAt); err != nil {
@@ -44,14 +40,12 @@ func (c *GrantCmd) Run(s *session) error {
 	if opts.ExpiresIn, err = parseDuration("expires-in", c.ExpiresIn); err != nil {
 		return err
 	}
-	if opts.Metadata, err = parseMeta(c.Meta); err != nil {
-		return err
-	}
 	return s.withLedger(func(l *creditkit.Ledger) error {
 		g, err := l.Grant(s.ctx, c.Customer, amount, opts)
 		if err != nil {
 			return err
 		}
+		cfg := l.Config()
 		return s.output(g, func(w io.Writer) {
 			printGrant(w, cfg, fmt.Sprintf("granted %s to %s", cfg.FormatAmount(g.Amount, g.Currency), g.Customer), g)
 		})

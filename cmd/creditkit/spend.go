@@ -52,15 +52,7 @@ type DebitCmd struct {
 
 // Run debits the credits.
 func (c *DebitCmd) Run(s *session) error {
-	cfg, err := s.config()
-	if err != nil {
-		return err
-	}
-	amount, err := parseAmount(cfg, c.Amount, c.Currency)
-	if err != nil {
-		return err
-	}
-	meta, err := parseMeta(c.Meta)
+	amount, meta, err := s.amountAndMeta(c.Amount, c.Currency, c.Meta)
 	if err != nil {
 		return err
 	}
@@ -71,6 +63,7 @@ func (c *DebitCmd) Run(s *session) error {
 		if err != nil {
 			return err
 		}
+		cfg := l.Config()
 		return s.output(e, func(w io.Writer) {
 			printEntry(w, cfg, fmt.Sprintf("debited %s from %s", cfg.FormatAmount(-e.Amount, e.Currency), e.Customer), e)
 		})

@@ -20,15 +20,7 @@ type TransferCmd struct {
 
 // Run moves the credits.
 func (c *TransferCmd) Run(s *session) error {
-	cfg, err := s.config()
-	if err != nil {
-		return err
-	}
-	amount, err := parseAmount(cfg, c.Amount, c.Currency)
-	if err != nil {
-		return err
-	}
-	meta, err := parseMeta(c.Meta)
+	amount, meta, err := s.amountAndMeta(c.Amount, c.Currency, c.Meta)
 	if err != nil {
 		return err
 	}
@@ -42,6 +34,7 @@ func (c *TransferCmd) Run(s *session) error {
 		if res.Grants == nil {
 			res.Grants = []*creditkit.Grant{}
 		}
+		cfg := l.Config()
 		return s.output(res, func(w io.Writer) {
 			fmt.Fprintf(w, "transferred %s from %s to %s\n", cfg.FormatAmount(res.In.Amount, res.In.Currency), c.From, c.To)
 			t := newTable(w)
