@@ -176,6 +176,14 @@ func (l *Ledger) runBatch(batch []*pending) {
 		}
 		live = append(live, p)
 	}
+	if l.cache != nil {
+		// The cache must change in step with the database: no other write
+		// transaction may start between this one's commit and its save to
+		// the cache. (With batching on, SQLite's single lane already runs
+		// batches one at a time; unbatched callers run concurrently.)
+		l.cacheMu.Lock()
+		defer l.cacheMu.Unlock()
+	}
 	attempt := 0
 	for len(live) > 0 {
 		results := make([]outcome, len(live))

@@ -32,6 +32,8 @@ type Ledger struct {
 	// cache keeps written wallets in memory on stores that can tell when
 	// another writer committed (store.ChangeDetector); nil otherwise.
 	cache *walletCache
+	// cacheMu spans a write transaction and its save to the cache.
+	cacheMu sync.Mutex
 
 	subsMu sync.RWMutex
 	subs   map[int]Subscriber

@@ -678,6 +678,13 @@ func testConcurrentSpends(t *testing.T, b *Bundle) {
 	wantAvailable(t, l, "whale", 0)
 }
 
+// The same race with batching off: every caller runs its own transaction.
+func testConcurrentSpendsUnbatched(t *testing.T, b *Bundle) {
+	u := SetupWith(t, b.newStore, func(cfg *creditkit.Config) { cfg.Writes.NoBatching = true })
+	testConcurrentSpends(t, u)
+	CheckInvariants(t, u.Ledger)
+}
+
 // Concurrent requests with one idempotency key move credits once.
 func testConcurrentIdempotency(t *testing.T, b *Bundle) {
 	l, c := b.Ledger, ctx(t)
