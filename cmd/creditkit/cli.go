@@ -20,6 +20,7 @@ type CLI struct {
 	Release  ReleaseCmd  `cmd:"" help:"Cancel a hold and return its credits."`
 	RunDue   RunDueCmd   `cmd:"" name:"run-due" help:"Expire due grants and lapsed holds."`
 	Demo     DemoCmd     `cmd:"" help:"Grant, spend and show a balance on a sample customer (alice)."`
+	Bench    BenchCmd    `cmd:"" help:"Measure spends/s, latency and balance reads, then check the ledger."`
 }
 
 // Globals are the flags every command accepts.
