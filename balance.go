@@ -2,6 +2,7 @@ package creditkit
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/creditkit/creditkit/store"
@@ -30,6 +31,20 @@ func (l *Ledger) Balance(ctx context.Context, customer string, opts *BalanceOpts
 		at = opts.At.UTC()
 	}
 	key := walletKey(customer, cur.Name)
+	if !at.Before(now) {
+		if sr, ok := l.store.(store.WalletStateReader); ok {
+			grants, holds, err := sr.WalletState(ctx, []WalletKey{key})
+			if err != nil {
+				return nil, err
+			}
+			b, err := balanceFrom(grants, holds, key, at, func(string) (*store.Grant, error) { return nil, errNeedsGrant })
+			if !errors.Is(err, errNeedsGrant) {
+				return b, err
+			}
+			// A lapsed hold gives back to a grant it emptied: rare; read
+			// everything in one transaction instead.
+		}
+	}
 	var b *Balance
 	err = l.store.View(ctx, func(ctx context.Context, tx store.ReadTx) error {
 		if at.Before(now) {
@@ -45,6 +60,68 @@ func (l *Ledger) Balance(ctx context.Context, customer string, opts *BalanceOpts
 	return b, nil
 }
 
+// errNeedsGrant says a balance needs a grant outside the live set.
+var errNeedsGrant = errors.New("balance needs a grant that is not live")
+
+// balanceFrom computes a balance at now or later from a wallet's live
+// grants and active holds. A hold that lapses by then gives its credits
+// back to its grants; one of those that is no longer live (the hold emptied
+// it) is read with lookup, which may answer errNeedsGrant.
+func balanceFrom(grantRows []*store.Grant, holdRows []*store.Hold, key WalletKey, at time.Time, lookup func(id string) (*store.Grant, error)) (*Balance, error) {
+	grants := make(map[string]*Grant, len(grantRows))
+	for _, r := range grantRows {
+		g, err := grantFromRow(r)
+		if err != nil {
+			return nil, err
+		}
+		grants[g.ID] = g
+	}
+	b := &Balance{Customer: key.Customer, Currency: key.Currency, At: at}
+	for _, r := range holdRows {
+		h, err := holdFromRow(r)
+		if err != nil {
+			return nil, err
+		}
+		if h.activeAt(at) {
+			b.Held += h.Amount
+			continue
+		}
+		for _, a := range h.Allocations {
+			g, ok := grants[a.GrantID]
+			if !ok {
+				r, err := lookup(a.GrantID)
+				if err != nil {
+					return nil, err
+				}
+				if r == nil {
+					continue
+				}
+				if g, err = grantFromRow(r); err != nil {
+					return nil, err
+				}
+				grants[g.ID] = g
+			}
+			g.Remaining += a.Amount
+		}
+	}
+	addGrantCredits(b, grants, at)
+	return b, nil
+}
+
+// addGrantCredits adds up what the grants hold at instant at.
+func addGrantCredits(b *Balance, grants map[string]*Grant, at time.Time) {
+	for _, g := range grants {
+		switch {
+		case g.VoidedAt != nil || g.ExpiredAt != nil:
+		case g.ExpiresAt != nil && !at.Before(*g.ExpiresAt):
+		case at.Before(g.EffectiveAt):
+			b.Scheduled += g.Remaining
+		default:
+			b.Available += g.Remaining
+		}
+	}
+}
+
 // Balances returns the customer's balance in every configured currency.
 func (l *Ledger) Balances(ctx context.Context, customer string) ([]*Balance, error) {
 	out := make([]*Balance, 0, len(l.cfg.currencies()))
@@ -58,8 +135,7 @@ func (l *Ledger) Balances(ctx context.Context, customer string) ([]*Balance, err
 	return out, nil
 }
 
-// currentBalance computes a balance at now or later from the live grants and
-// active holds: a hold that lapses by then gives its credits back.
+// currentBalance computes a balance at now or later in a read transaction.
 func currentBalance(ctx context.Context, tx store.ReadTx, key WalletKey, at time.Time) (*Balance, error) {
 	grantRows, err := tx.LiveGrants(ctx, []WalletKey{key})
 	if err != nil {
@@ -69,58 +145,7 @@ func currentBalance(ctx context.Context, tx store.ReadTx, key WalletKey, at time
 	if err != nil {
 		return nil, err
 	}
-	grants := make(map[string]*Grant, len(grantRows))
-	for _, r := range grantRows {
-		g, err := grantFromRow(r)
-		if err != nil {
-			return nil, err
-		}
-		grants[g.ID] = g
-	}
-	b := &Balance{Customer: key.Customer, Currency: key.Currency, At: at}
-	var returned []Allocation
-	for _, r := range holdRows {
-		h, err := holdFromRow(r)
-		if err != nil {
-			return nil, err
-		}
-		if h.activeAt(at) {
-			b.Held += h.Amount
-		} else {
-			returned = append(returned, h.Allocations...)
-		}
-	}
-	if len(returned) > 0 {
-		// Lapsed holds give back to grants that may be depleted (not live).
-		for _, a := range returned {
-			g, ok := grants[a.GrantID]
-			if !ok {
-				r, err := tx.Grant(ctx, a.GrantID)
-				if err != nil {
-					return nil, err
-				}
-				if r == nil || r.VoidedAt != nil || r.ExpiredAt != nil {
-					continue
-				}
-				if g, err = grantFromRow(r); err != nil {
-					return nil, err
-				}
-				grants[g.ID] = g
-			}
-			g.Remaining += a.Amount
-		}
-	}
-	for _, g := range grants {
-		switch {
-		case g.VoidedAt != nil || g.ExpiredAt != nil:
-		case g.ExpiresAt != nil && !at.Before(*g.ExpiresAt):
-		case at.Before(g.EffectiveAt):
-			b.Scheduled += g.Remaining
-		default:
-			b.Available += g.Remaining
-		}
-	}
-	return b, nil
+	return balanceFrom(grantRows, holdRows, key, at, func(id string) (*store.Grant, error) { return tx.Grant(ctx, id) })
 }
 
 // pastBalance rebuilds a balance at a past instant from the ledger: the sum

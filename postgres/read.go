@@ -32,11 +32,12 @@ const (
 	eventColumns       = "seq, id, type, customer, currency, data, at"
 )
 
-// keysIn restricts a query to the wallets whose keys are in the arrays $1
-// (customers) and $2 (currencies). As a semi-join, it returns each row once
-// however often a key repeats, and it lets the planner probe an index on
-// (customer, currency) once per key.
-const keysIn = "(customer, currency) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
+// keysIn restricts a query to wallets of the customers in the array $1 and
+// the currencies in $2: a superset of the wanted (customer, currency) pairs
+// when several currencies are asked for, which the caller filters. Unlike a
+// semi-join on unnest, this form keeps an index probe per customer in the
+// generic plan pgx's cached statements end up with.
+const keysIn = "customer = ANY($1::text[]) AND currency = ANY($2::text[])"
 
 // The queries that must use an index whatever the history's length. Their
 // WHERE clauses repeat the predicates of the partial indexes of
@@ -48,6 +49,13 @@ const (
 	// activeHoldsQuery reads holds_active.
 	activeHoldsQuery = "SELECT " + holdColumns + " FROM holds WHERE " + keysIn +
 		" AND status = 'active' ORDER BY customer, currency, id"
+	// oneWalletGrantsQuery and oneWalletHoldsQuery are the same reads for a
+	// single wallet, in a form whose generic plan (pgx caches prepared
+	// statements) always probes the partial index.
+	oneWalletGrantsQuery = "SELECT " + grantColumns + " FROM grants WHERE customer = $1 AND currency = $2" +
+		" AND remaining > 0 AND voided_at IS NULL AND expired_at IS NULL ORDER BY id"
+	oneWalletHoldsQuery = "SELECT " + holdColumns + " FROM holds WHERE customer = $1 AND currency = $2" +
+		" AND status = 'active' ORDER BY id"
 	// dueGrantsQuery reads grants_due (expires_at <= $1 implies expires_at
 	// IS NOT NULL).
 	dueGrantsQuery = "SELECT " + grantColumns + " FROM grants WHERE expires_at <= $1" +
@@ -82,7 +90,10 @@ func (r *readTx) LiveGrants(ctx context.Context, keys []store.WalletKey) ([]*sto
 		return nil, nil
 	}
 	customers, currencies := keyArrays(keys)
-	return queryAll(ctx, r.tx, scanGrant, "read live grants", liveGrantsQuery, customers, currencies)
+	grants, err := queryAll(ctx, r.tx, scanGrant, "read live grants", liveGrantsQuery, customers, currencies)
+	return onlyKeys(grants, keys, func(g *store.Grant) store.WalletKey {
+		return store.WalletKey{Customer: g.Customer, Currency: g.Currency}
+	}), err
 }
 
 // ActiveHolds reads the partial index holds_active.
@@ -91,7 +102,26 @@ func (r *readTx) ActiveHolds(ctx context.Context, keys []store.WalletKey) ([]*st
 		return nil, nil
 	}
 	customers, currencies := keyArrays(keys)
-	return queryAll(ctx, r.tx, scanHold, "read active holds", activeHoldsQuery, customers, currencies)
+	holds, err := queryAll(ctx, r.tx, scanHold, "read active holds", activeHoldsQuery, customers, currencies)
+	return onlyKeys(holds, keys, func(h *store.Hold) store.WalletKey {
+		return store.WalletKey{Customer: h.Customer, Currency: h.Currency}
+	}), err
+}
+
+// onlyKeys drops rows of wallets that keysIn matched but were not asked for
+// (another currency of an asked customer).
+func onlyKeys[T any](rows []*T, keys []store.WalletKey, key func(*T) store.WalletKey) []*T {
+	want := make(map[store.WalletKey]bool, len(keys))
+	for _, k := range keys {
+		want[k] = true
+	}
+	out := rows[:0]
+	for _, r := range rows {
+		if want[key(r)] {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func (r *readTx) Grant(ctx context.Context, id string) (*store.Grant, error) {

@@ -33,7 +33,9 @@ SELECT customer, currency, $3 FROM unnest($1::text[], $2::text[]) WITH ORDINALIT
 ORDER BY ord
 ON CONFLICT DO NOTHING`, customers, currencies, now.UnixMicro())
 	// In READ COMMITTED, this statement sees the rows the first one created,
-	// and once it holds a lock it reads the latest committed version.
+	// and once it holds a lock it reads the latest committed version. keysIn
+	// may also lock another currency's wallet of an asked customer: still
+	// in the one global order, so still free of deadlocks.
 	batch.Queue("SELECT "+walletColumns+" FROM wallets WHERE "+keysIn+" ORDER BY customer, currency FOR UPDATE",
 		customers, currencies)
 

@@ -262,3 +262,11 @@ type ChangeDetector interface {
 	// transaction of this store began. The first call reports false.
 	UnchangedSinceLastWrite(ctx context.Context, tx WriteTx) (bool, error)
 }
+
+// WalletStateReader is implemented by stores that can read the live grants
+// and active holds of wallets in one consistent snapshot more cheaply than
+// a View running LiveGrants and ActiveHolds (PostgreSQL: one pipelined
+// round trip instead of four). Balance reads use it when present.
+type WalletStateReader interface {
+	WalletState(ctx context.Context, keys []WalletKey) ([]*Grant, []*Hold, error)
+}

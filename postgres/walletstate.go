@@ -1,0 +1,76 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/creditkit/creditkit/store"
+)
+
+var _ store.WalletStateReader = (*Store)(nil)
+
+// WalletState reads the wallets' live grants and active holds in one
+// repeatable-read snapshot, sent as one pipelined batch: BEGIN, the two
+// queries and COMMIT travel in a single round trip. A connection left in a
+// failed transaction is closed by the pool, not reused.
+func (s *Store) WalletState(ctx context.Context, keys []store.WalletKey) ([]*store.Grant, []*store.Hold, error) {
+	if len(keys) == 0 {
+		return nil, nil, nil
+	}
+	b := &pgx.Batch{}
+	b.Queue("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+	if len(keys) == 1 {
+		b.Queue(oneWalletGrantsQuery, keys[0].Customer, keys[0].Currency)
+		b.Queue(oneWalletHoldsQuery, keys[0].Customer, keys[0].Currency)
+	} else {
+		customers, currencies := keyArrays(keys)
+		b.Queue(liveGrantsQuery, customers, currencies)
+		b.Queue(activeHoldsQuery, customers, currencies)
+	}
+	b.Queue("COMMIT")
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, nil, translate("begin wallet read", err)
+	}
+	grants, err := scanAll(br, scanGrant, "read live grants")
+	if err != nil {
+		return nil, nil, err
+	}
+	holds, err := scanAll(br, scanHold, "read active holds")
+	if err != nil {
+		return nil, nil, err
+	}
+	grants = onlyKeys(grants, keys, func(g *store.Grant) store.WalletKey {
+		return store.WalletKey{Customer: g.Customer, Currency: g.Currency}
+	})
+	holds = onlyKeys(holds, keys, func(h *store.Hold) store.WalletKey {
+		return store.WalletKey{Customer: h.Customer, Currency: h.Currency}
+	})
+	if _, err := br.Exec(); err != nil {
+		return nil, nil, translate("commit wallet read", err)
+	}
+	return grants, holds, nil
+}
+
+// scanAll reads every row of the batch's next query.
+func scanAll[T any](br pgx.BatchResults, scan func(pgx.Row) (*T, error), op string) ([]*T, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, translate(op, err)
+	}
+	defer rows.Close()
+	var out []*T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, translate(op, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(op, err)
+	}
+	return out, nil
+}
