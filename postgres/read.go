@@ -268,6 +268,11 @@ func queryOne[T any](ctx context.Context, tx pgx.Tx, scan func(pgx.Row) (*T, err
 // queryAll reads every row.
 func queryAll[T any](ctx context.Context, tx pgx.Tx, scan func(pgx.Row) (*T, error), op, sql string, args ...any) ([]*T, error) {
 	rows, err := tx.Query(ctx, sql, args...)
+	return collect(rows, err, scan, op)
+}
+
+// collect scans every row of a query's result.
+func collect[T any](rows pgx.Rows, err error, scan func(pgx.Row) (*T, error), op string) ([]*T, error) {
 	if err != nil {
 		return nil, translate(op, err)
 	}

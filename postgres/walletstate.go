@@ -57,20 +57,5 @@ func (s *Store) WalletState(ctx context.Context, keys []store.WalletKey) ([]*sto
 // scanAll reads every row of the batch's next query.
 func scanAll[T any](br pgx.BatchResults, scan func(pgx.Row) (*T, error), op string) ([]*T, error) {
 	rows, err := br.Query()
-	if err != nil {
-		return nil, translate(op, err)
-	}
-	defer rows.Close()
-	var out []*T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, translate(op, err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, translate(op, err)
-	}
-	return out, nil
+	return collect(rows, err, scan, op)
 }
