@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/creditkit/creditkit/store"
@@ -426,7 +427,7 @@ func (w *writeState) finish() error {
 			w.changes.Wallets = append(w.changes.Wallets, ws.row)
 		}
 	}
-	slices.SortFunc(w.changes.GrantUpdates, func(a, b *store.GrantUpdate) int { return cmpString(a.ID, b.ID) })
+	slices.SortFunc(w.changes.GrantUpdates, func(a, b *store.GrantUpdate) int { return strings.Compare(a.ID, b.ID) })
 	for i := range w.events {
 		w.changes.Events = append(w.changes.Events, eventToRow(&w.events[i]))
 	}
@@ -453,14 +454,4 @@ func (w *writeState) balanceEvents(ws *walletState) {
 		ws.row.LowNotified = false
 		ws.rowDirty = true
 	}
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

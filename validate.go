@@ -1,7 +1,6 @@
 package creditkit
 
 import (
-	"fmt"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -95,13 +94,6 @@ func (l *Ledger) currency(name string) (Currency, error) {
 }
 
 func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, word)
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
 
 // rawMovement is what a grant or a debit of a raw amount shares, checked in
 // one place before anything is written.
