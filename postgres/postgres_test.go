@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/creditkit/creditkit/internal/pgtest"
+	"github.com/creditkit/creditkit/internal/testnet"
 	"github.com/creditkit/creditkit/store"
 )
 
@@ -895,26 +896,7 @@ func TestTranslate(t *testing.T) {
 func TestOpenFails(t *testing.T) {
 	t.Parallel()
 	// A listener that accepts and never answers.
-	silent, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { silent.Close() })
-	go func() {
-		var conns []net.Conn
-		defer func() {
-			for _, c := range conns {
-				c.Close()
-			}
-		}()
-		for {
-			conn, err := silent.Accept()
-			if err != nil {
-				return
-			}
-			conns = append(conns, conn)
-		}
-	}()
+	silent := testnet.SilentListener(t)
 	// A server that speaks another protocol: it answers at once, with text.
 	web, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -937,8 +919,8 @@ func TestOpenFails(t *testing.T) {
 		within          time.Duration
 	}{
 		{"unreachable", "postgres://app:s3cret@127.0.0.1:1/ledger?sslmode=disable", "127.0.0.1:1", 6 * time.Second},
-		{"silent", "postgres://app:s3cret@" + silent.Addr().String() + "/ledger?sslmode=disable&connect_timeout=1", silent.Addr().String(), 3 * time.Second},
-		{"silent, default timeout", "postgres://app:s3cret@" + silent.Addr().String() + "/ledger", "timeout", DefaultConnectTimeout + 2*time.Second},
+		{"silent", "postgres://app:s3cret@" + silent + "/ledger?sslmode=disable&connect_timeout=1", silent, 3 * time.Second},
+		{"silent, default timeout", "postgres://app:s3cret@" + silent + "/ledger", "timeout", DefaultConnectTimeout + 2*time.Second},
 		{"not postgres", "postgres://app:s3cret@" + web.Addr().String() + "/ledger", "is a PostgreSQL server listening there", 6 * time.Second},
 		{"bad url", "postgres://app:s3cret@127.0.0.1:1/ledger?sslmode=bogus", "invalid database URL", time.Second},
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit"
+	"github.com/creditkit/creditkit/internal/testnet"
 )
 
 // testConfig is the config every test ledger runs with: a whole-credit
@@ -819,29 +819,10 @@ func TestDatabaseErrors(t *testing.T) {
 	t.Run("silent server", func(t *testing.T) {
 		t.Parallel()
 		// A server that accepts connections and never answers.
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ln.Close() })
-		go func() {
-			var conns []net.Conn
-			defer func() {
-				for _, c := range conns {
-					c.Close()
-				}
-			}()
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				conns = append(conns, c)
-			}
-		}()
+		addr := testnet.SilentListener(t)
 		start := time.Now()
 		m := &Main{Dir: t.TempDir(), OpenTimeout: 300 * time.Millisecond}
-		r := runMain(t, m, "--json", "--db", "postgres://u@"+ln.Addr().String()+"/x?sslmode=disable", "balance", "alice")
+		r := runMain(t, m, "--json", "--db", "postgres://u@"+addr+"/x?sslmode=disable", "balance", "alice")
 		if elapsed := time.Since(start); elapsed > 5*time.Second {
 			t.Fatalf("silent database took %s to fail", elapsed)
 		}
