@@ -12,6 +12,8 @@ const (
 	EventGrantVoided        = "credits.grant.voided"
 	EventCreditsTransferred = "credits.transferred"
 	EventHoldExpired        = "hold.expired"
+	// EventGrantExpiring is written ahead of a grant's expiry by NotifyExpiring.
+	EventGrantExpiring = "credits.grant.expiring"
 )
 
 // Event is something that happened to credits. Events are written to an

@@ -40,15 +40,11 @@ func (l *Ledger) Estimate(ctx context.Context, operation string, params Params) 
 // CanAfford reports whether the customer has the credits an operation costs
 // right now.
 func (l *Ledger) CanAfford(ctx context.Context, customer, operation string, params Params) (bool, error) {
-	cost, op, err := l.cfg.Price(operation, params)
+	c, err := l.Check(ctx, customer, operation, params)
 	if err != nil {
 		return false, err
 	}
-	bal, err := l.Balance(ctx, customer, &BalanceOpts{Currency: op.Currency})
-	if err != nil {
-		return false, err
-	}
-	return bal.Available >= cost, nil
+	return c.Allowed, nil
 }
 
 // Spend charges a customer for an operation: it prices the operation, draws
@@ -213,4 +209,30 @@ func (l *Ledger) releaseQuietly(holdID string) error {
 	defer cancel()
 	_, err := l.Release(ctx, holdID, nil)
 	return err
+}
+
+// Check is the answer to "can this customer afford this operation now?".
+type Check struct {
+	// Allowed is true when the available credits cover the cost.
+	Allowed   bool   `json:"allowed"`
+	Operation string `json:"operation"`
+	Currency  string `json:"currency"`
+	// Cost is the operation's price; Available what the wallet can spend
+	// now. When not allowed, Cost - Available is missing.
+	Cost      Amount `json:"cost"`
+	Available Amount `json:"available"`
+}
+
+// Check prices an operation and compares it with what the customer can spend
+// now, moving nothing. It is CanAfford with the numbers.
+func (l *Ledger) Check(ctx context.Context, customer, operation string, params Params) (*Check, error) {
+	cost, op, err := l.cfg.Price(operation, params)
+	if err != nil {
+		return nil, err
+	}
+	bal, err := l.Balance(ctx, customer, &BalanceOpts{Currency: op.Currency})
+	if err != nil {
+		return nil, err
+	}
+	return &Check{Allowed: bal.Available >= cost, Operation: op.Name, Currency: op.Currency, Cost: cost, Available: bal.Available}, nil
 }
