@@ -1,0 +1,1014 @@
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/creditkit/creditkit/store"
+)
+
+// RunServer runs the conformance cases of store.ServerStore against stores
+// made by newStore, which must also implement store.ServerStore:
+//
+//	func TestServerStore(t *testing.T) {
+//		storetest.RunServer(t, func(t *testing.T) store.Store { return openTestStore(t) })
+//	}
+func RunServer(t *testing.T, newStore func(t *testing.T) store.Store) {
+	cases := []struct {
+		name string
+		fn   func(t *testing.T, b *serverBundle)
+	}{
+		{"APIKeys", testAPIKeys},
+		{"Secret", testSecret},
+		{"SecretConcurrent", testSecretConcurrent},
+		{"WebhookEndpoints", testWebhookEndpoints},
+		{"DeleteEndpointFailsPendingDeliveries", testDeleteEndpointFailsDeliveries},
+		{"DispatchEvents", testDispatchEvents},
+		{"DispatchWithoutEndpoints", testDispatchWithoutEndpoints},
+		{"DispatchConcurrent", testDispatchConcurrent},
+		{"ClaimDeliveries", testClaimDeliveries},
+		{"ClaimConcurrent", testClaimConcurrent},
+		{"FinishDelivery", testFinishDelivery},
+		{"DeliveriesQuery", testDeliveriesQuery},
+		{"ReplayDelivery", testReplayDelivery},
+		{"NotifyExpiring", testNotifyExpiring},
+		{"NotifyExpiringConcurrent", testNotifyExpiringConcurrent},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			defer guard(t)
+			c.fn(t, setupServer(t, newStore))
+		})
+	}
+}
+
+// serverBundle is what each ServerStore case gets: a fresh store, seen both
+// as a store.Store (to write outbox events and grants through the ledger's
+// write path) and as a store.ServerStore.
+type serverBundle struct {
+	store  store.Store
+	server store.ServerStore
+	// newID makes delivery IDs that sort in the order they were made, so
+	// that "newest first" is checkable. Safe for concurrent use.
+	newID func() string
+}
+
+func setupServer(t *testing.T, newStore func(t *testing.T) store.Store) *serverBundle {
+	t.Helper()
+	s := newStore(t)
+	ss, ok := s.(store.ServerStore)
+	if !ok {
+		t.Fatalf("%T does not implement store.ServerStore", s)
+	}
+	var n atomic.Int64
+	return &serverBundle{store: s, server: ss, newID: func() string { return fmt.Sprintf("dlv_%06d", n.Add(1)) }}
+}
+
+// insertEvents writes outbox events through the one write path, in order.
+func (b *serverBundle) insertEvents(t *testing.T, events ...*store.Event) {
+	t.Helper()
+	err := b.store.Update(ctx(t), func(c context.Context, tx store.WriteTx) error {
+		return tx.Apply(c, &store.Changes{Events: events})
+	})
+	if err != nil {
+		t.Fatalf("insert events: %v", err)
+	}
+}
+
+// insertGrants writes grant rows through the one write path, locking their
+// wallets first as the domain does.
+func (b *serverBundle) insertGrants(t *testing.T, now time.Time, grants ...*store.Grant) {
+	t.Helper()
+	keys := map[store.WalletKey]bool{}
+	for _, g := range grants {
+		keys[store.WalletKey{Customer: g.Customer, Currency: g.Currency}] = true
+	}
+	sorted := slices.SortedFunc(maps.Keys(keys), func(a, b store.WalletKey) int {
+		return strings.Compare(a.Customer+"\x00"+a.Currency, b.Customer+"\x00"+b.Currency)
+	})
+	err := b.store.Update(ctx(t), func(c context.Context, tx store.WriteTx) error {
+		if _, err := tx.LockWallets(c, sorted, now); err != nil {
+			return err
+		}
+		return tx.Apply(c, &store.Changes{NewGrants: grants})
+	})
+	if err != nil {
+		t.Fatalf("insert grants: %v", err)
+	}
+}
+
+// outbox returns every outbox event.
+func (b *serverBundle) outbox(t *testing.T) []*store.Event {
+	t.Helper()
+	var out []*store.Event
+	err := b.store.View(ctx(t), func(c context.Context, tx store.ReadTx) error {
+		var err error
+		out, err = tx.Events(c, 0, 100000)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("read outbox: %v", err)
+	}
+	return out
+}
+
+// deliveries lists every delivery matching q (its Limit ignored).
+func (b *serverBundle) deliveries(t *testing.T, q store.DeliveryQuery) []*store.Delivery {
+	t.Helper()
+	q.Limit = 100000
+	return must(b.server.Deliveries(ctx(t), q))
+}
+
+// delivery reads one delivery and fails when there is none.
+func (b *serverBundle) delivery(t *testing.T, id string) *store.Delivery {
+	t.Helper()
+	d := must(b.server.Delivery(ctx(t), id))
+	if d == nil {
+		t.Fatalf("delivery %s not found", id)
+	}
+	return d
+}
+
+func (b *serverBundle) createEndpoint(t *testing.T, id string, types []string, at time.Time) *store.WebhookEndpoint {
+	t.Helper()
+	e := &store.WebhookEndpoint{
+		ID: id, URL: "https://example.com/hooks/" + id, Description: "endpoint " + id,
+		Secret: "whsec_" + id, EventTypes: types, CreatedAt: at,
+	}
+	if err := b.server.CreateWebhookEndpoint(ctx(t), e); err != nil {
+		t.Fatalf("create endpoint %s: %v", id, err)
+	}
+	return e
+}
+
+func newEvent(id, typ, customer string, at time.Time) *store.Event {
+	return &store.Event{
+		ID: id, Type: typ, Customer: customer, Currency: "credits",
+		Data: []byte(`{"customer":"` + customer + `","n":1}`), At: at,
+	}
+}
+
+// pair names a delivery by what it delivers where.
+type pair struct{ endpoint, event string }
+
+func pairsOf(ds []*store.Delivery) map[pair]int {
+	out := map[pair]int{}
+	for _, d := range ds {
+		out[pair{d.EndpointID, d.EventID}]++
+	}
+	return out
+}
+
+func idsOf(ds []*store.Delivery) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.ID
+	}
+	return out
+}
+
+// sameJSON reports whether two JSON documents hold the same value, whatever
+// their spacing and key order (PostgreSQL's jsonb rewrites both).
+func sameJSON(a, b []byte) bool {
+	var va, vb any
+	if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
+		return bytes.Equal(a, b)
+	}
+	return reflect.DeepEqual(va, vb)
+}
+
+func fmtAPIKey(k *store.APIKey) string {
+	if k == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("{%s %q scope=%s hash=%s prefix=%s created=%s revoked=%s}",
+		k.ID, k.Name, k.Scope, k.Hash, k.Prefix, fmtPtr(&k.CreatedAt), fmtPtr(k.RevokedAt))
+}
+
+func fmtEndpoint(e *store.WebhookEndpoint) string {
+	if e == nil {
+		return "<nil>"
+	}
+	types := e.EventTypes
+	if len(types) == 0 {
+		types = nil // an empty list and no list mean the same: every event
+	}
+	return fmt.Sprintf("{%s %s %q secret=%s types=%q created=%s deleted=%s}",
+		e.ID, e.URL, e.Description, e.Secret, types, fmtPtr(&e.CreatedAt), fmtPtr(e.DeletedAt))
+}
+
+// checkEvent fails unless got is the event want.
+func checkEvent(t *testing.T, what string, got, want *store.Event) {
+	t.Helper()
+	if got == nil {
+		t.Fatalf("%s: no event, want %s", what, want.ID)
+	}
+	if got.ID != want.ID || got.Type != want.Type || got.Customer != want.Customer || got.Currency != want.Currency ||
+		!got.At.Equal(want.At) || !sameJSON(got.Data, want.Data) {
+		t.Fatalf("%s: event {%s %s %s %s %s %s}, want {%s %s %s %s %s %s}", what,
+			got.ID, got.Type, got.Customer, got.Currency, got.Data, fmtPtr(&got.At),
+			want.ID, want.Type, want.Customer, want.Currency, want.Data, fmtPtr(&want.At))
+	}
+}
+
+// checkState fails unless a delivery has this status and attempt count and
+// is due at next.
+func checkState(t *testing.T, d *store.Delivery, status string, attempts int, next time.Time) {
+	t.Helper()
+	if d.Status != status || d.Attempts != attempts || !d.NextAttemptAt.Equal(next) {
+		t.Fatalf("delivery %s: status %s, %d attempts, next attempt %s; want %s, %d, %s",
+			d.ID, d.Status, d.Attempts, fmtPtr(&d.NextAttemptAt), status, attempts, fmtPtr(&next))
+	}
+}
+
+func testAPIKeys(t *testing.T, b *serverBundle) {
+	s, c := b.server, ctx(t)
+	older := &store.APIKey{ID: "key_b", Name: "ci", Scope: store.ScopeWrite, Hash: strings.Repeat("b", 64), Prefix: "ck_bbbb", CreatedAt: Epoch}
+	newer := &store.APIKey{ID: "key_a", Name: "admin", Scope: store.ScopeAdmin, Hash: strings.Repeat("a", 64), Prefix: "ck_aaaa", CreatedAt: Epoch.Add(time.Second)}
+	// Created newest first with IDs in the opposite order, so that only
+	// CreatedAt orders the list.
+	for _, k := range []*store.APIKey{newer, older} {
+		if err := s.CreateAPIKey(c, k); err != nil {
+			t.Fatalf("create key %s: %v", k.ID, err)
+		}
+	}
+	for _, k := range []*store.APIKey{older, newer} {
+		if got := must(s.APIKeyByHash(c, k.Hash)); fmtAPIKey(got) != fmtAPIKey(k) {
+			t.Fatalf("key by hash = %s, want %s", fmtAPIKey(got), fmtAPIKey(k))
+		}
+	}
+	if got := must(s.APIKeyByHash(c, strings.Repeat("0", 64))); got != nil {
+		t.Fatalf("unknown hash found %s", fmtAPIKey(got))
+	}
+	list := func() []string {
+		var out []string
+		for _, k := range must(s.APIKeys(c)) {
+			out = append(out, fmtAPIKey(k))
+		}
+		return out
+	}
+	if got, want := list(), []string{fmtAPIKey(older), fmtAPIKey(newer)}; !slices.Equal(got, want) {
+		t.Fatalf("keys = %v\nwant   %v (oldest first)", got, want)
+	}
+
+	revokedAt := Epoch.Add(time.Hour)
+	if !must(s.RevokeAPIKey(c, older.ID, revokedAt)) {
+		t.Fatal("revoking a live key reported false")
+	}
+	if must(s.RevokeAPIKey(c, older.ID, revokedAt.Add(time.Hour))) {
+		t.Fatal("revoking a revoked key reported true")
+	}
+	if must(s.RevokeAPIKey(c, "key_missing", revokedAt)) {
+		t.Fatal("revoking an unknown key reported true")
+	}
+	older.RevokedAt = &revokedAt // the first revocation's time stays
+	if got := must(s.APIKeyByHash(c, older.Hash)); fmtAPIKey(got) != fmtAPIKey(older) {
+		t.Fatalf("revoked key by hash = %s, want %s", fmtAPIKey(got), fmtAPIKey(older))
+	}
+	if got, want := list(), []string{fmtAPIKey(older), fmtAPIKey(newer)}; !slices.Equal(got, want) {
+		t.Fatalf("keys after revoking = %v\nwant   %v", got, want)
+	}
+}
+
+func testSecret(t *testing.T, b *serverBundle) {
+	s, c := b.server, ctx(t)
+	if got := must(s.Secret(c, "webhook_signing", []byte("first"))); string(got) != "first" {
+		t.Fatalf("first call = %q, want the generated value %q", got, "first")
+	}
+	if got := must(s.Secret(c, "webhook_signing", []byte("second"))); string(got) != "first" {
+		t.Fatalf("second call = %q, want the stored value %q", got, "first")
+	}
+	if got := must(s.Secret(c, "session", []byte{0, 1, 2, 0xff})); !bytes.Equal(got, []byte{0, 1, 2, 0xff}) {
+		t.Fatalf("another name = %x, want its own (binary) value 000102ff", got)
+	}
+	if got := must(s.Secret(c, "webhook_signing", nil)); string(got) != "first" {
+		t.Fatalf("third call = %q, want %q", got, "first")
+	}
+}
+
+// Processes starting together agree on one value.
+func testSecretConcurrent(t *testing.T, b *serverBundle) {
+	s, c := b.server, ctx(t)
+	got := make([][]byte, 8)
+	var wg sync.WaitGroup
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v, err := s.Secret(c, "shared", []byte(fmt.Sprintf("generated-%d", i)))
+			if err != nil {
+				t.Errorf("secret %d: %v", i, err)
+			}
+			got[i] = v
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	want := must(s.Secret(c, "shared", []byte("late")))
+	if !strings.HasPrefix(string(want), "generated-") {
+		t.Fatalf("stored value %q is none of the generated ones", want)
+	}
+	for i, v := range got {
+		if !bytes.Equal(v, want) {
+			t.Fatalf("caller %d got %q, the store kept %q", i, v, want)
+		}
+	}
+}
+
+func testWebhookEndpoints(t *testing.T, b *serverBundle) {
+	s, c := b.server, ctx(t)
+	e1 := b.createEndpoint(t, "we_1", []string{"credits.spent", "credits.grant.*"}, Epoch)
+	e2 := b.createEndpoint(t, "we_2", nil, Epoch.Add(time.Second))
+	e3 := b.createEndpoint(t, "we_3", []string{}, Epoch.Add(2*time.Second))
+	for _, e := range []*store.WebhookEndpoint{e1, e2, e3} {
+		if got := must(s.WebhookEndpoint(c, e.ID)); fmtEndpoint(got) != fmtEndpoint(e) {
+			t.Fatalf("endpoint = %s\nwant       %s", fmtEndpoint(got), fmtEndpoint(e))
+		}
+	}
+	if got := must(s.WebhookEndpoint(c, "we_missing")); got != nil {
+		t.Fatalf("unknown endpoint found: %s", fmtEndpoint(got))
+	}
+	list := func(after string, limit int) []string {
+		var out []string
+		for _, e := range must(s.WebhookEndpoints(c, after, limit)) {
+			out = append(out, fmtEndpoint(e))
+		}
+		return out
+	}
+	if got, want := list("", 2), []string{fmtEndpoint(e1), fmtEndpoint(e2)}; !slices.Equal(got, want) {
+		t.Fatalf("first page = %v\nwant %v", got, want)
+	}
+	if got, want := list("we_2", 10), []string{fmtEndpoint(e3)}; !slices.Equal(got, want) {
+		t.Fatalf("page after we_2 = %v\nwant %v", got, want)
+	}
+	if got := list("we_3", 10); len(got) != 0 {
+		t.Fatalf("page after the last = %v, want none", got)
+	}
+
+	deletedAt := Epoch.Add(time.Hour)
+	if !must(s.DeleteWebhookEndpoint(c, "we_2", deletedAt)) {
+		t.Fatal("deleting an endpoint reported false")
+	}
+	if must(s.DeleteWebhookEndpoint(c, "we_2", deletedAt)) {
+		t.Fatal("deleting a deleted endpoint reported true")
+	}
+	if must(s.DeleteWebhookEndpoint(c, "we_missing", deletedAt)) {
+		t.Fatal("deleting an unknown endpoint reported true")
+	}
+	if got := must(s.WebhookEndpoint(c, "we_2")); got != nil {
+		t.Fatalf("deleted endpoint still found: %s", fmtEndpoint(got))
+	}
+	if got, want := list("", 10), []string{fmtEndpoint(e1), fmtEndpoint(e3)}; !slices.Equal(got, want) {
+		t.Fatalf("endpoints after deleting we_2 = %v\nwant %v", got, want)
+	}
+}
+
+// Deleting an endpoint fails its pending deliveries, and only those.
+func testDeleteEndpointFailsDeliveries(t *testing.T, b *serverBundle) {
+	s, c := b.server, ctx(t)
+	b.createEndpoint(t, "we_keep", nil, Epoch)
+	b.createEndpoint(t, "we_drop", nil, Epoch)
+	b.insertEvents(t, newEvent("evt_1", "credits.spent", "amy", Epoch), newEvent("evt_2", "credits.spent", "amy", Epoch))
+	if n := must(s.DispatchEvents(c, Epoch, 10, b.newID)); n != 2 {
+		t.Fatalf("dispatched %d events, want 2", n)
+	}
+	dropped := b.deliveries(t, store.DeliveryQuery{EndpointID: "we_drop"})
+	if len(dropped) != 2 {
+		t.Fatalf("%d deliveries to we_drop, want 2", len(dropped))
+	}
+	done := dropped[0]
+	at := Epoch.Add(time.Minute)
+	if err := s.FinishDelivery(c, done.ID, store.DeliveryAttempt{At: at, Succeeded: true, Status: 200}); err != nil {
+		t.Fatal(err)
+	}
+	if !must(s.DeleteWebhookEndpoint(c, "we_drop", Epoch.Add(time.Hour))) {
+		t.Fatal("delete reported false")
+	}
+	for _, d := range b.deliveries(t, store.DeliveryQuery{}) {
+		want, wantErr := store.DeliveryPending, ""
+		switch {
+		case d.ID == done.ID:
+			want = store.DeliverySucceeded
+		case d.EndpointID == "we_drop":
+			want, wantErr = store.DeliveryFailed, "endpoint deleted"
+		}
+		if d.Status != want || d.LastError != wantErr {
+			t.Fatalf("delivery %s to %s: status %s, error %q; want %s, %q", d.ID, d.EndpointID, d.Status, d.LastError, want, wantErr)
+		}
+	}
+	claimed := must(s.ClaimDeliveries(c, Epoch.Add(2*time.Hour), time.Minute, 10))
+	for _, d := range claimed {
+		if d.EndpointID != "we_keep" {
+			t.Fatalf("claimed delivery %s to the deleted endpoint", d.ID)
+		}
+	}
+	if len(claimed) != 2 {
+		t.Fatalf("claimed %d deliveries, want the 2 to we_keep", len(claimed))
+	}
+}
+
+func testDispatchEvents(t *testing.T, b *serverBundle) {
+	s, c := b.server, ctx(t)
+	b.createEndpoint(t, "we_all", nil, Epoch)
+	b.createEndpoint(t, "we_spent", []string{"credits.spent"}, Epoch)
+	b.createEndpoint(t, "we_grant", []string{"credits.grant.*"}, Epoch)
+	b.createEndpoint(t, "we_gone", nil, Epoch)
+	if !must(s.DeleteWebhookEndpoint(c, "we_gone", Epoch)) {
+		t.Fatal("delete reported false")
+	}
+	// The endpoints that are not deleted, and what they subscribed to.
+	live := map[string][]string{"we_all": nil, "we_spent": {"credits.spent"}, "we_grant": {"credits.grant.*"}}
+	events := []*store.Event{
+		newEvent("evt_1", "credits.spent", "amy", Epoch),
+		newEvent("evt_2", "credits.grant.expiring", "bob", Epoch.Add(time.Second)),
+		newEvent("evt_3", "credits.granted", "amy", Epoch.Add(2*time.Second)),
+		newEvent("evt_4", "credits.balance.low", "cy", Epoch.Add(3*time.Second)),
+	}
+	b.insertEvents(t, events[:2]...)
+	b.insertEvents(t, events[2:]...)
+	byID := map[string]*store.Event{}
+	for _, e := range events {
+		byID[e.ID] = e
+	}
+	expect := func(evs []*store.Event) map[pair]int {
+		out := map[pair]int{}
+		for _, e := range evs {
+			for ep, types := range live {
+				if store.MatchEventType(types, e.Type) {
+					out[pair{ep, e.ID}]++
+				}
+			}
+		}
+		return out
+	}
+
+	now := Epoch.Add(time.Minute)
+	if n := must(s.DispatchEvents(c, now, 2, b.newID)); n != 2 {
+		t.Fatalf("dispatched %d events with limit 2, want 2", n)
+	}
+	if got, want := pairsOf(b.deliveries(t, store.DeliveryQuery{})), expect(events[:2]); !maps.Equal(got, want) {
+		t.Fatalf("deliveries after the first 2 events = %v\nwant %v", got, want)
+	}
+	if n := must(s.DispatchEvents(c, now, 100, b.newID)); n != 2 {
+		t.Fatalf("dispatched %d events, want the 2 left", n)
+	}
+	if n := must(s.DispatchEvents(c, now, 100, b.newID)); n != 0 {
+		t.Fatalf("dispatched %d events again, want 0", n)
+	}
+	all := b.deliveries(t, store.DeliveryQuery{})
+	if got, want := pairsOf(all), expect(events); !maps.Equal(got, want) {
+		t.Fatalf("deliveries = %v\nwant %v", got, want)
+	}
+	for _, d := range all {
+		checkState(t, d, store.DeliveryPending, 0, now)
+		if !d.CreatedAt.Equal(now) || d.LastAttemptAt != nil || d.LastStatus != 0 || d.LastError != "" {
+			t.Fatalf("new delivery %s: created %s, last attempt %s, status %d, error %q", d.ID,
+				fmtPtr(&d.CreatedAt), fmtPtr(d.LastAttemptAt), d.LastStatus, d.LastError)
+		}
+		if d.URL != "https://example.com/hooks/"+d.EndpointID {
+			t.Fatalf("delivery %s: URL %q", d.ID, d.URL)
+		}
+		checkEvent(t, "delivery "+d.ID, d.Event, byID[d.EventID])
+	}
+
+	// A later event is dispatched alone.
+	late := newEvent("evt_5", "credits.spent", "amy", Epoch.Add(time.Hour))
+	b.insertEvents(t, late)
+	if n := must(s.DispatchEvents(c, Epoch.Add(time.Hour), 100, b.newID)); n != 1 {
+		t.Fatalf("dispatched %d events, want the 1 new", n)
+	}
+	if got, want := pairsOf(b.deliveries(t, store.DeliveryQuery{})), expect(append(events, late)); !maps.Equal(got, want) {
+		t.Fatalf("deliveries after a late event = %v\nwant %v", got, want)
+	}
+}
+
+// Events dispatched while no endpoint listens are not delivered to an
+// endpoint created later.
+func testDispatchWithoutEndpoints(t *testing.T, b *serverBundle) {
+	s, c := b.server, ctx(t)
+	b.insertEvents(t, newEvent("evt_1", "credits.spent", "amy", Epoch), newEvent("evt_2", "credits.spent", "amy", Epoch))
+	if n := must(s.DispatchEvents(c, Epoch, 10, b.newID)); n != 2 {
+		t.Fatalf("dispatched %d events, want 2", n)
+	}
+	b.createEndpoint(t, "we_late", nil, Epoch.Add(time.Minute))
+	if n := must(s.DispatchEvents(c, Epoch.Add(time.Minute), 10, b.newID)); n != 0 {
+		t.Fatalf("dispatched %d events again, want 0", n)
+	}
+	if ds := b.deliveries(t, store.DeliveryQuery{}); len(ds) != 0 {
+		t.Fatalf("%d deliveries for events dispatched before the endpoint existed, want 0", len(ds))
+	}
+}
+
+// Dispatchers racing create exactly one delivery per event and endpoint.
+func testDispatchConcurrent(t *testing.T, b *serverBundle) {
+	s, c := b.server, ctx(t)
+	b.createEndpoint(t, "we_a", nil, Epoch)
+	b.createEndpoint(t, "we_b", nil, Epoch)
+	const events = 200
+	var batch []*store.Event
+	for i := range events {
+		batch = append(batch, newEvent(fmt.Sprintf("evt_%03d", i), "credits.spent", "amy", Epoch))
+	}
+	b.insertEvents(t, batch...)
+	var total atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				n, err := s.DispatchEvents(c, Epoch, 7, b.newID)
+				if err != nil {
+					t.Errorf("dispatch: %v", err)
+					return
+				}
+				if n == 0 {
+					return
+				}
+				total.Add(int64(n))
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	if total.Load() != events {
+		t.Fatalf("dispatchers reported %d events in total, want %d", total.Load(), events)
+	}
+	if n := must(s.DispatchEvents(c, Epoch, 100, b.newID)); n != 0 {
+		t.Fatalf("dispatched %d events after the race, want 0", n)
+	}
+	got := pairsOf(b.deliveries(t, store.DeliveryQuery{}))
+	if len(got) != 2*events {
+		t.Fatalf("%d distinct deliveries, want %d", len(got), 2*events)
+	}
+	for p, n := range got {
+		if n != 1 {
+			t.Fatalf("%d deliveries of %s to %s, want 1", n, p.event, p.endpoint)
+		}
+	}
+}
+
+func testClaimDeliveries(t *testing.T, b *serverBundle) {
+	s, c := b.server, ctx(t)
+	ep := b.createEndpoint(t, "we_1", nil, Epoch)
+	events := []*store.Event{
+		newEvent("evt_1", "credits.spent", "amy", Epoch),
+		newEvent("evt_2", "credits.granted", "bob", Epoch),
+		newEvent("evt_3", "credits.balance.low", "cy", Epoch),
+	}
+	b.insertEvents(t, events...)
+	// One delivery per dispatch, each due at its own time.
+	due := []time.Time{Epoch, Epoch.Add(time.Second), Epoch.Add(10 * time.Minute)}
+	var ids []string
+	for i, at := range due {
+		if n := must(s.DispatchEvents(c, at, 1, b.newID)); n != 1 {
+			t.Fatalf("dispatch %d: %d events, want 1", i, n)
+		}
+		ds := b.deliveries(t, store.DeliveryQuery{EventID: events[i].ID})
+		if len(ds) != 1 {
+			t.Fatalf("%d deliveries of %s, want 1", len(ds), events[i].ID)
+		}
+		ids = append(ids, ds[0].ID)
+	}
+	lease := 5 * time.Minute
+	claim := func(now time.Time, limit int) []*store.Delivery {
+		t.Helper()
+		return must(s.ClaimDeliveries(c, now, lease, limit))
+	}
+
+	now := Epoch.Add(time.Minute)
+	first := claim(now, 1)
+	if got := idsOf(first); !slices.Equal(got, ids[:1]) {
+		t.Fatalf("claim with limit 1 = %v, want the oldest due %v", got, ids[:1])
+	}
+	d := first[0]
+	checkState(t, d, store.DeliveryPending, 0, now.Add(lease))
+	if d.EndpointID != ep.ID || d.EventID != "evt_1" || d.URL != ep.URL || d.Secret != ep.Secret {
+		t.Fatalf("claimed delivery: endpoint %s, event %s, URL %q, secret %q", d.EndpointID, d.EventID, d.URL, d.Secret)
+	}
+	checkEvent(t, "claimed delivery", d.Event, events[0])
+	checkState(t, b.delivery(t, d.ID), store.DeliveryPending, 0, now.Add(lease))
+
+	second := claim(now, 10)
+	if got := idsOf(second); !slices.Equal(got, ids[1:2]) {
+		t.Fatalf("second claim = %v, want %v (the first is leased, the third not due)", got, ids[1:2])
+	}
+	checkEvent(t, "claimed delivery", second[0].Event, events[1])
+	if second[0].Secret != ep.Secret {
+		t.Fatalf("claimed delivery secret %q, want %q", second[0].Secret, ep.Secret)
+	}
+	if got := claim(now.Add(time.Minute), 10); len(got) != 0 {
+		t.Fatalf("claim while leased = %v, want none", idsOf(got))
+	}
+	// The leases run out at now+lease; the third becomes due later.
+	again := claim(now.Add(lease), 10)
+	if got := idsOf(again); !slices.Equal(slices.Sorted(slices.Values(got)), ids[:2]) {
+		t.Fatalf("claim after the lease = %v, want %v", got, ids[:2])
+	}
+	if got := idsOf(claim(due[2], 10)); !slices.Equal(got, ids[2:]) {
+		t.Fatalf("claim at the third's due time = %v, want %v", got, ids[2:])
+	}
+
+	// Only pending deliveries are claimed.
+	later := Epoch.Add(time.Hour)
+	if err := s.FinishDelivery(c, ids[0], store.DeliveryAttempt{At: later, Succeeded: true, Status: 204}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishDelivery(c, ids[1], store.DeliveryAttempt{At: later, Status: 410, Error: "gone"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := idsOf(claim(later.Add(time.Hour), 10)); !slices.Equal(got, ids[2:]) {
+		t.Fatalf("claim after finishing two = %v, want %v", got, ids[2:])
+	}
+}
+
+// Workers racing to claim never share a delivery, and together get all.
+func testClaimConcurrent(t *testing.T, b *serverBundle) {
+	s, c := b.server, ctx(t)
+	b.createEndpoint(t, "we_a", nil, Epoch)
+	b.createEndpoint(t, "we_b", nil, Epoch)
+	const events = 60
+	var batch []*store.Event
+	for i := range events {
+		batch = append(batch, newEvent(fmt.Sprintf("evt_%03d", i), "credits.spent", "amy", Epoch))
+	}
+	b.insertEvents(t, batch...)
+	if n := must(s.DispatchEvents(c, Epoch, 1000, b.newID)); n != events {
+		t.Fatalf("dispatched %d events, want %d", n, events)
+	}
+	now := Epoch.Add(time.Minute)
+	var mu sync.Mutex
+	claimed := map[string]int{}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				ds, err := s.ClaimDeliveries(c, now, time.Hour, 3)
+				if err != nil {
+					t.Errorf("claim: %v", err)
+					return
+				}
+				if len(ds) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, d := range ds {
+					claimed[d.ID]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	for id, n := range claimed {
+		if n != 1 {
+			t.Fatalf("delivery %s claimed %d times during its lease", id, n)
+		}
+	}
+	if len(claimed) != 2*events {
+		t.Fatalf("claimed %d deliveries, want all %d", len(claimed), 2*events)
+	}
+}
+
+func testFinishDelivery(t *testing.T, b *serverBundle) {
+	s, c := b.server, ctx(t)
+	b.createEndpoint(t, "we_1", nil, Epoch)
+	b.insertEvents(t, newEvent("evt_ok", "credits.spent", "amy", Epoch), newEvent("evt_retry", "credits.spent", "amy", Epoch))
+	if n := must(s.DispatchEvents(c, Epoch, 10, b.newID)); n != 2 {
+		t.Fatalf("dispatched %d events, want 2", n)
+	}
+	byEvent := map[string]string{}
+	for _, d := range must(s.ClaimDeliveries(c, Epoch, time.Minute, 10)) {
+		byEvent[d.EventID] = d.ID
+	}
+	if len(byEvent) != 2 {
+		t.Fatalf("claimed %v, want both deliveries", byEvent)
+	}
+
+	at := Epoch.Add(10 * time.Second)
+	if err := s.FinishDelivery(c, byEvent["evt_ok"], store.DeliveryAttempt{At: at, Succeeded: true, Status: 200}); err != nil {
+		t.Fatal(err)
+	}
+	ok := b.delivery(t, byEvent["evt_ok"])
+	if ok.Status != store.DeliverySucceeded || ok.Attempts != 1 || ok.LastStatus != 200 || ok.LastError != "" ||
+		ok.LastAttemptAt == nil || !ok.LastAttemptAt.Equal(at) {
+		t.Fatalf("after success: status %s, %d attempts, last %s status %d error %q", ok.Status, ok.Attempts,
+			fmtPtr(ok.LastAttemptAt), ok.LastStatus, ok.LastError)
+	}
+
+	retryAt := at.Add(5 * time.Minute)
+	err := s.FinishDelivery(c, byEvent["evt_retry"], store.DeliveryAttempt{At: at, Status: 503, Error: "HTTP 503", NextAttemptAt: &retryAt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := b.delivery(t, byEvent["evt_retry"])
+	checkState(t, d, store.DeliveryPending, 1, retryAt)
+	if d.LastStatus != 503 || d.LastError != "HTTP 503" || d.LastAttemptAt == nil || !d.LastAttemptAt.Equal(at) {
+		t.Fatalf("after a failure: last %s status %d error %q", fmtPtr(d.LastAttemptAt), d.LastStatus, d.LastError)
+	}
+	if got := must(s.ClaimDeliveries(c, retryAt.Add(-time.Second), time.Minute, 10)); len(got) != 0 {
+		t.Fatalf("claimed %v before the retry is due", idsOf(got))
+	}
+	if got := idsOf(must(s.ClaimDeliveries(c, retryAt, time.Minute, 10))); !slices.Equal(got, []string{d.ID}) {
+		t.Fatalf("claim at the retry time = %v, want [%s]", got, d.ID)
+	}
+
+	last := retryAt.Add(time.Second)
+	if err := s.FinishDelivery(c, d.ID, store.DeliveryAttempt{At: last, Error: "connection refused"}); err != nil {
+		t.Fatal(err)
+	}
+	d = b.delivery(t, d.ID)
+	if d.Status != store.DeliveryFailed || d.Attempts != 2 || d.LastStatus != 0 || d.LastError != "connection refused" ||
+		d.LastAttemptAt == nil || !d.LastAttemptAt.Equal(last) {
+		t.Fatalf("after giving up: status %s, %d attempts, last %s status %d error %q", d.Status, d.Attempts,
+			fmtPtr(d.LastAttemptAt), d.LastStatus, d.LastError)
+	}
+	if got := must(s.ClaimDeliveries(c, last.Add(24*time.Hour), time.Minute, 10)); len(got) != 0 {
+		t.Fatalf("claimed %v, but every delivery is finished", idsOf(got))
+	}
+}
+
+func testDeliveriesQuery(t *testing.T, b *serverBundle) {
+	s, c := b.server, ctx(t)
+	ep1 := b.createEndpoint(t, "we_1", nil, Epoch)
+	b.createEndpoint(t, "we_2", []string{"credits.spent"}, Epoch)
+	events := map[string]*store.Event{}
+	for i, typ := range []string{"credits.spent", "credits.granted", "credits.spent", "credits.granted", "credits.spent"} {
+		e := newEvent(fmt.Sprintf("evt_%d", i), typ, "amy", Epoch.Add(time.Duration(i)*time.Second))
+		events[e.ID] = e
+		b.insertEvents(t, e)
+		// One event per dispatch, so that delivery IDs follow event order.
+		if n := must(s.DispatchEvents(c, Epoch, 1, b.newID)); n != 1 {
+			t.Fatalf("dispatch %s: %d events, want 1", e.ID, n)
+		}
+	}
+	all := b.deliveries(t, store.DeliveryQuery{})
+	if len(all) != 8 { // 5 to we_1, 3 spent events to we_2
+		t.Fatalf("%d deliveries, want 8", len(all))
+	}
+	ids := idsOf(all)
+	if !slices.IsSortedFunc(ids, func(a, b string) int { return strings.Compare(b, a) }) || len(slices.Compact(slices.Clone(ids))) != len(ids) {
+		t.Fatalf("deliveries %v are not newest first (by ID, descending)", ids)
+	}
+	for _, d := range all {
+		checkEvent(t, "listed delivery "+d.ID, d.Event, events[d.EventID])
+		if d.Secret != "" {
+			t.Fatalf("listed delivery %s carries its endpoint's secret", d.ID)
+		}
+		if d.URL != "https://example.com/hooks/"+d.EndpointID {
+			t.Fatalf("listed delivery %s: URL %q", d.ID, d.URL)
+		}
+	}
+	// Give the deliveries of evt_1 (to we_1) and evt_2 (to both) other statuses.
+	finished := map[string]string{}
+	for _, d := range all {
+		switch d.EventID {
+		case "evt_1":
+			must(0, s.FinishDelivery(c, d.ID, store.DeliveryAttempt{At: Epoch, Succeeded: true, Status: 200}))
+			finished[d.ID] = store.DeliverySucceeded
+		case "evt_2":
+			must(0, s.FinishDelivery(c, d.ID, store.DeliveryAttempt{At: Epoch, Status: 500, Error: "HTTP 500"}))
+			finished[d.ID] = store.DeliveryFailed
+		}
+	}
+	filter := func(keep func(d *store.Delivery) bool) []string {
+		var out []string
+		for _, d := range all {
+			if keep(d) {
+				out = append(out, d.ID)
+			}
+		}
+		return out
+	}
+	status := func(d *store.Delivery) string {
+		if st, ok := finished[d.ID]; ok {
+			return st
+		}
+		return store.DeliveryPending
+	}
+	queries := []struct {
+		q    store.DeliveryQuery
+		want []string
+	}{
+		{store.DeliveryQuery{Limit: 3}, ids[:3]},
+		{store.DeliveryQuery{Before: ids[2], Limit: 3}, ids[3:6]},
+		{store.DeliveryQuery{Before: ids[6], Limit: 3}, ids[7:]},
+		{store.DeliveryQuery{EndpointID: "we_2", Limit: 100}, filter(func(d *store.Delivery) bool { return d.EndpointID == "we_2" })},
+		{store.DeliveryQuery{EventID: "evt_2", Limit: 100}, filter(func(d *store.Delivery) bool { return d.EventID == "evt_2" })},
+		{store.DeliveryQuery{Status: store.DeliveryPending, Limit: 100}, filter(func(d *store.Delivery) bool { return status(d) == store.DeliveryPending })},
+		{store.DeliveryQuery{Status: store.DeliveryFailed, Limit: 100}, filter(func(d *store.Delivery) bool { return status(d) == store.DeliveryFailed })},
+		{store.DeliveryQuery{Status: store.DeliveryPending, EndpointID: ep1.ID, Limit: 2}, filter(func(d *store.Delivery) bool {
+			return status(d) == store.DeliveryPending && d.EndpointID == ep1.ID
+		})[:2]},
+		{store.DeliveryQuery{Status: store.DeliverySucceeded, EndpointID: "we_2", Limit: 100}, nil},
+	}
+	for _, qc := range queries {
+		if got := idsOf(must(s.Deliveries(c, qc.q))); !slices.Equal(got, qc.want) {
+			t.Fatalf("deliveries(%+v) = %v, want %v", qc.q, got, qc.want)
+		}
+	}
+	if len(filter(func(d *store.Delivery) bool { return status(d) == store.DeliveryFailed })) != 2 {
+		t.Fatal("the case expects two failed deliveries")
+	}
+
+	d := b.delivery(t, ids[0])
+	if d.URL != "https://example.com/hooks/"+d.EndpointID || d.Secret != "" {
+		t.Fatalf("delivery %s: URL %q, secret %q (want the URL, no secret)", d.ID, d.URL, d.Secret)
+	}
+	checkEvent(t, "delivery "+d.ID, d.Event, events[d.EventID])
+	if got := must(s.Delivery(c, "dlv_missing")); got != nil {
+		t.Fatalf("unknown delivery found: %s", got.ID)
+	}
+}
+
+func testReplayDelivery(t *testing.T, b *serverBundle) {
+	s, c := b.server, ctx(t)
+	b.createEndpoint(t, "we_1", nil, Epoch)
+	b.createEndpoint(t, "we_gone", nil, Epoch)
+	b.insertEvents(t, newEvent("evt_1", "credits.spent", "amy", Epoch), newEvent("evt_2", "credits.spent", "amy", Epoch))
+	if n := must(s.DispatchEvents(c, Epoch, 10, b.newID)); n != 2 {
+		t.Fatalf("dispatched %d events, want 2", n)
+	}
+	ds := b.deliveries(t, store.DeliveryQuery{EndpointID: "we_1"})
+	failed, succeeded := ds[0], ds[1]
+	must(0, s.FinishDelivery(c, failed.ID, store.DeliveryAttempt{At: Epoch, Status: 500, Error: "HTTP 500"}))
+	must(0, s.FinishDelivery(c, succeeded.ID, store.DeliveryAttempt{At: Epoch, Succeeded: true, Status: 200}))
+
+	// Deleting an endpoint fails its pending deliveries for good.
+	gone := b.deliveries(t, store.DeliveryQuery{EndpointID: "we_gone"})[0]
+	if !must(s.DeleteWebhookEndpoint(c, "we_gone", Epoch)) {
+		t.Fatal("delete reported false")
+	}
+
+	now := Epoch.Add(time.Hour)
+	for _, id := range []string{failed.ID, succeeded.ID} {
+		r := must(s.ReplayDelivery(c, id, now))
+		if r == nil || r.ID != id || r.Status != store.DeliveryPending || !r.NextAttemptAt.Equal(now) {
+			t.Fatalf("replay %s returned %+v, want it pending, due at %s", id, r, fmtPtr(&now))
+		}
+		if d := b.delivery(t, id); d.Status != store.DeliveryPending || !d.NextAttemptAt.Equal(now) {
+			t.Fatalf("replayed delivery %s: status %s, next attempt %s; want pending at %s", id, d.Status, fmtPtr(&d.NextAttemptAt), fmtPtr(&now))
+		}
+	}
+	got := slices.Sorted(slices.Values(idsOf(must(s.ClaimDeliveries(c, now, time.Minute, 10)))))
+	if want := slices.Sorted(slices.Values([]string{failed.ID, succeeded.ID})); !slices.Equal(got, want) {
+		t.Fatalf("claim after replay = %v, want %v", got, want)
+	}
+	if got := must(s.ReplayDelivery(c, "dlv_missing", now)); got != nil {
+		t.Fatalf("replaying an unknown delivery returned %s", got.ID)
+	}
+	if got := must(s.ReplayDelivery(c, gone.ID, now)); got != nil {
+		t.Fatalf("replaying a delivery to a deleted endpoint returned %s", got.ID)
+	}
+	if d := b.delivery(t, gone.ID); d.Status != store.DeliveryFailed {
+		t.Fatalf("delivery to a deleted endpoint is %s after a refused replay, want failed", d.Status)
+	}
+}
+
+func testNotifyExpiring(t *testing.T, b *serverBundle) {
+	s, c := b.server, ctx(t)
+	now := Epoch.Add(24 * time.Hour)
+	until := now.Add(72 * time.Hour)
+	grant := func(id, customer string, remaining int64, expires *time.Time) *store.Grant {
+		return &store.Grant{
+			ID: id, Customer: customer, Currency: "credits", Amount: 100, Remaining: remaining,
+			Reason: "test", Source: "bonus", Priority: 10, CreatedAt: Epoch, EffectiveAt: Epoch,
+			ExpiresAt: expires, Metadata: []byte("{}"),
+		}
+	}
+	voided := grant("grt_voided", "amy", 100, ptr(now.Add(time.Hour)))
+	voided.VoidedAt = ptr(Epoch.Add(time.Hour))
+	expired := grant("grt_expired", "amy", 30, ptr(now.Add(time.Hour)))
+	expired.ExpiredAt = ptr(Epoch.Add(time.Hour))
+	b.insertGrants(t, Epoch,
+		grant("grt_soon", "amy", 50, ptr(now.Add(time.Hour))),
+		grant("grt_edge", "amy", 1, ptr(until)), // at until: inside
+		grant("grt_other", "bob", 100, ptr(now.Add(48*time.Hour))),
+		grant("grt_now", "amy", 100, ptr(now)), // at now: outside
+		grant("grt_past", "amy", 100, ptr(now.Add(-time.Hour))),
+		grant("grt_late", "amy", 100, ptr(until.Add(time.Second))),
+		grant("grt_never", "amy", 100, nil),
+		grant("grt_empty", "amy", 0, ptr(now.Add(time.Hour))),
+		voided, expired,
+	)
+	var mu sync.Mutex
+	calls := map[string]int{}
+	mk := func(g *store.Grant) *store.Event {
+		mu.Lock()
+		defer mu.Unlock()
+		calls[g.ID]++
+		e := newEvent("evt_expiring_"+g.ID, "credits.grant.expiring", g.Customer, now)
+		e.Data = []byte(fmt.Sprintf(`{"grant_id":%q,"remaining":%d}`, g.ID, g.Remaining))
+		return e
+	}
+	if n := must(s.NotifyExpiring(c, now, until, 2, mk)); n != 2 {
+		t.Fatalf("notified %d grants with limit 2, want 2", n)
+	}
+	if n := must(s.NotifyExpiring(c, now, until, 100, mk)); n != 1 {
+		t.Fatalf("notified %d grants, want the 1 left", n)
+	}
+	if n := must(s.NotifyExpiring(c, now, until, 100, mk)); n != 0 {
+		t.Fatalf("notified %d grants again, want 0", n)
+	}
+	want := map[string]int{"grt_soon": 1, "grt_edge": 1, "grt_other": 1}
+	if !maps.Equal(calls, want) {
+		t.Fatalf("mk called for %v, want %v", calls, want)
+	}
+	notice := map[string]struct {
+		customer  string
+		remaining int64
+	}{"grt_soon": {"amy", 50}, "grt_edge": {"amy", 1}, "grt_other": {"bob", 100}}
+	var notified []string
+	for _, e := range b.outbox(t) {
+		id, ok := strings.CutPrefix(e.ID, "evt_expiring_")
+		if !ok {
+			continue
+		}
+		notified = append(notified, id)
+		wantEvent := newEvent(e.ID, "credits.grant.expiring", notice[id].customer, now)
+		wantEvent.Data = []byte(fmt.Sprintf(`{"grant_id":%q,"remaining":%d}`, id, notice[id].remaining))
+		checkEvent(t, "outbox", e, wantEvent)
+	}
+	if got := slices.Sorted(slices.Values(notified)); !slices.Equal(got, []string{"grt_edge", "grt_other", "grt_soon"}) {
+		t.Fatalf("outbox holds expiring events for %v, want grt_edge, grt_other, grt_soon", got)
+	}
+	// The grant expiring just after the window is notified once the window
+	// reaches it.
+	if n := must(s.NotifyExpiring(c, now, until.Add(time.Second), 100, mk)); n != 1 || calls["grt_late"] != 1 {
+		t.Fatalf("widened window notified %d grants (mk calls %v), want grt_late alone", n, calls)
+	}
+}
+
+// Schedulers in several processes notify each grant exactly once.
+func testNotifyExpiringConcurrent(t *testing.T, b *serverBundle) {
+	s, c := b.server, ctx(t)
+	now := Epoch.Add(time.Hour)
+	const grants = 40
+	var gs []*store.Grant
+	for i := range grants {
+		gs = append(gs, &store.Grant{
+			ID: fmt.Sprintf("grt_%03d", i), Customer: fmt.Sprintf("cust_%d", i%5), Currency: "credits", Amount: 10, Remaining: 10,
+			Reason: "test", Source: "bonus", Priority: 10, CreatedAt: Epoch, EffectiveAt: Epoch,
+			ExpiresAt: ptr(now.Add(time.Duration(i+1) * time.Minute)), Metadata: []byte("{}"),
+		})
+	}
+	b.insertGrants(t, Epoch, gs...)
+	mk := func(g *store.Grant) *store.Event {
+		return newEvent("evt_expiring_"+g.ID, "credits.grant.expiring", g.Customer, now)
+	}
+	var total atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				n, err := s.NotifyExpiring(c, now, now.Add(24*time.Hour), 3, mk)
+				if err != nil {
+					t.Errorf("notify: %v", err)
+					return
+				}
+				if n == 0 {
+					return
+				}
+				total.Add(int64(n))
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	if total.Load() != grants {
+		t.Fatalf("notifiers reported %d grants in total, want %d", total.Load(), grants)
+	}
+	count := map[string]int{}
+	for _, e := range b.outbox(t) {
+		count[e.ID]++
+	}
+	for _, g := range gs {
+		if n := count["evt_expiring_"+g.ID]; n != 1 {
+			t.Fatalf("%d expiring events for %s, want 1", n, g.ID)
+		}
+	}
+}
