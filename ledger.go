@@ -130,8 +130,9 @@ func (l *Ledger) Config() *Config { return l.cfg }
 // Store returns the store under the ledger.
 func (l *Ledger) Store() store.Store { return l.store }
 
-// Now returns the ledger clock's current time.
-func (l *Ledger) Now() time.Time { return l.clock.Now().UTC() }
+// Now returns the ledger clock's current time, in UTC, to the microsecond
+// the stores keep, so a fresh result and a later read agree.
+func (l *Ledger) Now() time.Time { return l.clock.Now().UTC().Truncate(time.Microsecond) }
 
 // Subscribe registers fn to receive every event after its transaction
 // commits. It returns a function that unsubscribes.

@@ -21,6 +21,9 @@ type CLI struct {
 	RunDue   RunDueCmd   `cmd:"" name:"run-due" help:"Expire due grants and lapsed holds."`
 	Demo     DemoCmd     `cmd:"" help:"Grant, spend and show a balance on a sample customer (alice)."`
 	Bench    BenchCmd    `cmd:"" help:"Measure spends/s, latency and balance reads, then check the ledger."`
+	Serve    ServeCmd    `cmd:"" help:"Run the HTTP API, webhooks and the scheduler."`
+	Keys     KeysCmd     `cmd:"" help:"Manage API keys."`
+	Webhooks WebhooksCmd `cmd:"" help:"List webhook deliveries and replay one."`
 }
 
 // Globals are the flags every command accepts.
@@ -29,6 +32,8 @@ type Globals struct {
 	Config  string `name:"config" placeholder:"FILE" envvar:"CREDITKIT_CONFIG" help:"Config file (env CREDITKIT_CONFIG). Defaults to ./creditkit.yaml if it exists, else built-in defaults."`
 	JSON    bool   `name:"json" help:"Print machine-readable JSON on stdout."`
 	Verbose bool   `name:"verbose" short:"v" help:"Log what the command does on stderr."`
+	Server  string `name:"server" placeholder:"URL" envvar:"CREDITKIT_SERVER" help:"Run the command against a creditkit server (env CREDITKIT_SERVER) instead of --db."`
+	APIKey  string `name:"api-key" placeholder:"KEY" envvar:"CREDITKIT_API_KEY" help:"API key for --server (env CREDITKIT_API_KEY)."`
 }
 
 // ConfigCmd groups the config subcommands.

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/creditkit/creditkit"
+	"github.com/creditkit/creditkit/httpapi"
+	"github.com/creditkit/creditkit/scheduler"
+	"github.com/creditkit/creditkit/store"
+	"github.com/creditkit/creditkit/webhook"
+)
+
+// ServeCmd runs the HTTP API, webhook delivery and the scheduler.
+type ServeCmd struct {
+	Addr           string        `name:"addr" default:"127.0.0.1:8080" envvar:"CREDITKIT_ADDR" help:"Address to listen on (env CREDITKIT_ADDR)."`
+	Demo           bool          `name:"demo" help:"Use the example config, seed a few customers with history, and print an admin key."`
+	LogFormat      string        `name:"log-format" enum:"text,json" default:"text" envvar:"CREDITKIT_LOG_FORMAT" help:"Log format on stderr: text or json."`
+	Tick           time.Duration `name:"tick" default:"1s" help:"How often the scheduler runs due work."`
+	ExpiringNotice time.Duration `name:"expiring-notice" default:"72h" help:"Send credits.grant.expiring this long before a grant expires; 0 sends none."`
+	WebhookBackoff string        `name:"webhook-backoff" default:"5s,5m,30m,2h,5h,10h,10h" help:"Waits between webhook retries, comma separated; then the delivery fails."`
+	NoScheduler    bool          `name:"no-scheduler" help:"Serve the API only; another process runs the scheduler."`
+	Grace          time.Duration `name:"grace" default:"30s" help:"On SIGTERM, how long requests in flight may take to finish."`
+}
+
+// Run serves until the process is told to stop, then shuts down in order:
+// the listener closes and requests in flight finish, the scheduler ends
+// its round, and the ledger commits what it has queued.
+func (c *ServeCmd) Run(s *session) error {
+	if c.Grace <= 0 {
+		c.Grace = 30 * time.Second
+	}
+	backoff, err := parseBackoff(c.WebhookBackoff)
+	if err != nil {
+		return err
+	}
+	logger := s.serverLogger(c.LogFormat)
+	if c.Demo {
+		if _, err := s.loadConfig(func() (*creditkit.Config, error) {
+			return creditkit.ParseConfig(exampleConfigName, exampleConfig)
+		}); err != nil {
+			return err
+		}
+	}
+	return s.withLedger(func(l *creditkit.Ledger) error {
+		st, ok := l.Store().(store.ServerStore)
+		if !ok {
+			return creditkit.ErrNoServerStore
+		}
+		reg := httpapi.NewRegistry()
+		srv, err := httpapi.New(s.ctx, l, &httpapi.Options{Logger: logger, Registry: reg})
+		if err != nil {
+			return err
+		}
+		var adminKey string
+		if c.Demo {
+			if adminKey, err = seedDemo(s.ctx, l, st); err != nil {
+				return fmt.Errorf("seed the demo: %w", err)
+			}
+		}
+		ln, err := net.Listen("tcp", c.Addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w (set another address with --addr or CREDITKIT_ADDR)", c.Addr, err)
+		}
+		base := "http://" + ln.Addr().String()
+		fmt.Fprintf(s.stdout, "creditkit serving %s on %s\n", s.redactedDB(), base)
+		fmt.Fprintf(s.stdout, "  API docs: %s/docs   OpenAPI: %s/openapi.json   metrics: %s/metrics\n", base, base, base)
+		if adminKey != "" {
+			fmt.Fprintf(s.stdout, "  admin API key (demo): %s\n", adminKey)
+			fmt.Fprintf(s.stdout, "  try: curl -H 'Authorization: Bearer %s' %s/v1/customers/alice/balance\n", adminKey, base)
+		}
+		logger.Info("serving", "addr", ln.Addr().String(), "db", s.redactedDB(), "scheduler", !c.NoScheduler)
+
+		schedCtx, stopSched := context.WithCancel(context.WithoutCancel(s.ctx))
+		defer stopSched()
+		var wg sync.WaitGroup
+		if !c.NoScheduler {
+			wh, err := webhook.New(st, &webhook.Options{Schedule: backoff, Logger: logger, Registerer: reg})
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			sch, err := scheduler.New(l, &scheduler.Options{Interval: c.Tick, ExpiringLead: c.ExpiringNotice, Webhooks: wh, Logger: logger, Registerer: reg})
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_ = sch.Run(schedCtx)
+			}()
+		}
+		serveErr := srv.Serve(s.ctx, ln, c.Grace)
+		stopSched()
+		wg.Wait()
+		logger.Info("stopped")
+		if serveErr != nil && !errors.Is(serveErr, context.Canceled) {
+			return serveErr
+		}
+		return nil
+	})
+}
+
+// serverLogger logs at info level on stderr, as text or JSON.
+func (s *session) serverLogger(format string) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if s.globals.Verbose {
+		opts.Level = slog.LevelDebug
+	}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(s.stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(s.stderr, opts))
+}
+
+// parseBackoff reads a comma-separated list of durations.
+func parseBackoff(v string) ([]time.Duration, error) {
+	var out []time.Duration
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		d, err := creditkit.ParseDuration(f)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("--webhook-backoff: %q is not a positive duration such as 5s or 2h", f)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// seedDemo gives the demo customers some history (once: the writes carry
+// idempotency keys) and creates an admin key, returning its secret.
+func seedDemo(ctx context.Context, l *creditkit.Ledger, st store.ServerStore) (string, error) {
+	type spend struct {
+		op     string
+		params creditkit.Params
+	}
+	seeds := []struct {
+		customer string
+		grant    creditkit.Amount
+		reason   string
+		expires  time.Duration
+		spends   []spend
+	}{
+		{"alice", 1000, "signup_bonus", 0, []spend{{"send_email", nil}, {"process_image", creditkit.Params{"mb": "5.2"}}, {"send_email", nil}}},
+		{"bob", 250, "trial", 14 * 24 * time.Hour, []spend{{"process_image", creditkit.Params{"mb": "12"}}}},
+		{"carol", 5000, "subscription", 30 * 24 * time.Hour, []spend{{"send_email", nil}}},
+	}
+	for _, sd := range seeds {
+		if _, err := l.Grant(ctx, sd.customer, sd.grant, &creditkit.GrantOpts{Reason: sd.reason, ExpiresIn: sd.expires,
+			IdempotencyKey: "demo-grant-" + sd.customer, Actor: "demo"}); err != nil {
+			return "", err
+		}
+		for i, sp := range sd.spends {
+			if _, err := l.Spend(ctx, sd.customer, sp.op, sp.params, &creditkit.SpendOpts{
+				IdempotencyKey: fmt.Sprintf("demo-spend-%s-%d", sd.customer, i), Actor: "demo"}); err != nil {
+				return "", err
+			}
+		}
+	}
+	_, secret, err := httpapi.CreateKey(ctx, st, "demo "+time.Now().UTC().Format(time.RFC3339), "admin", time.Now())
+	return secret, err
+}

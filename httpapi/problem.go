@@ -1,0 +1,161 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/creditkit/creditkit"
+)
+
+// Error codes the HTTP API adds to the library's.
+const (
+	CodeUnauthorized     = "unauthorized"
+	CodeForbidden        = "forbidden"
+	CodeRequestTooLarge  = "request_too_large"
+	CodeMethodNotAllowed = "method_not_allowed"
+)
+
+// problemTypeBase prefixes a problem's type URI; the fragment is its code.
+const problemTypeBase = "https://creditkit.dev/errors#"
+
+// Problem is an RFC 9457 problem details object with creditkit's stable
+// error code. Insufficient credits add needed, available and currency.
+type Problem struct {
+	Type     string `json:"type"`
+	Title    string `json:"title"`
+	Status   int    `json:"status"`
+	Detail   string `json:"detail"`
+	Instance string `json:"instance,omitempty"`
+	// Code is the stable, machine-readable error code.
+	Code string `json:"code"`
+	// Needed and Available are smallest units of Currency (insufficient
+	// credits only).
+	Needed    *creditkit.Amount `json:"needed,omitempty"`
+	Available *creditkit.Amount `json:"available,omitempty"`
+	Currency  string            `json:"currency,omitempty"`
+	// Errors lists what was wrong with the request, field by field.
+	Errors []*huma.ErrorDetail `json:"errors,omitempty"`
+	// RequestID is the id of the request, also in the X-Request-Id header.
+	RequestID string `json:"request_id,omitempty"`
+
+	retryAfter int
+}
+
+// Error implements error.
+func (p *Problem) Error() string { return p.Code + ": " + p.Detail }
+
+// GetStatus implements huma.StatusError.
+func (p *Problem) GetStatus() int { return p.Status }
+
+// ContentType implements huma.ContentTypeFilter.
+func (p *Problem) ContentType(string) string { return "application/problem+json" }
+
+// GetHeaders implements huma.HeadersError: overload answers say when to
+// retry.
+func (p *Problem) GetHeaders() http.Header {
+	h := http.Header{}
+	if p.retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(p.retryAfter))
+	}
+	return h
+}
+
+// newProblem builds a problem with a status, code and detail.
+func newProblem(status int, code, detail string) *Problem {
+	return &Problem{Type: problemTypeBase + code, Title: http.StatusText(status), Status: status, Detail: detail, Code: code}
+}
+
+// statusOf maps the library's error codes to HTTP statuses.
+func statusOf(code creditkit.ErrorCode) int {
+	switch code {
+	case creditkit.CodeInsufficientCredits:
+		return http.StatusPaymentRequired
+	case creditkit.CodeUnknownOperation, creditkit.CodeInvalidParams, creditkit.CodeInvalidAmount, creditkit.CodeInvalidRequest:
+		return http.StatusUnprocessableEntity
+	case creditkit.CodeNotFound:
+		return http.StatusNotFound
+	case creditkit.CodeIdempotencyConflict, creditkit.CodeHoldNotActive:
+		return http.StatusConflict
+	case creditkit.CodeOverloaded:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// problemFrom turns a library error into a problem. Internal errors are not
+// shown to the client (they are logged by the caller).
+func problemFrom(ctx context.Context, err error) *Problem {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p
+	}
+	code := creditkit.ErrorCodeOf(err)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		p = newProblem(http.StatusServiceUnavailable, string(creditkit.CodeOverloaded), "the request took too long; retry shortly")
+		p.retryAfter = 1
+	case errors.Is(err, context.Canceled):
+		p = newProblem(499, "canceled", "the request was canceled")
+	case code == creditkit.CodeInternal || code == creditkit.CodeInvalidConfig || errors.Is(err, creditkit.ErrClosed):
+		p = newProblem(http.StatusInternalServerError, string(creditkit.CodeInternal), "internal error; see the server log for request "+requestID(ctx))
+		if errors.Is(err, creditkit.ErrClosed) {
+			p = newProblem(http.StatusServiceUnavailable, string(creditkit.CodeOverloaded), "the server is shutting down; retry shortly")
+			p.retryAfter = 1
+		}
+	default:
+		p = newProblem(statusOf(code), string(code), err.Error())
+		if code == creditkit.CodeOverloaded {
+			p.retryAfter = 1
+		}
+	}
+	var ic *creditkit.InsufficientCreditsError
+	if errors.As(err, &ic) {
+		needed, available := ic.Needed, ic.Available
+		p.Needed, p.Available, p.Currency = &needed, &available, ic.Currency
+	}
+	p.RequestID = requestID(ctx)
+	return p
+}
+
+// codeForStatus names the error code of an error huma wrote itself
+// (validation, body too large, bad JSON).
+func codeForStatus(status int) string {
+	switch status {
+	case http.StatusRequestEntityTooLarge:
+		return CodeRequestTooLarge
+	case http.StatusUnsupportedMediaType:
+		return "unsupported_media_type"
+	case http.StatusUnauthorized:
+		return CodeUnauthorized
+	case http.StatusForbidden:
+		return CodeForbidden
+	case http.StatusNotFound:
+		return string(creditkit.CodeNotFound)
+	case http.StatusMethodNotAllowed:
+		return CodeMethodNotAllowed
+	case http.StatusServiceUnavailable:
+		return string(creditkit.CodeOverloaded)
+	case http.StatusInternalServerError:
+		return string(creditkit.CodeInternal)
+	}
+	return string(creditkit.CodeInvalidRequest)
+}
+
+// problemTransformer turns huma's own error bodies into Problems, so that
+// every error has a code: 400 for a body that is not JSON, 422 for one that
+// does not match the schema, 413 for one too large.
+func problemTransformer(ctx huma.Context, _ string, v any) (any, error) {
+	em, ok := v.(*huma.ErrorModel)
+	if !ok {
+		return v, nil
+	}
+	p := newProblem(em.Status, codeForStatus(em.Status), em.Detail)
+	p.Errors = em.Errors
+	p.RequestID = requestID(ctx.Context())
+	return p, nil
+}

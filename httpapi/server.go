@@ -1,0 +1,372 @@
+// Package httpapi is creditkit's HTTP JSON API: a server that maps every
+// endpoint one-to-one to a *creditkit.Ledger, described by an OpenAPI 3.1
+// document, and a Go client that speaks it.
+//
+// Every write takes an Idempotency-Key header; errors are RFC 9457 problem
+// details with the library's stable code; callers authenticate with API keys
+// (read, write or admin scope) or with short-lived customer tokens that read
+// one customer's data.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/creditkit/creditkit"
+	"github.com/creditkit/creditkit/store"
+)
+
+// Defaults of Options.
+const (
+	DefaultKeyCacheTTL    = 2 * time.Second
+	DefaultRequestTimeout = 30 * time.Second
+	DefaultMaxBodyBytes   = 1 << 20
+)
+
+// Options configure a Server. Nil means defaults.
+type Options struct {
+	// Logger receives request logs. Defaults to a logger that discards.
+	Logger *slog.Logger
+	// Registry receives the server's Prometheus metrics and is served at
+	// /metrics. Defaults to a new registry with Go and process collectors.
+	Registry *prometheus.Registry
+	// KeyCacheTTL is how long an API key lookup is remembered; a revoked
+	// key stops working within it. Defaults to 2 seconds; negative
+	// disables the cache.
+	KeyCacheTTL time.Duration
+	// RequestTimeout bounds each request. Defaults to 30 seconds.
+	RequestTimeout time.Duration
+	// MaxBodyBytes bounds request bodies. Defaults to 1 MiB.
+	MaxBodyBytes int64
+	// Version is reported in the OpenAPI document.
+	Version string
+}
+
+// Server is the HTTP API on one ledger. Its Handler serves /v1, the OpenAPI
+// document at /openapi.json, docs at /docs, and /healthz, /readyz and
+// /metrics.
+type Server struct {
+	ledger   *creditkit.Ledger
+	st       store.ServerStore
+	api      huma.API
+	handler  http.Handler
+	log      *slog.Logger
+	keys     keyCache
+	tokenKey []byte
+	metrics  *httpMetrics
+	registry *prometheus.Registry
+	timeout  time.Duration
+	maxBody  int64
+	draining atomic.Bool
+}
+
+// New builds the server on a ledger whose store implements
+// store.ServerStore (both the SQLite and the PostgreSQL stores do).
+func New(ctx context.Context, l *creditkit.Ledger, opts *Options) (*Server, error) {
+	st, ok := l.Store().(store.ServerStore)
+	if !ok {
+		return nil, creditkit.ErrNoServerStore
+	}
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Registry == nil {
+		o.Registry = NewRegistry()
+	}
+	if o.KeyCacheTTL == 0 {
+		o.KeyCacheTTL = DefaultKeyCacheTTL
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = DefaultRequestTimeout
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.Version == "" {
+		o.Version = "1"
+	}
+	generated := make([]byte, 32)
+	_, _ = rand.Read(generated)
+	tokenKey, err := st.Secret(ctx, tokenSecretName, generated)
+	if err != nil {
+		return nil, fmt.Errorf("load the customer token signing key: %w", err)
+	}
+	s := &Server{ledger: l, st: st, log: o.Logger, tokenKey: tokenKey, registry: o.Registry,
+		timeout: o.RequestTimeout, maxBody: o.MaxBodyBytes,
+		keys: keyCache{ttl: o.KeyCacheTTL, m: map[string]cachedKey{}}}
+	s.metrics, err = newHTTPMetrics(o.Registry)
+	if err != nil {
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	cfg := huma.DefaultConfig("creditkit", o.Version)
+	cfg.Info.Description = "Usage credits: grant, price, spend, hold, transfer and audit credits. " +
+		"Amounts are integers in the currency's smallest unit. Every write takes an Idempotency-Key header."
+	cfg.CreateHooks = nil // no $schema links in bodies
+	cfg.DocsPath = ""     // served offline by docsHandler
+	cfg.Transformers = []huma.Transformer{problemTransformer}
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", Description: "An API key (ck_...) or a customer token (ckt_...)."},
+	}
+	s.api = humago.New(mux, cfg)
+	s.api.UseMiddleware(s.authenticate)
+	s.routes()
+
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{Registry: o.Registry}))
+	mux.HandleFunc("GET /docs", s.docsHandler)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		p := newProblem(http.StatusNotFound, string(creditkit.CodeNotFound), fmt.Sprintf("no endpoint %s %s; see /docs", r.Method, r.URL.Path))
+		p.RequestID = requestID(r.Context())
+		writeJSON(w, p.Status, p)
+	})
+	s.handler = s.observe(mux)
+	return s, nil
+}
+
+// NewRegistry returns a Prometheus registry with the Go runtime and process
+// collectors, for Options.Registry.
+func NewRegistry() *prometheus.Registry {
+	r := prometheus.NewRegistry()
+	r.MustRegister(collectorsGo(), collectorsProcess())
+	return r
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// OpenAPI returns the API's OpenAPI 3.1 document.
+func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
+
+// Registry returns the Prometheus registry the server reports to.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// Serve answers requests on ln until ctx is done, then shuts down
+// gracefully: /readyz turns 503, the listener closes, requests in flight
+// finish (within grace), and Serve returns. It does not close the ledger.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       s.timeout,
+		WriteTimeout:      s.timeout + 5*time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.draining.Store(true)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	<-errc
+	if err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	return nil
+}
+
+// readyz answers 200 when the database answers and the server is not
+// shutting down.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting down"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := s.st.APIKeyByHash(ctx, "readyz"); err != nil {
+		s.log.Warn("readiness check failed", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// Request ids.
+type requestIDKey struct{}
+
+// requestID returns the id of the request ctx belongs to.
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// validRequestID is what an incoming X-Request-Id may be to be kept.
+var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+// statusWriter records the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// observe wraps every request: a request id, a deadline, panic recovery, a
+// log line and metrics.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID.MatchString(id) {
+			id = "req_" + randomToken(10)
+		}
+		w.Header().Set("X-Request-Id", id)
+		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), requestIDKey{}, id), s.timeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+		r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+		if ct := r.Header.Get("Content-Type"); r.ContentLength != 0 && (ct == "" || ct == "application/x-www-form-urlencoded") {
+			// curl -d sends form encoding by default; every body here is JSON.
+			r.Header.Set("Content-Type", "application/json")
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic serving request", "request_id", id, "panic", v)
+				if sw.status == 0 {
+					p := newProblem(http.StatusInternalServerError, string(creditkit.CodeInternal), "internal error; see the server log for request "+id)
+					writeJSON(sw, p.Status, p)
+				}
+			}
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			if i := strings.IndexByte(route, ' '); i >= 0 {
+				route = route[i+1:]
+			}
+			s.metrics.observe(r.Method, route, sw.status, time.Since(start))
+			level := slog.LevelInfo
+			if sw.status >= 500 {
+				level = slog.LevelError
+			}
+			s.log.Log(ctx, level, "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+				"status", sw.status, "duration_ms", float64(time.Since(start).Microseconds())/1000)
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// authenticate is the huma middleware that checks the Authorization header
+// against the operation's required scope (its "scope" metadata). Operations
+// marked "customer" also accept a customer token for the {customer} in the
+// path.
+func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
+	op := ctx.Operation()
+	need, _ := op.Metadata["scope"].(string)
+	if need == "" {
+		next(ctx)
+		return
+	}
+	deny := func(status int, code, detail string) {
+		p := newProblem(status, code, detail)
+		p.RequestID = requestID(ctx.Context())
+		if status == http.StatusUnauthorized {
+			ctx.SetHeader("WWW-Authenticate", `Bearer realm="creditkit"`)
+		}
+		ctx.SetHeader("Content-Type", "application/problem+json")
+		ctx.SetStatus(status)
+		_ = jsonEncode(ctx.BodyWriter(), p)
+	}
+	auth := ctx.Header("Authorization")
+	secret, ok := strings.CutPrefix(auth, "Bearer ")
+	secret = strings.TrimSpace(secret)
+	if !ok || secret == "" {
+		deny(http.StatusUnauthorized, CodeUnauthorized, "missing API key: send Authorization: Bearer <key>")
+		return
+	}
+	var p *principal
+	now := time.Now()
+	if strings.HasPrefix(secret, tokenPrefix) {
+		claims, err := verifyToken(s.tokenKey, secret, s.ledger.Now())
+		if err != nil {
+			deny(http.StatusUnauthorized, CodeUnauthorized, err.Error())
+			return
+		}
+		allowed, _ := op.Metadata["customer"].(bool)
+		if !allowed || need != store.ScopeRead {
+			deny(http.StatusForbidden, CodeForbidden, "a customer token can only read its customer's balance, grants, ledger and usage")
+			return
+		}
+		if ctx.Param("customer") != claims.Customer {
+			deny(http.StatusForbidden, CodeForbidden, "this customer token is for another customer")
+			return
+		}
+		p = &principal{scope: store.ScopeRead, customer: claims.Customer}
+	} else {
+		k, err := s.keys.lookup(ctx.Context(), s.st, secret, now)
+		if err != nil {
+			s.log.Error("API key lookup failed", "request_id", requestID(ctx.Context()), "err", err)
+			deny(http.StatusServiceUnavailable, string(creditkit.CodeOverloaded), "cannot check the API key now; retry shortly")
+			return
+		}
+		if k == nil || k.RevokedAt != nil {
+			deny(http.StatusUnauthorized, CodeUnauthorized, "invalid or revoked API key")
+			return
+		}
+		p = &principal{keyID: k.ID, scope: k.Scope}
+		if !p.allows(need) {
+			deny(http.StatusForbidden, CodeForbidden, fmt.Sprintf("this %s key cannot call %s %s: it needs a %s key", k.Scope, op.Method, op.Path, need))
+			return
+		}
+	}
+	next(huma.WithValue(ctx, principalKey{}, p))
+}
+
+// fail turns a handler error into a problem, logging internal errors.
+func (s *Server) fail(ctx context.Context, err error) error {
+	p := problemFrom(ctx, err)
+	if p.Status >= 500 && !errors.Is(err, creditkit.ErrOverloaded) {
+		s.log.Error("request failed", "request_id", requestID(ctx), "err", err)
+	}
+	return p
+}

@@ -1,0 +1,176 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/creditkit/creditkit/store"
+)
+
+// NewEndpointSecret returns a fresh Standard Webhooks signing secret.
+func NewEndpointSecret() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return "whsec_" + base64.StdEncoding.EncodeToString(b)
+}
+
+// endpointOf renders an endpoint; the secret only when asked.
+func endpointOf(e *store.WebhookEndpoint, withSecret bool) endpointOut {
+	out := endpointOut{ID: e.ID, URL: e.URL, Description: e.Description, EventTypes: e.EventTypes, CreatedAt: e.CreatedAt}
+	if out.EventTypes == nil {
+		out.EventTypes = []string{}
+	}
+	if withSecret {
+		out.Secret = e.Secret
+	}
+	return out
+}
+
+// Delivery is a webhook delivery as the API and the CLI show it.
+type Delivery struct {
+	ID            string     `json:"id"`
+	EndpointID    string     `json:"endpoint_id"`
+	URL           string     `json:"url,omitempty"`
+	EventID       string     `json:"event_id" doc:"Also the webhook-id header, the same on every attempt."`
+	EventType     string     `json:"event_type"`
+	Status        string     `json:"status" enum:"pending,succeeded,failed"`
+	Attempts      int        `json:"attempts"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	LastAttemptAt *time.Time `json:"last_attempt_at,omitempty"`
+	LastStatus    int        `json:"last_status,omitempty"`
+	LastError     string     `json:"last_error,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+}
+
+// DeliveryOf renders a delivery as the API and the CLI show it.
+func DeliveryOf(d *store.Delivery) Delivery {
+	out := Delivery{ID: d.ID, EndpointID: d.EndpointID, URL: d.URL, EventID: d.EventID, Status: d.Status, Attempts: d.Attempts,
+		LastAttemptAt: d.LastAttemptAt, LastStatus: d.LastStatus, LastError: d.LastError, CreatedAt: d.CreatedAt}
+	if d.Event != nil {
+		out.EventType = d.Event.Type
+	}
+	if d.Status == store.DeliveryPending {
+		next := d.NextAttemptAt
+		out.NextAttemptAt = &next
+	}
+	return out
+}
+
+// checkEndpointURL accepts absolute http and https URLs.
+func checkEndpointURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return invalid("url must be an absolute http:// or https:// URL, got %q", raw)
+	}
+	return nil
+}
+
+// webhookRoutes registers the webhook endpoints and deliveries API.
+func (s *Server) webhookRoutes() {
+	register(s, route{id: "create-webhook-endpoint", method: http.MethodPost, path: "/v1/webhook-endpoints", summary: "Register a webhook endpoint", tag: "Webhooks", scope: store.ScopeAdmin, status: http.StatusCreated},
+		func(ctx context.Context, in *struct {
+			Body endpointBody
+		}) (*body[endpointOut], error) {
+			if err := checkEndpointURL(in.Body.URL); err != nil {
+				return nil, err
+			}
+			for _, t := range in.Body.EventTypes {
+				if t == "" || len(t) > 100 {
+					return nil, invalid("event_types: each item must be an event type such as credits.spent, got %q", t)
+				}
+			}
+			e := &store.WebhookEndpoint{ID: "we_" + randomToken(10), URL: in.Body.URL, Description: in.Body.Description,
+				Secret: NewEndpointSecret(), EventTypes: in.Body.EventTypes, CreatedAt: time.Now().UTC()}
+			if err := s.st.CreateWebhookEndpoint(ctx, e); err != nil {
+				return nil, err
+			}
+			return &body[endpointOut]{endpointOf(e, true)}, nil
+		})
+
+	register(s, route{id: "list-webhook-endpoints", method: http.MethodGet, path: "/v1/webhook-endpoints", summary: "List webhook endpoints", tag: "Webhooks", scope: store.ScopeAdmin},
+		func(ctx context.Context, in *struct {
+			PageParams
+		}) (*body[page[endpointOut]], error) {
+			limit := in.Limit
+			if limit <= 0 {
+				limit = 100
+			}
+			es, err := s.st.WebhookEndpoints(ctx, in.Cursor, limit)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]endpointOut, len(es))
+			for i, e := range es {
+				out[i] = endpointOf(e, false)
+			}
+			return pageOf(out, limit, func(e endpointOut) string { return e.ID }), nil
+		})
+
+	register(s, route{id: "get-webhook-endpoint", method: http.MethodGet, path: "/v1/webhook-endpoints/{endpoint}", summary: "Get a webhook endpoint", tag: "Webhooks", scope: store.ScopeAdmin},
+		func(ctx context.Context, in *struct {
+			Endpoint string `path:"endpoint"`
+		}) (*body[endpointOut], error) {
+			e, err := s.st.WebhookEndpoint(ctx, in.Endpoint)
+			if err != nil {
+				return nil, err
+			}
+			if e == nil {
+				return nil, notFound("webhook endpoint %s", in.Endpoint)
+			}
+			return &body[endpointOut]{endpointOf(e, false)}, nil
+		})
+
+	register(s, route{id: "delete-webhook-endpoint", method: http.MethodDelete, path: "/v1/webhook-endpoints/{endpoint}", summary: "Delete a webhook endpoint; its pending deliveries fail", tag: "Webhooks", scope: store.ScopeAdmin, status: http.StatusNoContent},
+		func(ctx context.Context, in *struct {
+			Endpoint string `path:"endpoint"`
+		}) (*struct{}, error) {
+			ok, err := s.st.DeleteWebhookEndpoint(ctx, in.Endpoint, time.Now().UTC())
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				return nil, notFound("webhook endpoint %s", in.Endpoint)
+			}
+			return &struct{}{}, nil
+		})
+
+	register(s, route{id: "list-webhook-deliveries", method: http.MethodGet, path: "/v1/webhook-deliveries", summary: "List webhook deliveries, newest first", tag: "Webhooks", scope: store.ScopeAdmin},
+		func(ctx context.Context, in *struct {
+			PageParams
+			Status   string `query:"status" enum:"pending,succeeded,failed,"`
+			Endpoint string `query:"endpoint"`
+			Event    string `query:"event"`
+		}) (*body[page[Delivery]], error) {
+			limit := in.Limit
+			if limit <= 0 {
+				limit = 100
+			}
+			ds, err := s.st.Deliveries(ctx, store.DeliveryQuery{Status: in.Status, EndpointID: in.Endpoint, EventID: in.Event, Before: in.Cursor, Limit: limit})
+			if err != nil {
+				return nil, err
+			}
+			out := make([]Delivery, len(ds))
+			for i, d := range ds {
+				out[i] = DeliveryOf(d)
+			}
+			return pageOf(out, limit, func(d Delivery) string { return d.ID }), nil
+		})
+
+	register(s, route{id: "replay-webhook-delivery", method: http.MethodPost, path: "/v1/webhook-deliveries/{delivery}/replay", summary: "Send a delivery again", tag: "Webhooks", scope: store.ScopeAdmin},
+		func(ctx context.Context, in *struct {
+			Delivery string `path:"delivery"`
+		}) (*body[Delivery], error) {
+			d, err := s.st.ReplayDelivery(ctx, in.Delivery, time.Now().UTC())
+			if err != nil {
+				return nil, err
+			}
+			if d == nil {
+				return nil, notFound("webhook delivery %s (or its endpoint was deleted)", in.Delivery)
+			}
+			return &body[Delivery]{DeliveryOf(d)}, nil
+		})
+}

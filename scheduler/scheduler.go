@@ -1,0 +1,183 @@
+// Package scheduler runs creditkit's due work on a ticker: the expiry sweep
+// and stale holds (Ledger.RunDue), notices of grants about to expire, and
+// webhook dispatch and delivery. Several processes may run it on one
+// database: every job claims its items, so none is done twice.
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/creditkit/creditkit"
+	"github.com/creditkit/creditkit/webhook"
+)
+
+// Options configure a Scheduler. Zero fields mean defaults.
+type Options struct {
+	// Interval is the time between rounds. Defaults to one second.
+	Interval time.Duration
+	// ExpiringLead sends credits.grant.expiring this long before a grant
+	// expires. Zero sends none.
+	ExpiringLead time.Duration
+	// Webhooks delivers the outbox; nil delivers nothing.
+	Webhooks *webhook.Deliverer
+	// Logger receives the scheduler's logs. Defaults to a logger that
+	// discards.
+	Logger *slog.Logger
+	// Registerer receives the scheduler's metrics. Nil registers none.
+	Registerer prometheus.Registerer
+}
+
+// Scheduler runs the due work of one ledger.
+type Scheduler struct {
+	l    *creditkit.Ledger
+	o    Options
+	wake chan struct{}
+	runs *prometheus.CounterVec
+	done *prometheus.CounterVec
+}
+
+// New returns a scheduler for a ledger.
+func New(l *creditkit.Ledger, opts *Options) (*Scheduler, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Interval <= 0 {
+		o.Interval = time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Scheduler{l: l, o: o, wake: make(chan struct{}, 1),
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "creditkit_scheduler_job_runs_total", Help: "Scheduler job runs, by job and outcome (ok, error).",
+		}, []string{"job", "outcome"}),
+		done: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "creditkit_scheduler_items_total", Help: "Items the scheduler settled, by kind.",
+		}, []string{"kind"}),
+	}
+	if o.Registerer != nil {
+		for _, c := range []prometheus.Collector{s.runs, s.done} {
+			if err := o.Registerer.Register(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return s, nil
+}
+
+// Run runs rounds until ctx is done, then returns after the rounds in
+// progress end. Due work and webhooks run in two loops, so a slow receiver
+// never delays the expiry sweep. Events written by this process wake
+// webhook delivery at once instead of at the next tick.
+func (s *Scheduler) Run(ctx context.Context) error {
+	unsubscribe := s.l.Subscribe(func(creditkit.Event) {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	})
+	defer unsubscribe()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		s.loop(ctx, nil, func() { _ = s.due(ctx) })
+	}()
+	go func() {
+		defer wg.Done()
+		s.loop(ctx, s.wake, func() { _ = s.deliver(ctx) })
+	}()
+	wg.Wait()
+	return nil
+}
+
+// loop runs job now, then on every tick and every wake-up, until ctx is
+// done.
+func (s *Scheduler) loop(ctx context.Context, wake <-chan struct{}, job func()) {
+	t := time.NewTicker(s.o.Interval)
+	defer t.Stop()
+	for {
+		job()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-wake:
+		}
+	}
+}
+
+// Tick runs one round of every job and returns their errors, which are
+// also logged. A failing job does not stop the others.
+func (s *Scheduler) Tick(ctx context.Context) error {
+	return errors.Join(s.due(ctx), s.deliver(ctx))
+}
+
+// due expires what fell due and sends expiry notices.
+func (s *Scheduler) due(ctx context.Context) error {
+	var errs []error
+	if r, err := s.l.RunDue(ctx); s.record(ctx, "run_due", err) {
+		s.done.WithLabelValues("expired_grants").Add(float64(r.ExpiredGrants))
+		s.done.WithLabelValues("expired_holds").Add(float64(r.ExpiredHolds))
+	} else {
+		errs = append(errs, err)
+	}
+	if s.o.ExpiringLead > 0 {
+		for {
+			n, err := s.l.NotifyExpiring(ctx, s.o.ExpiringLead, 500)
+			if !s.record(ctx, "notify_expiring", err) {
+				errs = append(errs, err)
+				break
+			}
+			s.done.WithLabelValues("expiring_notices").Add(float64(n))
+			if n < 500 {
+				break
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// deliver dispatches new events and sends the webhooks that are due, until
+// none is due.
+func (s *Scheduler) deliver(ctx context.Context) error {
+	if s.o.Webhooks == nil {
+		return nil
+	}
+	n, err := s.o.Webhooks.Dispatch(ctx)
+	if !s.record(ctx, "webhook_dispatch", err) {
+		return err
+	}
+	s.done.WithLabelValues("events_dispatched").Add(float64(n))
+	for ctx.Err() == nil {
+		n, err := s.o.Webhooks.Deliver(ctx)
+		if !s.record(ctx, "webhook_deliver", err) {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+	}
+	return nil
+}
+
+// record counts a job run and logs its error; it reports success.
+func (s *Scheduler) record(ctx context.Context, job string, err error) bool {
+	if err == nil {
+		s.runs.WithLabelValues(job, "ok").Inc()
+		return true
+	}
+	if ctx.Err() != nil {
+		return false
+	}
+	s.runs.WithLabelValues(job, "error").Inc()
+	s.o.Logger.Error("scheduler job failed", "job", job, "err", err)
+	return false
+}
