@@ -31,3 +31,7 @@ func TestTwoProcessesNeverOverdraw(t *testing.T) {
 	t.Parallel()
 	storetest.MultiProcessSpends(t, pgtest.NewDatabaseURL(t, postgres.SharedCluster()))
 }
+
+func TestServerStore(t *testing.T) {
+	storetest.RunServer(t, openStore)
+}
