@@ -193,9 +193,8 @@ func (s *Store) DispatchEvents(ctx context.Context, now time.Time, limit int, ne
 	defer rollback(ctx, tx)
 
 	type event struct {
-		seq      int64
-		id, typ  string
-		matching []string // endpoint IDs
+		seq     int64
+		id, typ string
 	}
 	rows, err := tx.Query(ctx, undispatchedQuery, limitArg(limit))
 	events, err := collect(rows, err, func(row pgx.Row) (*event, error) {
