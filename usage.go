@@ -46,7 +46,8 @@ type UsageRow struct {
 // usagePage is how many entries Usage reads per query.
 const usagePage = 1000
 
-// Usage sums what a customer was charged (operation charges and debits),
+// Usage sums what a customer was charged (operation charges and debits of
+// any reason; not transfers, expiries or voids),
 // by period and operation, oldest period first. It reads the customer's
 // entries in the range through the (customer, currency, at) index, so keep
 // ranges proportionate to the customer's activity.
@@ -82,7 +83,7 @@ func (l *Ledger) Usage(ctx context.Context, customer string, q *UsageQuery) ([]U
 				return err
 			}
 			for _, r := range rows {
-				if r.Category != CategoryOperationCharge && r.Category != CategoryDebit {
+				if !isUsage(r) {
 					continue
 				}
 				k := key{start: periodStart(r.At, q.Interval)}
@@ -117,6 +118,20 @@ func (l *Ledger) Usage(ctx context.Context, customer string, q *UsageQuery) ([]U
 		return out[i].Operation < out[j].Operation
 	})
 	return out, nil
+}
+
+// isUsage reports whether an entry charged the customer: an operation
+// charge or a debit (whatever its reason), not a transfer, an expiry or a
+// void.
+func isUsage(r *store.Entry) bool {
+	if r.Amount >= 0 {
+		return false
+	}
+	switch r.Category {
+	case CategoryTransferOut, CategoryExpiration, CategoryVoid:
+		return false
+	}
+	return true
 }
 
 // periodStart returns the start of the UTC interval holding t, or the zero
