@@ -173,7 +173,7 @@ func TestWebhookRetriedUntilDeliveredOnce(t *testing.T) {
 			t.Fatalf("the filter let through %v", rc.types)
 		}
 
-			// A replay is sent again with the same webhook-id: the receiver
+		// A replay is sent again with the same webhook-id: the receiver
 		// sees a fifth attempt and, deduplicating, still processed it once.
 		e.must(200, "POST", "/v1/webhook-deliveries/"+str(d, "id")+"/replay", e.admin, nil)
 		waitFor(t, "the replay", func() bool {
