@@ -85,7 +85,10 @@ func newEnv(t *testing.T, url string, tweak func(cfg *creditkit.Config, o *httpa
 	sctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(sctx, ln, 5*time.Second) }()
+	client := &http.Client{Timeout: 30 * time.Second}
 	t.Cleanup(func() {
+		// Connections dialed but never used would hold Shutdown for 5 s.
+		client.CloseIdleConnections()
 		stop()
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)
@@ -95,7 +98,7 @@ func newEnv(t *testing.T, url string, tweak func(cfg *creditkit.Config, o *httpa
 		}
 	})
 	e := &env{t: t, l: l, st: l.Store().(store.ServerStore), srv: srv, base: "http://" + ln.Addr().String(),
-		client: &http.Client{Timeout: 30 * time.Second}}
+		client: client}
 	e.admin = e.key("admin")
 	e.write = e.key("write")
 	e.read = e.key("read")
@@ -204,3 +207,6 @@ func str(m map[string]any, k string) string {
 }
 
 var errStop = errors.New("stop")
+
+// timeZero is a fixed instant for tests on a manual clock.
+func timeZero() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) }
