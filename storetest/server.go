@@ -292,7 +292,7 @@ func testSecret(t *testing.T, b *serverBundle) {
 	if got := must(s.Secret(c, "session", []byte{0, 1, 2, 0xff})); !bytes.Equal(got, []byte{0, 1, 2, 0xff}) {
 		t.Fatalf("another name = %x, want its own (binary) value 000102ff", got)
 	}
-	if got := must(s.Secret(c, "webhook_signing", nil)); string(got) != "first" {
+	if got := must(s.Secret(c, "webhook_signing", []byte("third"))); string(got) != "first" {
 		t.Fatalf("third call = %q, want %q", got, "first")
 	}
 }
@@ -529,7 +529,9 @@ func testDispatchConcurrent(t *testing.T, b *serverBundle) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
+			// A store that never marks events dispatched would loop
+			// forever: stop once more was reported than there is.
+			for total.Load() <= events {
 				n, err := s.DispatchEvents(c, Epoch, 7, b.newID)
 				if err != nil {
 					t.Errorf("dispatch: %v", err)
@@ -654,12 +656,15 @@ func testClaimConcurrent(t *testing.T, b *serverBundle) {
 	now := Epoch.Add(time.Minute)
 	var mu sync.Mutex
 	claimed := map[string]int{}
+	var claims atomic.Int64
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
+			// A store that never leases would hand out deliveries
+			// forever: stop once more were claimed than there are.
+			for claims.Load() <= 2*events {
 				ds, err := s.ClaimDeliveries(c, now, time.Hour, 3)
 				if err != nil {
 					t.Errorf("claim: %v", err)
@@ -668,6 +673,7 @@ func testClaimConcurrent(t *testing.T, b *serverBundle) {
 				if len(ds) == 0 {
 					return
 				}
+				claims.Add(int64(len(ds)))
 				mu.Lock()
 				for _, d := range ds {
 					claimed[d.ID]++
@@ -982,7 +988,7 @@ func testNotifyExpiringConcurrent(t *testing.T, b *serverBundle) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
+			for total.Load() <= grants {
 				n, err := s.NotifyExpiring(c, now, now.Add(24*time.Hour), 3, mk)
 				if err != nil {
 					t.Errorf("notify: %v", err)
