@@ -1,0 +1,409 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creditkit/creditkit"
+	"github.com/creditkit/creditkit/internal/pgtest"
+	"github.com/creditkit/creditkit/store"
+)
+
+var cluster *pgtest.Cluster
+
+// Environment of a child process running the CLI (see TestMain).
+const (
+	envChild     = "CREDITKIT_TEST_CLI_CHILD"
+	envChildArgs = "CREDITKIT_TEST_CLI_ARGS"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envChild) == "1" {
+		// A child process: run the CLI with the given args until SIGTERM.
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+		code := NewMain().Run(ctx, strings.Split(os.Getenv(envChildArgs), "\x1f"))
+		stop()
+		os.Exit(code)
+	}
+	os.Exit(pgtest.Main(m, &cluster))
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// servedBase waits for serve to print its URL and returns it.
+func servedBase(t *testing.T, out *syncBuffer, errOut *syncBuffer) string {
+	t.Helper()
+	re := regexp.MustCompile(`on (http://127\.0\.0\.1:\d+)`)
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			return m[1]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("serve printed no URL\nstdout: %s\nstderr: %s", out, errOut)
+	return ""
+}
+
+// startServe runs "serve" in-process until the returned stop is called,
+// which returns the exit code.
+func startServe(t *testing.T, m *Main, args ...string) (base string, stdout *syncBuffer, stop func() int) {
+	t.Helper()
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	m.Stdout, m.Stderr = stdout, stderr
+	if m.Getenv == nil {
+		m.Getenv = func(string) string { return "" }
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- m.Run(ctx, args) }()
+	base = servedBase(t, stdout, stderr)
+	var once sync.Once
+	code := 0
+	stop = func() int {
+		once.Do(func() {
+			cancel()
+			select {
+			case code = <-done:
+			case <-time.After(60 * time.Second):
+				t.Fatal("serve did not stop within 60 s")
+			}
+		})
+		return code
+	}
+	t.Cleanup(func() { stop() })
+	return base, stdout, stop
+}
+
+// call makes one API request and decodes the JSON answer.
+func call(client *http.Client, method, url, key string, body any, headers ...string) (int, map[string]any, error) {
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, url, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+key)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	var m map[string]any
+	raw, _ := io.ReadAll(res.Body)
+	_ = json.Unmarshal(raw, &m)
+	return res.StatusCode, m, nil
+}
+
+// TestServeDemo: the README's first command starts, seeds customers,
+// prints an admin key that works, and stops cleanly.
+func TestServeDemo(t *testing.T) {
+	dir := t.TempDir()
+	base, out, stop := startServe(t, &Main{Dir: dir}, "serve", "--demo", "--addr", "127.0.0.1:0")
+	key := regexp.MustCompile(`admin API key \(demo\): (ck_\w+)`).FindStringSubmatch(out.String())
+	if key == nil {
+		t.Fatalf("no admin key printed:\n%s", out)
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	for customer, want := range map[string]float64{"alice": 982, "bob": 228, "carol": 4999} {
+		status, body, err := call(client, "GET", base+"/v1/customers/"+customer+"/balance", key[1], nil)
+		if err != nil || status != 200 || body["available"] != want {
+			t.Fatalf("%s: %d %v %v, want available %v", customer, status, body, err, want)
+		}
+	}
+	for _, p := range []string{"/docs", "/openapi.json", "/healthz", "/readyz", "/metrics"} {
+		res, err := client.Get(base + p)
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("GET %s: %v %v", p, res, err)
+		}
+		res.Body.Close()
+	}
+	client.CloseIdleConnections()
+	if code := stop(); code != ExitOK {
+		t.Fatalf("serve exited %d", code)
+	}
+	// A second start seeds nothing twice.
+	base, out, stop = startServe(t, &Main{Dir: dir}, "serve", "--demo", "--addr", "127.0.0.1:0")
+	key = regexp.MustCompile(`admin API key \(demo\): (ck_\w+)`).FindStringSubmatch(out.String())
+	if status, body, _ := call(client, "GET", base+"/v1/customers/alice/balance", key[1], nil); status != 200 || body["available"] != 982.0 {
+		t.Fatalf("after a restart: %d %v", status, body)
+	}
+	client.CloseIdleConnections()
+	stop()
+}
+
+// TestGracefulShutdownLosesNoAcknowledgedSpend stops serve while clients
+// spend as fast as they can, then checks that every spend that was
+// answered 200 is in the ledger.
+func TestGracefulShutdownLosesNoAcknowledgedSpend(t *testing.T) {
+	for _, name := range []string{"sqlite", "postgres"} {
+		t.Run(name, func(t *testing.T) {
+			b := setup(t)
+			if name == "postgres" {
+				b.db = pgtest.NewDatabaseURL(t, cluster)
+			}
+			if r := b.run(t, "grant", "alice", "1000000"); r.code != 0 {
+				t.Fatalf("grant: %s", r.stderr)
+			}
+			r := b.run(t, "--json", "keys", "create", "--name", "load", "--scope", "write")
+			var k struct{ Secret string }
+			if err := json.Unmarshal([]byte(r.stdout), &k); err != nil || k.Secret == "" {
+				t.Fatalf("keys create: %v %s %s", err, r.stdout, r.stderr)
+			}
+			base, _, stop := startServe(t, &Main{Dir: b.dir}, "--db", b.db, "--config", b.config, "serve", "--addr", "127.0.0.1:0", "--grace", "20s")
+
+			var acked sync.Map // entry id -> idempotency key
+			var nacked, n atomic.Int64
+			var wg sync.WaitGroup
+			stopping := make(chan struct{})
+			for c := 0; c < 16; c++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					client := &http.Client{Timeout: 30 * time.Second}
+					defer client.CloseIdleConnections()
+					for i := 0; ; i++ {
+						idem := fmt.Sprintf("c%d-%d", c, i)
+						status, body, err := call(client, "POST", base+"/v1/customers/alice/spend", k.Secret, map[string]any{"operation": "send_email"}, "Idempotency-Key", idem)
+						if err != nil {
+							select {
+							case <-stopping:
+								return // the server is gone
+							default:
+								t.Errorf("spend before shutdown: %v", err)
+								return
+							}
+						}
+						if status == 200 {
+							acked.Store(body["id"].(string), idem)
+							n.Add(1)
+						} else {
+							nacked.Add(1)
+						}
+					}
+				}()
+			}
+			for n.Load() < 300 {
+				time.Sleep(5 * time.Millisecond)
+			}
+			close(stopping)
+			if code := stop(); code != ExitOK {
+				t.Fatalf("serve exited %d", code)
+			}
+			wg.Wait()
+
+			cfg, err := creditkit.LoadConfig(b.config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := creditkit.Open(context.Background(), b.dbURL(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			inLedger := map[string]bool{}
+			after := ""
+			for {
+				es, err := l.History(context.Background(), "alice", &creditkit.HistoryFilter{Limit: 1000, After: after})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range es {
+					inLedger[e.ID] = true
+				}
+				if len(es) < 1000 {
+					break
+				}
+				after = es[len(es)-1].ID
+			}
+			lost := 0
+			total := 0
+			acked.Range(func(id, _ any) bool {
+				total++
+				if !inLedger[id.(string)] {
+					lost++
+				}
+				return true
+			})
+			bal, err := l.Balance(context.Background(), "alice", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if lost > 0 {
+				t.Fatalf("%d of %d acknowledged spends are not in the ledger", lost, total)
+			}
+			if spent := 1000000 - int(bal.Available); spent != len(inLedger)-1 || spent < total {
+				t.Fatalf("balance says %d spent, ledger has %d spends, %d acknowledged", spent, len(inLedger)-1, total)
+			}
+			t.Logf("%d spends acknowledged, %d refused during shutdown, %d in the ledger", total, nacked.Load(), len(inLedger)-1)
+		})
+	}
+}
+
+// dbURL returns the bundle's database URL as the library takes it.
+func (b *bundle) dbURL() string { return b.db }
+
+// TestThreeServeProcessesShareTheScheduler starts three serve processes on
+// one PostgreSQL database and checks that each grant is expired once,
+// noticed once, and each event delivered once to a webhook endpoint.
+func TestThreeServeProcessesShareTheScheduler(t *testing.T) {
+	b := setup(t)
+	b.db = pgtest.NewDatabaseURL(t, cluster)
+	cfg, err := creditkit.LoadConfig(b.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	l, err := creditkit.Open(ctx, b.db, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	st := l.Store().(store.ServerStore)
+
+	// A receiver that counts deliveries per webhook-id.
+	var mu sync.Mutex
+	got := map[string]int{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got[r.Header.Get("webhook-id")]++
+		mu.Unlock()
+		w.WriteHeader(204)
+	})}
+	go func() { _ = rs.Serve(ln) }()
+	defer rs.Close()
+	if err := st.CreateWebhookEndpoint(ctx, &store.WebhookEndpoint{ID: "we_test", URL: "http://" + ln.Addr().String() + "/hook",
+		Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", EventTypes: []string{"credits.grant.*"}, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+
+	const grants = 40
+	expires := time.Now().Add(3 * time.Second)
+	for i := 0; i < grants; i++ {
+		if _, err := l.Grant(ctx, fmt.Sprintf("cust%02d", i), 10, &creditkit.GrantOpts{ExpiresAt: expires}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var children []*exec.Cmd
+	var outs []*syncBuffer
+	for i := 0; i < 3; i++ {
+		args := []string{"--db", b.db, "--config", b.config, "serve", "--addr", "127.0.0.1:0", "--tick", "50ms", "--expiring-notice", "1h", "--webhook-backoff", "200ms"}
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), envChild+"=1", envChildArgs+"="+strings.Join(args, "\x1f"))
+		out := &syncBuffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		children = append(children, cmd)
+		outs = append(outs, out)
+	}
+	defer func() {
+		for _, c := range children {
+			_ = c.Process.Kill()
+		}
+	}()
+
+	// Wait until every grant expired and both its events reached the receiver.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n >= 2*grants {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the receiver got %d distinct events, want %d\nchild output:\n%s\n%s\n%s", n, 2*grants, outs[0], outs[1], outs[2])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for i, c := range children {
+		_ = c.Process.Signal(syscall.SIGTERM)
+		if err := c.Wait(); err != nil {
+			t.Errorf("child %d: %v\n%s", i, err, outs[i])
+		}
+	}
+	children = nil
+
+	expired, expiring := map[string]int{}, map[string]int{}
+	events, err := l.Events(ctx, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		switch e.Type {
+		case creditkit.EventGrantExpired:
+			expired[e.Customer]++
+		case creditkit.EventGrantExpiring:
+			expiring[e.Customer]++
+		}
+	}
+	for i := 0; i < grants; i++ {
+		c := fmt.Sprintf("cust%02d", i)
+		es, err := l.History(ctx, c, &creditkit.HistoryFilter{Category: creditkit.CategoryExpiration})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(es) != 1 || expired[c] != 1 || expiring[c] != 1 {
+			t.Fatalf("%s: %d expiration entries, %d expired events, %d expiring events; want 1 each", c, len(es), expired[c], expiring[c])
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for id, n := range got {
+		if n != 1 {
+			t.Errorf("event %s was delivered %d times", id, n)
+		}
+	}
+	ds, err := st.Deliveries(ctx, store.DeliveryQuery{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 2*grants {
+		t.Fatalf("%d deliveries, want %d", len(ds), 2*grants)
+	}
+}
