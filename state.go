@@ -43,6 +43,9 @@ type walletState struct {
 	dirtyHold map[string]bool
 	touched   bool // credits moved
 	rowDirty  bool
+	// settled counts what loading settled here, for the first RunDue
+	// request of the batch on this wallet to claim (claimSettled).
+	settled DueResult
 }
 
 // loadWriteState locks the wallets (in key order) and loads their live
@@ -134,6 +137,17 @@ func (l *Ledger) loadWriteState(ctx context.Context, tx store.WriteTx, keys []Wa
 // settleDue releases the wallet's expired holds and writes off its expired
 // grants.
 func (w *writeState) settleDue(ctx context.Context, ws *walletState) error {
+	first := len(w.events)
+	defer func() {
+		for _, e := range w.events[first:] {
+			switch e.Type {
+			case EventGrantExpired:
+				ws.settled.ExpiredGrants++
+			case EventHoldExpired:
+				ws.settled.ExpiredHolds++
+			}
+		}
+	}()
 	for _, h := range ws.holds {
 		if h.Status != HoldActive || w.now.Before(h.ExpiresAt) {
 			continue
@@ -152,6 +166,19 @@ func (w *writeState) settleDue(ctx context.Context, ws *walletState) error {
 		}
 	}
 	return nil
+}
+
+// claimSettled returns what loading settled on wallet k, once: a batch may
+// hold several RunDue requests for one wallet, and only the first reports
+// the settlement.
+func (w *writeState) claimSettled(k WalletKey) DueResult {
+	ws := w.wallets[k]
+	if ws == nil {
+		return DueResult{}
+	}
+	r := ws.settled
+	ws.settled = DueResult{}
+	return r
 }
 
 // expireGrant writes off a grant's remaining credits at its expiry time.

@@ -144,29 +144,22 @@ func (l *Ledger) RunDue(ctx context.Context) (DueResult, error) {
 			if err := ctx.Err(); err != nil {
 				return res, err
 			}
-			var events []Event
+			var got DueResult
 			req := &writeReq{
 				kind:    "settle",
 				route:   k.Customer,
 				wallets: staticWallets(k),
 				apply: func(ctx context.Context, w *writeState) (any, error) {
-					events = w.events
+					got = w.claimSettled(k)
 					return nil, nil
 				},
 			}
 			if _, err := l.exec(ctx, req); err != nil {
 				return res, err
 			}
-			for _, e := range events {
-				switch e.Type {
-				case EventGrantExpired:
-					res.ExpiredGrants++
-					settled++
-				case EventHoldExpired:
-					res.ExpiredHolds++
-					settled++
-				}
-			}
+			res.ExpiredGrants += got.ExpiredGrants
+			res.ExpiredHolds += got.ExpiredHolds
+			settled += got.ExpiredGrants + got.ExpiredHolds
 		}
 		// A full batch may have left more behind; a round that settled
 		// nothing (another process was first) ends the run.
