@@ -12,7 +12,11 @@ import (
 // transaction and is safe to call from several processes at once: claims
 // never hand one item to two callers.
 //
-// A lookup that finds nothing returns (nil, nil).
+// A lookup that finds nothing returns (nil, nil). Limits must be positive.
+// A deleted endpoint never keeps a pending delivery: deleting fails them,
+// and FinishDelivery on a delivery whose endpoint is gone records it as
+// failed whatever the attempt asked. Events recorded before the server
+// tables existed count as dispatched.
 type ServerStore interface {
 	// CreateAPIKey stores a new key.
 	CreateAPIKey(ctx context.Context, k *APIKey) error
