@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -20,8 +22,10 @@ import (
 
 	"github.com/creditkit/creditkit"
 	"github.com/creditkit/creditkit/bench/pgbench"
+	"github.com/creditkit/creditkit/httpapi"
 	"github.com/creditkit/creditkit/internal/bench"
 	"github.com/creditkit/creditkit/internal/pgtest"
+	"github.com/creditkit/creditkit/store"
 )
 
 // benchConfigName names the built-in benchmark config in messages.
@@ -52,6 +56,7 @@ type BenchCmd struct {
 	PostgresLocal  bool          `name:"postgres-local" help:"Start a throwaway PostgreSQL cluster (fsync on) from the local binaries and bench on it."`
 	Pgbench        bool          `name:"pgbench" help:"With --postgres-local: also run bench/pgbench (one debit + one journal insert per commit) on the same cluster and print the ratio."`
 	PgbenchClients string        `name:"pgbench-clients" default:"16,64" placeholder:"N[,N...]" help:"pgbench client counts; the best rate is the reference."`
+	HTTP           bool          `name:"http" help:"Serve each run's ledger over HTTP on 127.0.0.1 in this process and drive it through the HTTP client. With the global --server URL --api-key KEY, bench drives that running server instead."`
 }
 
 // benchRow is one line of the results: a library run or a pgbench run.
@@ -131,6 +136,9 @@ func (c *BenchCmd) Run(s *session, kctx *kong.Context) error {
 		return errorfCode(creditkit.CodeInvalidRequest, "--entries must not be negative")
 	case c.ReadMix < 0 || c.ReadMix > 1:
 		return errorfCode(creditkit.CodeInvalidRequest, "--read-mix must be between 0 and 1, not %g", c.ReadMix)
+	}
+	if s.globals.Server != "" {
+		return c.runAgainstServer(s, callers)
 	}
 	dbGiven := flagSet(kctx, "db")
 	if c.PostgresLocal && dbGiven {
@@ -251,9 +259,22 @@ func (c *BenchCmd) runCase(s *session, dbs *benchDBs, base *creditkit.Config, bc
 	fmt.Fprintf(s.stderr, "bench: %s, %d callers, batching %s, %d customers, %s + %s warmup...\n",
 		dbs.kind, bc.callers, mode, c.Customers, c.Duration, c.Warmup)
 	var res *bench.Result
+	kind, storeName := "library", dbs.kind
+	if c.HTTP {
+		kind, storeName = "http", "http+"+dbs.kind
+	}
 	err = c.withLedgerAt(s, url, &cfg, func(l *creditkit.Ledger) error {
+		var target bench.Target = l
+		if c.HTTP {
+			client, stop, err := serveForBench(s.ctx, l, bc.callers)
+			if err != nil {
+				return err
+			}
+			defer stop()
+			target = client
+		}
 		res, err = bench.Run(s.ctx, bench.Options{
-			Target: l, Callers: bc.callers, Customers: c.Customers, Duration: c.Duration, Warmup: c.Warmup,
+			Target: target, Callers: bc.callers, Customers: c.Customers, Duration: c.Duration, Warmup: c.Warmup,
 			Operation: c.Operation, ReadMix: c.ReadMix, NoReads: c.NoReads, Prefix: prefix,
 		})
 		return err
@@ -264,7 +285,7 @@ func (c *BenchCmd) runCase(s *session, dbs *benchDBs, base *creditkit.Config, bc
 	fmt.Fprintf(s.stderr, "bench: %s, %d callers, batching %s: %.0f spends/s, p99 %s, %.0f reads/s; %s\n",
 		dbs.kind, bc.callers, mode, res.SpendsPerSec, fmtLatency(res.P99), res.ReadsPerSec, res.VerifyMessage)
 	return &benchRow{
-		Kind: "library", Store: dbs.kind, Callers: bc.callers, Batching: mode, Customers: c.Customers,
+		Kind: kind, Store: storeName, Callers: bc.callers, Batching: mode, Customers: c.Customers,
 		PrefilledEntries: dbs.prefilled, DurationSec: res.Duration.Seconds(),
 		Spends: res.Spends, SpendsPerSec: res.SpendsPerSec,
 		P50ms: ms(res.P50), P99ms: ms(res.P99), P999ms: ms(res.P999), MaxMs: ms(res.Max),
@@ -273,6 +294,94 @@ func (c *BenchCmd) runCase(s *session, dbs *benchDBs, base *creditkit.Config, bc
 		ReadP50ms: ms(res.ReadP50), ReadP99ms: ms(res.ReadP99), ReadP999ms: ms(res.ReadP999), ReadErrors: res.ReadErrors,
 		Verified: res.Verified, VerifyMessage: res.VerifyMessage,
 	}, nil
+}
+
+// benchHTTPClient returns an HTTP client that keeps a connection per
+// caller, as a real client pool would, instead of reconnecting.
+func benchHTTPClient(callers int) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = callers + 16
+	tr.MaxIdleConnsPerHost = callers + 16
+	return &http.Client{Transport: tr, Timeout: time.Minute}
+}
+
+// serveForBench serves l on 127.0.0.1 in this process with a write key and
+// returns a client of it, and a function that stops the server.
+func serveForBench(ctx context.Context, l *creditkit.Ledger, callers int) (*httpapi.Client, func(), error) {
+	srv, err := httpapi.New(ctx, l, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, _ := l.Store().(store.ServerStore) // httpapi.New checked it
+	_, key, err := httpapi.CreateKey(ctx, st, "bench", store.ScopeWrite, time.Now())
+	if err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(sctx, ln, 10*time.Second) }()
+	hc := benchHTTPClient(callers)
+	client, err := httpapi.NewClient("http://"+ln.Addr().String(), key, &httpapi.ClientOptions{HTTPClient: hc})
+	stop := func() { hc.CloseIdleConnections(); cancel(); <-done }
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return client, stop, nil
+}
+
+// runAgainstServer drives the running server of --server with each caller
+// count. The server's own config decides batching; the ledger check reads
+// back the benchmark's customers through the API.
+func (c *BenchCmd) runAgainstServer(s *session, callers []int) error {
+	if c.PostgresLocal || c.Pgbench || c.Entries > 0 || c.Batching != "on" || c.Lanes != 0 || c.MaxBatch != 0 {
+		return errorfCode(creditkit.CodeInvalidRequest, "with --server, the server's database and config decide: drop --postgres-local, --pgbench, --entries, --batching, --lanes and --max-batch")
+	}
+	var rows []*benchRow
+	failed := 0
+	for i, n := range callers {
+		hc := benchHTTPClient(n)
+		client, err := httpapi.NewClient(s.globals.Server, s.globals.APIKey, &httpapi.ClientOptions{HTTPClient: hc})
+		if err != nil {
+			return &creditkit.Error{Code: creditkit.CodeInvalidRequest, Message: err.Error()}
+		}
+		prefix := fmt.Sprintf("bench-%d-%d-", time.Now().Unix(), i)
+		fmt.Fprintf(s.stderr, "bench: server %s, %d callers, %d customers, %s + %s warmup...\n", s.globals.Server, n, c.Customers, c.Duration, c.Warmup)
+		res, err := bench.Run(s.ctx, bench.Options{
+			Target: client, Callers: n, Customers: c.Customers, Duration: c.Duration, Warmup: c.Warmup,
+			Operation: c.Operation, ReadMix: c.ReadMix, NoReads: c.NoReads, Prefix: prefix,
+		})
+		hc.CloseIdleConnections()
+		if err != nil {
+			return err
+		}
+		row := &benchRow{Kind: "http", Store: "server", Callers: n, Batching: "server", Customers: c.Customers,
+			DurationSec: res.Duration.Seconds(), Spends: res.Spends, SpendsPerSec: res.SpendsPerSec,
+			P50ms: ms(res.P50), P99ms: ms(res.P99), P999ms: ms(res.P999), MaxMs: ms(res.Max),
+			Errors: res.Errors, Overloaded: res.Overloaded,
+			Reads: res.Reads, ReadsPerSec: res.ReadsPerSec,
+			ReadP50ms: ms(res.ReadP50), ReadP99ms: ms(res.ReadP99), ReadP999ms: ms(res.ReadP999), ReadErrors: res.ReadErrors,
+			Verified: res.Verified, VerifyMessage: res.VerifyMessage, Server: s.globals.Server, Commit: vcsCommit()}
+		if !row.Verified {
+			failed++
+		}
+		rows = append(rows, row)
+	}
+	if err := s.output(rows, func(w io.Writer) {
+		fmt.Fprintf(w, "creditkit bench: server %s, %d customers, %s measured after %s warmup, operation %s, closed loop over HTTP\n\n",
+			s.globals.Server, c.Customers, c.Duration, c.Warmup, c.Operation)
+		c.printTable(w, rows, nil)
+	}); err != nil {
+		return err
+	}
+	if failed > 0 {
+		return errorfCode(creditkit.CodeInternal, "the ledger check failed after %d of %d runs: see verify_message", failed, len(rows))
+	}
+	return nil
 }
 
 // withLedgerAt opens the ledger at url with cfg, as withLedger does for
