@@ -109,3 +109,38 @@ func TestParseCounts(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchOverHTTP runs bench through the HTTP API: in process with
+// --http, and against a running server with --server.
+func TestBenchOverHTTP(t *testing.T) {
+	check := func(t *testing.T, r result, kind, store string) {
+		t.Helper()
+		if r.code != ExitOK {
+			t.Fatalf("exit %d: %s%s", r.code, r.stderr, r.stdout)
+		}
+		var rows []benchRow
+		if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || len(rows) != 1 {
+			t.Fatalf("rows: %v\n%s", err, r.stdout)
+		}
+		row := rows[0]
+		if row.Kind != kind || row.Store != store || !row.Verified || row.Spends <= 0 || row.Reads <= 0 {
+			t.Fatalf("row: %+v", row)
+		}
+	}
+	t.Run("in process", func(t *testing.T) {
+		r := runMain(t, &Main{Dir: t.TempDir()}, append(benchQuick, "--callers", "4", "--http", "--json")...)
+		check(t, r, "http", "http+sqlite")
+	})
+	t.Run("running server", func(t *testing.T) {
+		b := setup(t)
+		r := b.run(t, "--json", "keys", "create", "--name", "bench", "--scope", "write")
+		var k struct{ Secret string }
+		if err := json.Unmarshal([]byte(r.stdout), &k); err != nil {
+			t.Fatal(err)
+		}
+		base, _, stop := startServe(t, &Main{Dir: b.dir}, "--db", b.db, "--config", b.config, "serve", "--addr", "127.0.0.1:0")
+		defer stop()
+		r = runMain(t, &Main{Dir: b.dir}, append([]string{"--server", base, "--api-key", k.Secret}, append(benchQuick, "--callers", "4", "--operation", "send_email", "--json")...)...)
+		check(t, r, "http", "server")
+	})
+}
