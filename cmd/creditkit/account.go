@@ -20,12 +20,12 @@ func (c *BalanceCmd) Run(s *session) error {
 	if err != nil {
 		return err
 	}
-	return s.withLedger(func(l *creditkit.Ledger) error {
-		b, err := l.Balance(s.ctx, c.Customer, &creditkit.BalanceOpts{Currency: c.Currency, At: at})
+	return s.withBackend(func(be backend) error {
+		b, err := be.Balance(s.ctx, c.Customer, &creditkit.BalanceOpts{Currency: c.Currency, At: at})
 		if err != nil {
 			return err
 		}
-		return s.output(b, func(w io.Writer) { printBalance(w, l.Config(), b) })
+		return s.output(b, func(w io.Writer) { printBalance(w, s.cfg, b) })
 	})
 }
 
@@ -40,10 +40,10 @@ type HistoryCmd struct {
 
 // Run prints the entries, oldest first.
 func (c *HistoryCmd) Run(s *session) error {
-	return s.withLedger(func(l *creditkit.Ledger) error {
+	return s.withBackend(func(b backend) error {
 		// Read newest first so that --limit keeps the most recent entries,
 		// then print them in the order they happened.
-		entries, err := l.History(s.ctx, c.Customer, &creditkit.HistoryFilter{
+		entries, err := b.History(s.ctx, c.Customer, &creditkit.HistoryFilter{
 			Category: c.Category, Operation: c.Operation, Currency: c.Currency, Limit: c.Limit, Newest: true,
 		})
 		if err != nil {
@@ -53,6 +53,6 @@ func (c *HistoryCmd) Run(s *session) error {
 			entries = []*creditkit.Entry{}
 		}
 		slices.Reverse(entries)
-		return s.output(entries, func(w io.Writer) { printEntries(w, l.Config(), entries) })
+		return s.output(entries, func(w io.Writer) { printEntries(w, s.cfg, entries) })
 	})
 }

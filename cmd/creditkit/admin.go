@@ -27,8 +27,8 @@ type RunDueCmd struct{}
 
 // Run expires due grants and releases lapsed holds.
 func (c *RunDueCmd) Run(s *session) error {
-	return s.withLedger(func(l *creditkit.Ledger) error {
-		res, err := l.RunDue(s.ctx)
+	return s.withBackend(func(b backend) error {
+		res, err := b.RunDue(s.ctx)
 		if err != nil {
 			return err
 		}

@@ -23,6 +23,10 @@ type GrantCmd struct {
 
 // Run grants the credits.
 func (c *GrantCmd) Run(s *session) error {
+	// The amount is in the backend's currencies: load its config first.
+	if _, err := s.backendConfig(); err != nil {
+		return err
+	}
 	amount, meta, err := s.amountAndMeta(c.Amount, c.Currency, c.Meta)
 	if err != nil {
 		return err
@@ -40,12 +44,12 @@ func (c *GrantCmd) Run(s *session) error {
 	if opts.ExpiresIn, err = parseDuration("expires-in", c.ExpiresIn); err != nil {
 		return err
 	}
-	return s.withLedger(func(l *creditkit.Ledger) error {
-		g, err := l.Grant(s.ctx, c.Customer, amount, opts)
+	return s.withBackend(func(b backend) error {
+		g, err := b.Grant(s.ctx, c.Customer, amount, opts)
 		if err != nil {
 			return err
 		}
-		cfg := l.Config()
+		cfg := s.cfg
 		return s.output(g, func(w io.Writer) {
 			printGrant(w, cfg, fmt.Sprintf("granted %s to %s", cfg.FormatAmount(g.Amount, g.Currency), g.Customer), g)
 		})
@@ -62,14 +66,17 @@ type GrantsCmd struct {
 
 // Run lists the grants.
 func (c *GrantsCmd) Run(s *session) error {
-	return s.withLedger(func(l *creditkit.Ledger) error {
-		grants, err := l.Grants(s.ctx, c.Customer, &creditkit.GrantFilter{
+	return s.withBackend(func(b backend) error {
+		grants, err := b.Grants(s.ctx, c.Customer, &creditkit.GrantFilter{
 			Status: creditkit.GrantStatus(c.Status), Currency: c.Currency, Limit: c.Limit,
 		})
 		if err != nil {
 			return err
 		}
-		return s.output(grants, func(w io.Writer) { printGrants(w, l.Config(), grants) })
+		if grants == nil {
+			grants = []*creditkit.Grant{}
+		}
+		return s.output(grants, func(w io.Writer) { printGrants(w, s.cfg, grants) })
 	})
 }
 
@@ -82,12 +89,12 @@ type VoidCmd struct {
 
 // Run voids the grant.
 func (c *VoidCmd) Run(s *session) error {
-	return s.withLedger(func(l *creditkit.Ledger) error {
-		e, err := l.Void(s.ctx, c.GrantID, &creditkit.VoidOpts{Reason: c.Reason, IdempotencyKey: c.IdempotencyKey, Actor: actor})
+	return s.withBackend(func(b backend) error {
+		e, err := b.Void(s.ctx, c.GrantID, &creditkit.VoidOpts{Reason: c.Reason, IdempotencyKey: c.IdempotencyKey, Actor: actor})
 		if err != nil {
 			return err
 		}
-		cfg := l.Config()
+		cfg := s.cfg
 		return s.output(e, func(w io.Writer) {
 			printEntry(w, cfg, fmt.Sprintf("voided grant %s: removed %s from %s", c.GrantID, cfg.FormatAmount(-e.Amount, e.Currency), e.Customer), e)
 		})

@@ -21,7 +21,7 @@ type HoldCmd struct {
 
 // Run places the hold.
 func (c *HoldCmd) Run(s *session) error {
-	cfg, err := s.config()
+	cfg, err := s.backendConfig()
 	if err != nil {
 		return err
 	}
@@ -48,8 +48,8 @@ func (c *HoldCmd) Run(s *session) error {
 		}
 		opts.Amount = &amount
 	}
-	return s.withLedger(func(l *creditkit.Ledger) error {
-		h, err := l.Hold(s.ctx, c.Customer, c.Operation, params, opts)
+	return s.withBackend(func(b backend) error {
+		h, err := b.Hold(s.ctx, c.Customer, c.Operation, params, opts)
 		if err != nil {
 			return err
 		}
@@ -73,12 +73,12 @@ func (c *CaptureCmd) Run(s *session) error {
 	if err != nil {
 		return err
 	}
-	return s.withLedger(func(l *creditkit.Ledger) error {
-		cfg := l.Config()
+	return s.withBackend(func(b backend) error {
+		cfg := s.cfg
 		var amount *creditkit.Amount
 		if c.Amount != "" {
 			// The amount is in the hold's currency, so find the hold first.
-			h, err := l.GetHold(s.ctx, c.HoldID)
+			h, err := b.GetHold(s.ctx, c.HoldID)
 			if err != nil {
 				return err
 			}
@@ -88,7 +88,7 @@ func (c *CaptureCmd) Run(s *session) error {
 			}
 			amount = &a
 		}
-		e, err := l.Capture(s.ctx, c.HoldID, amount, &creditkit.CaptureOpts{Metadata: meta, IdempotencyKey: c.IdempotencyKey, Actor: actor})
+		e, err := b.Capture(s.ctx, c.HoldID, amount, &creditkit.CaptureOpts{Metadata: meta, IdempotencyKey: c.IdempotencyKey, Actor: actor})
 		if err != nil {
 			return err
 		}
@@ -106,12 +106,12 @@ type ReleaseCmd struct {
 
 // Run releases the hold.
 func (c *ReleaseCmd) Run(s *session) error {
-	return s.withLedger(func(l *creditkit.Ledger) error {
-		h, err := l.Release(s.ctx, c.HoldID, &creditkit.CaptureOpts{IdempotencyKey: c.IdempotencyKey, Actor: actor})
+	return s.withBackend(func(b backend) error {
+		h, err := b.Release(s.ctx, c.HoldID, &creditkit.CaptureOpts{IdempotencyKey: c.IdempotencyKey, Actor: actor})
 		if err != nil {
 			return err
 		}
-		cfg := l.Config()
+		cfg := s.cfg
 		return s.output(h, func(w io.Writer) {
 			printHold(w, cfg, fmt.Sprintf("released hold %s: %s back to %s", h.ID, cfg.FormatAmount(h.Amount, h.Currency), h.Customer), h)
 		})

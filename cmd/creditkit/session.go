@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit"
+	"github.com/creditkit/creditkit/httpapi"
 )
 
 // defaultConfigFile is the config file used when --config is not given and
@@ -37,6 +38,132 @@ type session struct {
 	// cfg is the loaded config, once loadConfig succeeded; errors use it to
 	// format amounts.
 	cfg *creditkit.Config
+
+	// remote is the client of --server, once made, and catalog the
+	// server's catalog, once read.
+	remote  *httpapi.Client
+	catalog *httpapi.Catalog
+}
+
+// backend is what the ledger verbs call: a *creditkit.Ledger on --db, or an
+// *httpapi.Client of --server.
+type backend interface {
+	Balance(ctx context.Context, customer string, opts *creditkit.BalanceOpts) (*creditkit.Balance, error)
+	History(ctx context.Context, customer string, f *creditkit.HistoryFilter) ([]*creditkit.Entry, error)
+	Grant(ctx context.Context, customer string, amount creditkit.Amount, opts *creditkit.GrantOpts) (*creditkit.Grant, error)
+	Grants(ctx context.Context, customer string, f *creditkit.GrantFilter) ([]*creditkit.Grant, error)
+	Void(ctx context.Context, grantID string, opts *creditkit.VoidOpts) (*creditkit.Entry, error)
+	Spend(ctx context.Context, customer, operation string, params creditkit.Params, opts *creditkit.SpendOpts) (*creditkit.Entry, error)
+	Debit(ctx context.Context, customer string, amount creditkit.Amount, opts *creditkit.DebitOpts) (*creditkit.Entry, error)
+	Hold(ctx context.Context, customer, operation string, params creditkit.Params, opts *creditkit.HoldOpts) (*creditkit.Hold, error)
+	GetHold(ctx context.Context, holdID string) (*creditkit.Hold, error)
+	Capture(ctx context.Context, holdID string, amount *creditkit.Amount, opts *creditkit.CaptureOpts) (*creditkit.Entry, error)
+	Release(ctx context.Context, holdID string, opts *creditkit.CaptureOpts) (*creditkit.Hold, error)
+	Transfer(ctx context.Context, from, to string, amount creditkit.Amount, opts *creditkit.TransferOpts) (*creditkit.TransferResult, error)
+	RunDue(ctx context.Context) (creditkit.DueResult, error)
+}
+
+var (
+	_ backend = (*creditkit.Ledger)(nil)
+	_ backend = (*httpapi.Client)(nil)
+)
+
+// isRemote reports whether the command runs against --server rather than
+// --db.
+func (s *session) isRemote() bool { return s.globals.Server != "" }
+
+// client returns the client of --server, made on first use.
+func (s *session) client() (*httpapi.Client, error) {
+	if s.remote != nil {
+		return s.remote, nil
+	}
+	if s.globals.APIKey == "" {
+		return nil, &creditkit.Error{Code: creditkit.CodeInvalidRequest,
+			Message: "--server needs an API key: give --api-key or set CREDITKIT_API_KEY"}
+	}
+	c, err := httpapi.NewClient(s.globals.Server, s.globals.APIKey, &httpapi.ClientOptions{UserAgent: "creditkit-cli"})
+	if err != nil {
+		return nil, &creditkit.Error{Code: creditkit.CodeInvalidRequest, Message: "--server: " + err.Error()}
+	}
+	s.logger.Debug("calling server", "url", s.globals.Server)
+	s.remote = c
+	return c, nil
+}
+
+// backendConfig returns the config the ledger verbs parse and print
+// amounts with. On --db, and on --server with --config, it is the config
+// file (or the defaults); on --server without --config it is built from
+// the server's catalog, so that amounts have the server's decimals. It
+// caches the config in s.cfg, so s.config() (and amountAndMeta) return
+// the same config afterwards.
+func (s *session) backendConfig() (*creditkit.Config, error) {
+	if !s.isRemote() || s.cfg != nil || s.globals.Config != "" {
+		return s.config()
+	}
+	cat, err := s.serverCatalog()
+	if err != nil {
+		return nil, fmt.Errorf("read the server's currencies (or give --config): %w", err)
+	}
+	cfg, err := configFromCatalog(cat)
+	if err != nil {
+		return nil, err
+	}
+	s.cfg = cfg
+	return cfg, nil
+}
+
+// serverCatalog returns the catalog of --server, read once.
+func (s *session) serverCatalog() (*httpapi.Catalog, error) {
+	if s.catalog != nil {
+		return s.catalog, nil
+	}
+	c, err := s.client()
+	if err != nil {
+		return nil, err
+	}
+	cat, err := c.Catalog(s.ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.catalog = cat
+	return cat, nil
+}
+
+// configFromCatalog builds a config with a server's currencies and
+// operations, for parsing and printing amounts. Pricing stays on the
+// server: the catalog says nothing of rounding or limits.
+func configFromCatalog(cat *httpapi.Catalog) (*creditkit.Config, error) {
+	cfg := creditkit.DefaultConfig()
+	cfg.Currencies = nil
+	for _, c := range cat.Currencies {
+		cfg.Currencies = append(cfg.Currencies, creditkit.Currency{Name: c.Name, Decimals: c.Decimals})
+	}
+	for _, op := range cat.Operations {
+		if err := cfg.AddOperation(op.Name, op.Formula); err != nil {
+			return nil, fmt.Errorf("the server's catalog: %w", err)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("the server's catalog: %w", err)
+	}
+	return cfg, nil
+}
+
+// withBackend runs fn on the backend the command works with: the client
+// of --server, or the ledger on --db (opened within the open timeout and
+// closed after). s.cfg holds the config to print amounts with.
+func (s *session) withBackend(fn func(b backend) error) error {
+	if !s.isRemote() {
+		return s.withLedger(func(l *creditkit.Ledger) error { return fn(l) })
+	}
+	if _, err := s.backendConfig(); err != nil {
+		return err
+	}
+	c, err := s.client()
+	if err != nil {
+		return err
+	}
+	return fn(c)
 }
 
 // path resolves a relative file path against the session's directory.

@@ -26,14 +26,14 @@ func (c *SpendCmd) Run(s *session) error {
 	if err != nil {
 		return err
 	}
-	return s.withLedger(func(l *creditkit.Ledger) error {
-		e, err := l.Spend(s.ctx, c.Customer, c.Operation, params, &creditkit.SpendOpts{
+	return s.withBackend(func(b backend) error {
+		e, err := b.Spend(s.ctx, c.Customer, c.Operation, params, &creditkit.SpendOpts{
 			Metadata: meta, IdempotencyKey: c.IdempotencyKey, Actor: actor,
 		})
 		if err != nil {
 			return err
 		}
-		cfg := l.Config()
+		cfg := s.cfg
 		return s.output(e, func(w io.Writer) {
 			printEntry(w, cfg, fmt.Sprintf("charged %s %s for %s", e.Customer, cfg.FormatAmount(-e.Amount, e.Currency), c.Operation), e)
 		})
@@ -52,26 +52,30 @@ type DebitCmd struct {
 
 // Run debits the credits.
 func (c *DebitCmd) Run(s *session) error {
+	// The amount is in the backend's currencies: load its config first.
+	if _, err := s.backendConfig(); err != nil {
+		return err
+	}
 	amount, meta, err := s.amountAndMeta(c.Amount, c.Currency, c.Meta)
 	if err != nil {
 		return err
 	}
-	return s.withLedger(func(l *creditkit.Ledger) error {
-		e, err := l.Debit(s.ctx, c.Customer, amount, &creditkit.DebitOpts{
+	return s.withBackend(func(b backend) error {
+		e, err := b.Debit(s.ctx, c.Customer, amount, &creditkit.DebitOpts{
 			Reason: c.Reason, Currency: c.Currency, Metadata: meta, IdempotencyKey: c.IdempotencyKey, Actor: actor,
 		})
 		if err != nil {
 			return err
 		}
-		cfg := l.Config()
+		cfg := s.cfg
 		return s.output(e, func(w io.Writer) {
 			printEntry(w, cfg, fmt.Sprintf("debited %s from %s", cfg.FormatAmount(-e.Amount, e.Currency), e.Customer), e)
 		})
 	})
 }
 
-// EstimateCmd prices an operation. It reads only the config, never the
-// database.
+// EstimateCmd prices an operation. On --db it reads only the config, never
+// the database; on --server the server prices it.
 type EstimateCmd struct {
 	Operation string   `arg:"" help:"Operation name from the config."`
 	Params    []string `arg:"" optional:"" name:"param" sep:"none" placeholder:"PARAM=VALUE" help:"Operation params, such as mb=5.2."`
@@ -87,7 +91,7 @@ type estimateJSON struct {
 
 // Run prints the price.
 func (c *EstimateCmd) Run(s *session) error {
-	cfg, err := s.config()
+	cfg, err := s.backendConfig()
 	if err != nil {
 		return err
 	}
@@ -95,16 +99,52 @@ func (c *EstimateCmd) Run(s *session) error {
 	if err != nil {
 		return err
 	}
-	cost, op, err := cfg.Price(c.Operation, params)
+	var out estimateJSON
+	if s.isRemote() {
+		out, err = c.remote(s, params)
+	} else {
+		out, err = c.local(cfg, params)
+	}
 	if err != nil {
 		return err
 	}
-	out := estimateJSON{Operation: op.Name, Cost: cost, Currency: op.Currency, Formula: op.Formula}
 	return s.output(out, func(w io.Writer) {
-		what := op.Name
+		what := out.Operation
 		if len(params) > 0 {
 			what += " " + fmtPairs(params)
 		}
-		fmt.Fprintf(w, "%s costs %s (%s)\n", what, cfg.FormatAmount(cost, op.Currency), op.Formula)
+		fmt.Fprintf(w, "%s costs %s (%s)\n", what, cfg.FormatAmount(out.Cost, out.Currency), out.Formula)
 	})
+}
+
+// local prices the operation with the config.
+func (c *EstimateCmd) local(cfg *creditkit.Config, params creditkit.Params) (estimateJSON, error) {
+	cost, op, err := cfg.Price(c.Operation, params)
+	if err != nil {
+		return estimateJSON{}, err
+	}
+	return estimateJSON{Operation: op.Name, Cost: cost, Currency: op.Currency, Formula: op.Formula}, nil
+}
+
+// remote prices the operation on --server; the server's catalog names its
+// currency and formula.
+func (c *EstimateCmd) remote(s *session, params creditkit.Params) (estimateJSON, error) {
+	cl, err := s.client()
+	if err != nil {
+		return estimateJSON{}, err
+	}
+	cost, err := cl.Estimate(s.ctx, c.Operation, params)
+	if err != nil {
+		return estimateJSON{}, err
+	}
+	cat, err := s.serverCatalog()
+	if err != nil {
+		return estimateJSON{}, err
+	}
+	for _, op := range cat.Operations {
+		if op.Name == c.Operation {
+			return estimateJSON{Operation: op.Name, Cost: cost, Currency: op.Currency, Formula: op.Formula}, nil
+		}
+	}
+	return estimateJSON{}, fmt.Errorf("the server priced %s but its catalog does not list it", c.Operation)
 }

@@ -20,12 +20,16 @@ type TransferCmd struct {
 
 // Run moves the credits.
 func (c *TransferCmd) Run(s *session) error {
+	// The amount is in the backend's currencies: load its config first.
+	if _, err := s.backendConfig(); err != nil {
+		return err
+	}
 	amount, meta, err := s.amountAndMeta(c.Amount, c.Currency, c.Meta)
 	if err != nil {
 		return err
 	}
-	return s.withLedger(func(l *creditkit.Ledger) error {
-		res, err := l.Transfer(s.ctx, c.From, c.To, amount, &creditkit.TransferOpts{
+	return s.withBackend(func(b backend) error {
+		res, err := b.Transfer(s.ctx, c.From, c.To, amount, &creditkit.TransferOpts{
 			Evergreen: c.Evergreen, Currency: c.Currency, Metadata: meta, IdempotencyKey: c.IdempotencyKey, Actor: actor,
 		})
 		if err != nil {
@@ -34,7 +38,7 @@ func (c *TransferCmd) Run(s *session) error {
 		if res.Grants == nil {
 			res.Grants = []*creditkit.Grant{}
 		}
-		cfg := l.Config()
+		cfg := s.cfg
 		return s.output(res, func(w io.Writer) {
 			fmt.Fprintf(w, "transferred %s from %s to %s\n", cfg.FormatAmount(res.In.Amount, res.In.Currency), c.From, c.To)
 			t := newTable(w)
