@@ -59,7 +59,7 @@ func register[I, O any](s *Server, r route, h func(ctx context.Context, in *I) (
 type (
 	// CustomerParam is the {customer} path parameter.
 	CustomerParam struct {
-		Customer string `path:"customer" maxLength:"200" doc:"The customer's ID in your system."`
+		Customer string `path:"customer" maxLength:"255" doc:"The customer's ID in your system."`
 	}
 	// IdempotencyHeader is the Idempotency-Key header of a write.
 	IdempotencyHeader struct {
@@ -67,7 +67,7 @@ type (
 	}
 	// PageParams are the paging parameters of a list.
 	PageParams struct {
-		Limit  int    `query:"limit" minimum:"0" maximum:"1000" doc:"Page size; default 100."`
+		Limit  int    `query:"limit" doc:"Page size: default 100, at most 1000."`
 		Cursor string `query:"cursor" maxLength:"255" doc:"next_cursor of the previous page."`
 	}
 )
@@ -130,10 +130,10 @@ func invalid(format string, args ...any) error {
 // Request bodies.
 type (
 	grantBody struct {
-		Amount      creditkit.Amount     `json:"amount" minimum:"1" doc:"Credits to give, in the currency's smallest unit."`
+		Amount      creditkit.Amount     `json:"amount" doc:"Credits to give, in the currency's smallest unit."`
 		Currency    string               `json:"currency,omitempty" doc:"Defaults to the first configured currency."`
 		Reason      string               `json:"reason,omitempty" doc:"Ledger category, such as signup_bonus or subscription. Defaults to manual_adjustment."`
-		Source      string               `json:"source,omitempty" enum:"bonus,trial,subscription,pack,manual,transfer" doc:"Where the credits come from; inferred from reason by default."`
+		Source      string               `json:"source,omitempty" enum:"bonus,trial,promotional,subscription,pack,purchase,transfer,rollover,adjustment" doc:"Where the credits come from; inferred from reason by default."`
 		Priority    *int                 `json:"priority,omitempty" doc:"Burn-down priority; lower burns first."`
 		EffectiveAt *time.Time           `json:"effective_at,omitempty" doc:"Schedule the credits for later."`
 		ExpiresAt   *time.Time           `json:"expires_at,omitempty"`
@@ -144,7 +144,7 @@ type (
 	spendBody struct {
 		Operation string            `json:"operation,omitempty" doc:"A priced operation from the config. Give operation or amount."`
 		Params    creditkit.Params  `json:"params,omitempty" doc:"The operation's inputs, such as {\"mb\": 5.2}."`
-		Amount    *creditkit.Amount `json:"amount,omitempty" minimum:"1" doc:"A raw amount to debit instead of pricing an operation."`
+		Amount    *creditkit.Amount `json:"amount,omitempty" doc:"A raw amount to debit instead of pricing an operation."`
 		Currency  string            `json:"currency,omitempty" doc:"Currency of a raw amount."`
 		Reason    string            `json:"reason,omitempty" doc:"Ledger category of a raw debit; defaults to debit."`
 		Metadata  map[string]string `json:"metadata,omitempty"`
@@ -156,13 +156,13 @@ type (
 	holdBody struct {
 		Operation string            `json:"operation,omitempty"`
 		Params    creditkit.Params  `json:"params,omitempty"`
-		Amount    *creditkit.Amount `json:"amount,omitempty" minimum:"1" doc:"Hold a raw amount instead of pricing an operation."`
+		Amount    *creditkit.Amount `json:"amount,omitempty" doc:"Hold a raw amount instead of pricing an operation."`
 		Currency  string            `json:"currency,omitempty"`
 		TTL       string            `json:"ttl,omitempty" doc:"How long the hold lives, such as 10m (the default) or 2h; at most 7d."`
 		Metadata  map[string]string `json:"metadata,omitempty"`
 	}
 	captureBody struct {
-		Amount   *creditkit.Amount `json:"amount,omitempty" minimum:"0" doc:"Charge part of the hold; omit to charge all of it."`
+		Amount   *creditkit.Amount `json:"amount,omitempty" doc:"Charge part of the hold; omit to charge all of it."`
 		Metadata map[string]string `json:"metadata,omitempty"`
 	}
 	releaseBody struct {
@@ -174,7 +174,7 @@ type (
 	transferBody struct {
 		From      string            `json:"from"`
 		To        string            `json:"to"`
-		Amount    creditkit.Amount  `json:"amount" minimum:"1"`
+		Amount    creditkit.Amount  `json:"amount"`
 		Currency  string            `json:"currency,omitempty"`
 		Evergreen bool              `json:"evergreen,omitempty" doc:"The received credits never expire."`
 		Metadata  map[string]string `json:"metadata,omitempty"`
@@ -365,7 +365,7 @@ func (s *Server) routes() {
 			Body holdBody
 		}) (*body[*creditkit.Hold], error) {
 			b := in.Body
-			if (b.Operation == "") == (b.Amount == nil) && b.Amount == nil {
+			if b.Operation == "" && b.Amount == nil {
 				return nil, invalid("give operation (priced from the config) or amount (raw credits)")
 			}
 			ttl, err := parseDur("ttl", b.TTL)

@@ -32,8 +32,9 @@ type Problem struct {
 	Instance string `json:"instance,omitempty"`
 	// Code is the stable, machine-readable error code.
 	Code string `json:"code"`
-	// Needed and Available are smallest units of Currency (insufficient
-	// credits only).
+	// Customer, Needed and Available (in smallest units of Currency) say
+	// who lacked what (insufficient credits only).
+	Customer  string            `json:"customer,omitempty"`
 	Needed    *creditkit.Amount `json:"needed,omitempty"`
 	Available *creditkit.Amount `json:"available,omitempty"`
 	Currency  string            `json:"currency,omitempty"`
@@ -116,7 +117,7 @@ func problemFrom(ctx context.Context, err error) *Problem {
 	var ic *creditkit.InsufficientCreditsError
 	if errors.As(err, &ic) {
 		needed, available := ic.Needed, ic.Available
-		p.Needed, p.Available, p.Currency = &needed, &available, ic.Currency
+		p.Customer, p.Needed, p.Available, p.Currency = ic.Customer, &needed, &available, ic.Currency
 	}
 	p.RequestID = requestID(ctx)
 	return p

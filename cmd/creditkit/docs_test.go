@@ -61,7 +61,7 @@ func TestAPIWalkthroughWorksAsWritten(t *testing.T) {
 		`"available":982`,             // alice's demo balance
 		`"idempotency_key":"img-001"`, // the spend and its replay
 		`"allowed":false`,             // check
-		`"code":"insufficient_credits","needed":510,"available":84`,
+		`"code":"insufficient_credits","customer":"dave","needed":510,"available":84`,
 		`"status":"released"`,
 		`"category":"void"`,
 		`"secret":"whsec_`,
