@@ -196,6 +196,20 @@ func TestEveryEndpoint(t *testing.T) {
 			t.Fatalf("deliveries before any dispatch: %v", l)
 		}
 		e.must(404, "POST", "/v1/webhook-deliveries/dlv_nope/replay", adm, nil)
+		// With an Idempotency-Key, a replay answers as the first time did,
+		// and the key cannot create a different endpoint.
+		k1 := e.must(201, "POST", "/v1/webhook-endpoints", adm, map[string]any{"url": "http://127.0.0.1:9/a"}, "Idempotency-Key", "we-1")
+		k2 := e.must(201, "POST", "/v1/webhook-endpoints", adm, map[string]any{"url": "http://127.0.0.1:9/a"}, "Idempotency-Key", "we-1")
+		if str(k1.body, "id") != str(k2.body, "id") || str(k1.body, "secret") != str(k2.body, "secret") {
+			t.Fatalf("endpoint replay: %s vs %s", k1.raw, k2.raw)
+		}
+		if r := e.do("POST", "/v1/webhook-endpoints", adm, map[string]any{"url": "http://127.0.0.1:9/b"}, "Idempotency-Key", "we-1"); r.status != 409 || str(r.body, "code") != "idempotency_conflict" {
+			t.Fatalf("endpoint key reused: %d %s", r.status, r.raw)
+		}
+		e.must(204, "DELETE", "/v1/webhook-endpoints/"+str(k1.body, "id"), adm, nil)
+		if r := e.do("POST", "/v1/webhook-endpoints", adm, map[string]any{"url": "http://127.0.0.1:9/a"}, "Idempotency-Key", "we-1"); r.status != 409 {
+			t.Fatalf("key of a deleted endpoint: %d %s", r.status, r.raw)
+		}
 		e.must(204, "DELETE", "/v1/webhook-endpoints/"+weID, adm, nil)
 		e.must(404, "GET", "/v1/webhook-endpoints/"+weID, adm, nil)
 		e.must(404, "DELETE", "/v1/webhook-endpoints/"+weID, adm, nil)

@@ -3,11 +3,16 @@ package httpapi
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
+	"github.com/creditkit/creditkit"
 	"github.com/creditkit/creditkit/store"
 )
 
@@ -73,6 +78,7 @@ func checkEndpointURL(raw string) error {
 func (s *Server) webhookRoutes() {
 	register(s, route{id: "create-webhook-endpoint", method: http.MethodPost, path: "/v1/webhook-endpoints", summary: "Register a webhook endpoint", tag: "Webhooks", scope: store.ScopeAdmin, status: http.StatusCreated},
 		func(ctx context.Context, in *struct {
+			IdempotencyHeader
 			Body endpointBody
 		}) (*body[endpointOut], error) {
 			if err := checkEndpointURL(in.Body.URL); err != nil {
@@ -85,10 +91,36 @@ func (s *Server) webhookRoutes() {
 			}
 			e := &store.WebhookEndpoint{ID: "we_" + randomToken(10), URL: in.Body.URL, Description: in.Body.Description,
 				Secret: NewEndpointSecret(), EventTypes: in.Body.EventTypes, CreatedAt: time.Now().UTC()}
-			if err := s.st.CreateWebhookEndpoint(ctx, e); err != nil {
+			if in.IdempotencyKey == "" {
+				if err := s.st.CreateWebhookEndpoint(ctx, e); err != nil {
+					return nil, err
+				}
+				return &body[endpointOut]{endpointOf(e, true)}, nil
+			}
+			// With a key, the endpoint's ID derives from it: a replay finds
+			// the endpoint made first and answers as the first time did.
+			sum := sha256.Sum256([]byte("webhook-endpoint\x00" + in.IdempotencyKey))
+			e.ID = "we_" + hex.EncodeToString(sum[:10])
+			createErr := s.st.CreateWebhookEndpoint(ctx, e)
+			if createErr == nil {
+				return &body[endpointOut]{endpointOf(e, true)}, nil
+			}
+			first, err := s.st.WebhookEndpoint(ctx, e.ID)
+			if err != nil {
 				return nil, err
 			}
-			return &body[endpointOut]{endpointOf(e, true)}, nil
+			if first == nil {
+				// The key's endpoint was deleted (or the insert failed for a
+				// reason the lookup would have shown): the key is spent.
+				s.log.Warn("webhook endpoint key reused", "request_id", requestID(ctx), "err", createErr)
+				return nil, &creditkit.Error{Code: creditkit.CodeIdempotencyConflict,
+					Message: fmt.Sprintf("idempotency key %q was already used for a webhook endpoint that has since been deleted: use a new key", in.IdempotencyKey)}
+			}
+			if first.URL != e.URL || first.Description != e.Description || !slices.Equal(first.EventTypes, e.EventTypes) {
+				return nil, &creditkit.Error{Code: creditkit.CodeIdempotencyConflict,
+					Message: fmt.Sprintf("idempotency key %q was already used to create another webhook endpoint: use a new key", in.IdempotencyKey)}
+			}
+			return &body[endpointOut]{endpointOf(first, true)}, nil
 		})
 
 	register(s, route{id: "list-webhook-endpoints", method: http.MethodGet, path: "/v1/webhook-endpoints", summary: "List webhook endpoints", tag: "Webhooks", scope: store.ScopeAdmin},
