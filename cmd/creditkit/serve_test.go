@@ -407,3 +407,128 @@ func TestThreeServeProcessesShareTheScheduler(t *testing.T) {
 		t.Fatalf("%d deliveries, want %d", len(ds), 2*grants)
 	}
 }
+
+// TestKeysAndWebhooksCommands drives keys create/list/revoke and webhooks
+// endpoints/list/replay on the database a server is running on, and checks
+// the server's JSON logs.
+func TestKeysAndWebhooksCommands(t *testing.T) {
+	b := setup(t)
+	create := func(scope string) (id, secret string) {
+		r := b.run(t, "--json", "keys", "create", "--name", "ops "+scope, "--scope", scope)
+		var k struct{ ID, Secret, Scope string }
+		if err := json.Unmarshal([]byte(r.stdout), &k); err != nil || k.Scope != scope || !strings.HasPrefix(k.Secret, "ck_") {
+			t.Fatalf("keys create: %v %s %s", err, r.stdout, r.stderr)
+		}
+		return k.ID, k.Secret
+	}
+	adminID, admin := create("admin")
+	if r := b.run(t, "keys", "create", "--name", "x", "--scope", "root"); r.code != ExitUsage {
+		t.Fatalf("scope root: exit %d", r.code)
+	}
+
+	// A receiver that fails everything, so deliveries stay failed.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hits atomic.Int64
+	rs := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.WriteHeader(500)
+	})}
+	go func() { _ = rs.Serve(ln) }()
+	defer rs.Close()
+
+	m := &Main{Dir: b.dir}
+	base, _, stop := startServe(t, m, "--db", b.db, "--config", b.config, "serve", "--addr", "127.0.0.1:0",
+		"--tick", "20ms", "--webhook-backoff", "10ms", "--log-format", "json")
+	client := &http.Client{Timeout: 10 * time.Second}
+	defer client.CloseIdleConnections()
+	status, we, err := call(client, "POST", base+"/v1/webhook-endpoints", admin, map[string]any{"url": "http://" + ln.Addr().String() + "/hook"})
+	if err != nil || status != 201 {
+		t.Fatalf("create endpoint: %d %v %v", status, we, err)
+	}
+	if status, _, _ := call(client, "POST", base+"/v1/customers/alice/grants", admin, map[string]any{"amount": 5}); status != 201 {
+		t.Fatalf("grant: %d", status)
+	}
+
+	// webhooks endpoints lists it; webhooks list shows the failed delivery.
+	r := b.run(t, "--json", "webhooks", "endpoints")
+	if !strings.Contains(r.stdout, we["id"].(string)) {
+		t.Fatalf("webhooks endpoints: %s %s", r.stdout, r.stderr)
+	}
+	var ds []struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r = b.run(t, "--json", "webhooks", "list", "--status", "failed")
+		ds = nil
+		if err := json.Unmarshal([]byte(r.stdout), &ds); err != nil {
+			t.Fatalf("webhooks list: %v %s %s", err, r.stdout, r.stderr)
+		}
+		if len(ds) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no delivery failed within 30 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	before := hits.Load()
+	if r := b.run(t, "--json", "webhooks", "replay", ds[0].ID); r.code != ExitOK || !strings.Contains(r.stdout, `"status": "pending"`) {
+		t.Fatalf("webhooks replay: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	for hits.Load() == before {
+		if time.Now().After(deadline) {
+			t.Fatal("the replayed delivery was not sent")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if r := b.run(t, "webhooks", "replay", "dlv_nope"); r.code != ExitError || !strings.Contains(r.stderr, "no delivery dlv_nope") {
+		t.Fatalf("replay of nothing: %d %s", r.code, r.stderr)
+	}
+
+	// keys list shows both without secrets; revoke stops the key.
+	r = b.run(t, "keys", "list")
+	if !strings.Contains(r.stdout, adminID) || strings.Contains(r.stdout, admin) {
+		t.Fatalf("keys list: %s", r.stdout)
+	}
+	if r := b.run(t, "keys", "revoke", adminID); r.code != ExitOK {
+		t.Fatalf("revoke: %s", r.stderr)
+	}
+	if r := b.run(t, "keys", "revoke", adminID); r.code != ExitError {
+		t.Fatalf("second revoke: exit %d", r.code)
+	}
+	deadline = time.Now().Add(10 * time.Second) // the server caches keys for 2 s
+	for {
+		status, body, _ := call(client, "GET", base+"/v1/customers/alice/balance", admin, nil)
+		if status == 401 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a revoked key still works: %d %v", status, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	client.CloseIdleConnections()
+	if code := stop(); code != ExitOK {
+		t.Fatalf("serve exited %d", code)
+	}
+	// --log-format json: one JSON object per line, requests with their id.
+	logs := m.Stderr.(*syncBuffer).String()
+	sawRequest := false
+	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		if rec["msg"] == "request" && rec["request_id"] != nil && rec["status"] != nil {
+			sawRequest = true
+		}
+	}
+	if !sawRequest {
+		t.Fatalf("no request log line:\n%s", logs)
+	}
+}
