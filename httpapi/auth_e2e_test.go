@@ -187,8 +187,9 @@ func TestOpenAPIDocsHealthMetrics(t *testing.T) {
 		t.Fatalf("readyz: %s", r.raw)
 	}
 	e.must(200, "GET", "/v1/customers/alice/balance", e.read, nil)
+	e.must(200, "GET", "/v1/customers/bob/balance", "", nil, "Authorization", "bearer "+e.read) // the scheme ignores case
 	m := e.must(200, "GET", "/metrics", "", nil)
-	want := `creditkit_http_requests_total{method="GET",route="/v1/customers/{customer}/balance",status="200"} 1`
+	want := `creditkit_http_requests_total{method="GET",route="/v1/customers/{customer}/balance",status="200"} 2`
 	if !strings.Contains(string(m.raw), want) {
 		t.Fatalf("metrics lack %s", want)
 	}

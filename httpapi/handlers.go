@@ -246,8 +246,8 @@ type (
 	}
 )
 
-// maxEvents bounds one batch of usage events.
-const maxEvents = 1000
+// maxPage is the largest page of a list.
+const maxPage = 1000
 
 // routes registers every endpoint.
 func (s *Server) routes() {
@@ -298,11 +298,12 @@ func (s *Server) routes() {
 			Status   string `query:"status" enum:"scheduled,active,depleted,expired,voided,"`
 			Currency string `query:"currency"`
 		}) (*body[page[*creditkit.Grant]], error) {
-			gs, err := l.Grants(ctx, in.Customer, &creditkit.GrantFilter{Currency: in.Currency, Status: creditkit.GrantStatus(in.Status), Limit: in.Limit, After: in.Cursor})
+			limit := min(in.Limit, maxPage)
+			gs, err := l.Grants(ctx, in.Customer, &creditkit.GrantFilter{Currency: in.Currency, Status: creditkit.GrantStatus(in.Status), Limit: limit, After: in.Cursor})
 			if err != nil {
 				return nil, err
 			}
-			return pageOf(gs, in.Limit, func(g *creditkit.Grant) string { return g.ID }), nil
+			return pageOf(gs, limit, func(g *creditkit.Grant) string { return g.ID }), nil
 		})
 
 	register(s, route{id: "get-grant", method: http.MethodGet, path: "/v1/grants/{grant}", summary: "Get a grant", tag: "Grants", scope: store.ScopeRead},
@@ -443,12 +444,13 @@ func (s *Server) routes() {
 			if err != nil {
 				return nil, err
 			}
+			limit := min(in.Limit, maxPage)
 			es, err := l.History(ctx, in.Customer, &creditkit.HistoryFilter{Currency: in.Currency, Category: in.Category, Operation: in.Operation,
-				Since: since, Until: until, Limit: in.Limit, After: in.Cursor, Newest: in.Order == "desc"})
+				Since: since, Until: until, Limit: limit, After: in.Cursor, Newest: in.Order == "desc"})
 			if err != nil {
 				return nil, err
 			}
-			return pageOf(es, in.Limit, func(e *creditkit.Entry) string { return e.ID }), nil
+			return pageOf(es, limit, func(e *creditkit.Entry) string { return e.ID }), nil
 		})
 
 	register(s, route{id: "get-usage", method: http.MethodGet, path: "/v1/customers/{customer}/usage", summary: "Sum a customer's usage by period and operation", tag: "Ledger", scope: store.ScopeRead, customer: true},

@@ -188,6 +188,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
 	err := srv.Shutdown(sctx)
+	if err != nil {
+		// Past the grace period: cut the requests still running, so none
+		// outlives the ledger the caller closes next.
+		_ = srv.Close()
+	}
 	<-errc
 	if err != nil {
 		return fmt.Errorf("graceful shutdown: %w", err)
@@ -318,9 +323,11 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		_ = jsonEncode(ctx.BodyWriter(), p)
 	}
 	auth := ctx.Header("Authorization")
-	secret, ok := strings.CutPrefix(auth, "Bearer ")
-	secret = strings.TrimSpace(secret)
-	if !ok || secret == "" {
+	var secret string
+	if len(auth) > 7 && strings.EqualFold(auth[:7], "Bearer ") { // the scheme is case-insensitive (RFC 7235)
+		secret = strings.TrimSpace(auth[7:])
+	}
+	if secret == "" {
 		deny(http.StatusUnauthorized, CodeUnauthorized, "missing API key: send Authorization: Bearer <key>")
 		return
 	}

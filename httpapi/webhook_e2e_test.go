@@ -97,7 +97,7 @@ func (r *receiver) snapshot() (attempts, processed map[string]int, badSig int) {
 // ends.
 func startScheduler(t *testing.T, e *env, schedule []time.Duration) {
 	t.Helper()
-	wh, err := webhook.New(e.st, &webhook.Options{Schedule: schedule, Jitter: -1, Lease: 5 * time.Second})
+	wh, err := webhook.New(e.st, &webhook.Options{Schedule: schedule, Jitter: -1, Lease: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

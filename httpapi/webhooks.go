@@ -131,7 +131,7 @@ func (s *Server) webhookRoutes() {
 			if limit <= 0 {
 				limit = 100
 			}
-			limit = min(limit, 1000)
+			limit = min(limit, maxPage)
 			es, err := s.st.WebhookEndpoints(ctx, in.Cursor, limit)
 			if err != nil {
 				return nil, err
@@ -182,7 +182,7 @@ func (s *Server) webhookRoutes() {
 			if limit <= 0 {
 				limit = 100
 			}
-			limit = min(limit, 1000)
+			limit = min(limit, maxPage)
 			ds, err := s.st.Deliveries(ctx, store.DeliveryQuery{Status: in.Status, EndpointID: in.Endpoint, EventID: in.Event, Before: in.Cursor, Limit: limit})
 			if err != nil {
 				return nil, err

@@ -48,8 +48,10 @@ type Options struct {
 	// Jitter spreads each wait by up to this fraction either way. Defaults
 	// to 0.2; negative means none.
 	Jitter float64
-	// Lease is how long a claimed delivery is kept from other workers; it
-	// must exceed the client's timeout. Defaults to one minute.
+	// Lease is how long a claimed delivery is kept from other workers.
+	// Defaults to enough time to send a whole batch even when every request
+	// times out (at least one minute). A delivery whose lease would run out
+	// before its request could time out is left for the next claim.
 	Lease time.Duration
 	// Batch is how many deliveries one Deliver call claims. Defaults to 100.
 	Batch int
@@ -88,14 +90,16 @@ func New(st store.ServerStore, opts *Options) (*Deliverer, error) {
 	if o.Jitter == 0 {
 		o.Jitter = 0.2
 	}
-	if o.Lease <= 0 {
-		o.Lease = time.Minute
-	}
 	if o.Batch <= 0 {
 		o.Batch = 100
 	}
 	if o.Workers <= 0 {
 		o.Workers = 16
+	}
+	if o.Lease <= 0 {
+		// Long enough to send a whole claim even if every request times out.
+		rounds := (o.Batch + o.Workers - 1) / o.Workers
+		o.Lease = max(time.Minute, time.Duration(rounds)*o.Client.Timeout+10*time.Second)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -141,7 +145,8 @@ func (d *Deliverer) Dispatch(ctx context.Context) (int, error) {
 // Deliver claims the deliveries that are due and sends them, Workers at a
 // time, recording each outcome. It returns how many attempts it made.
 func (d *Deliverer) Deliver(ctx context.Context) (int, error) {
-	ds, err := d.st.ClaimDeliveries(ctx, d.o.Now().UTC(), d.o.Lease, d.o.Batch)
+	claimed := d.o.Now().UTC()
+	ds, err := d.st.ClaimDeliveries(ctx, claimed, d.o.Lease, d.o.Batch)
 	if err != nil {
 		return 0, fmt.Errorf("claim webhook deliveries: %w", err)
 	}
@@ -154,7 +159,7 @@ func (d *Deliverer) Deliver(ctx context.Context) (int, error) {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := d.attempt(ctx, dl); err != nil {
+			if err := d.attempt(ctx, dl, claimed.Add(d.o.Lease)); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
@@ -187,11 +192,17 @@ func payload(ev *store.Event) ([]byte, error) {
 	return json.Marshal(Payload{Type: ev.Type, Timestamp: ev.At.UTC(), Data: data})
 }
 
-// attempt sends one delivery and records the outcome.
-func (d *Deliverer) attempt(ctx context.Context, dl *store.Delivery) error {
+// attempt sends one delivery and records the outcome. A delivery whose
+// lease (until leased) could run out before the request times out is not
+// sent: another worker may claim it then, and it would go out twice.
+func (d *Deliverer) attempt(ctx context.Context, dl *store.Delivery, leased time.Time) error {
+	if timeout := d.o.Client.Timeout; timeout > 0 && d.o.Now().Add(timeout).After(leased) {
+		return nil
+	}
 	status, sendErr := d.send(ctx, dl)
-	if ctx.Err() != nil {
-		// Shutting down: the lease runs out and the delivery is retried.
+	if sendErr != nil && ctx.Err() != nil {
+		// Shutting down mid-request: the lease runs out and the delivery
+		// is retried. A success is still recorded below.
 		return nil
 	}
 	now := d.o.Now().UTC()
