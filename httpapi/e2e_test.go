@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -295,4 +296,26 @@ func TestErrorCodes(t *testing.T) {
 			t.Fatalf("402 numbers: %s", r.raw)
 		}
 	})
+}
+
+// TestLargeLimitKeepsTheCursor: a limit above the 1000 cap returns a full
+// page of 1000 with a cursor to the rest, never a silently short list.
+func TestLargeLimitKeepsTheCursor(t *testing.T) {
+	e := newEnv(t, storeURLs(t)["sqlite"](t), nil)
+	e.must(201, "POST", "/v1/customers/alice/grants", e.write, map[string]any{"amount": 5000})
+	events := make([]map[string]any, 1000)
+	for i := range events {
+		events[i] = map[string]any{"customer": "alice", "operation": "send_email", "idempotency_key": fmt.Sprintf("e%d", i)}
+	}
+	if r := e.must(200, "POST", "/v1/events", e.write, events); num(r.body, "succeeded") != 1000 {
+		t.Fatalf("ingest: %d succeeded", num(r.body, "succeeded"))
+	}
+	p := e.must(200, "GET", "/v1/customers/alice/ledger?limit=5000", e.read, nil)
+	if len(p.list) != 1000 || str(p.body, "next_cursor") == "" {
+		t.Fatalf("page of %d, cursor %q", len(p.list), str(p.body, "next_cursor"))
+	}
+	rest := e.must(200, "GET", "/v1/customers/alice/ledger?limit=5000&cursor="+str(p.body, "next_cursor"), e.read, nil)
+	if len(rest.list) != 1 || str(rest.body, "next_cursor") != "" {
+		t.Fatalf("last page: %d entries, cursor %q", len(rest.list), str(rest.body, "next_cursor"))
+	}
 }
