@@ -337,6 +337,15 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
+// fetch makes a call and decodes its answer into a new T.
+func fetch[T any](ctx context.Context, c *Client, r call) (*T, error) {
+	var v T
+	if err := c.do(ctx, r, &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
 // clientPage is a decoded list answer.
 type clientPage[T any] struct {
 	Data       []T    `json:"data"`
@@ -357,11 +366,7 @@ func (c *Client) Balance(ctx context.Context, customer string, opts *creditkit.B
 		}
 		timeParam(q, "at", opts.At)
 	}
-	var b creditkit.Balance
-	if err := c.do(ctx, call{method: http.MethodGet, path: "/v1/customers/" + cu + "/balance", query: q}, &b); err != nil {
-		return nil, err
-	}
-	return &b, nil
+	return fetch[creditkit.Balance](ctx, c, call{method: http.MethodGet, path: "/v1/customers/" + cu + "/balance", query: q})
 }
 
 // Grant gives a customer credits, as Ledger.Grant. opts.Actor is ignored.
@@ -376,11 +381,7 @@ func (c *Client) Grant(ctx context.Context, customer string, amount creditkit.Am
 	b := grantBody{Amount: amount, Currency: opts.Currency, Reason: opts.Reason, Source: string(opts.Source), Priority: opts.Priority,
 		EffectiveAt: timePtr(opts.EffectiveAt), ExpiresAt: timePtr(opts.ExpiresAt), ExpiresIn: durParam(opts.ExpiresIn),
 		CostBasis: opts.CostBasis, Metadata: opts.Metadata}
-	var g creditkit.Grant
-	if err := c.do(ctx, call{method: http.MethodPost, path: "/v1/customers/" + cu + "/grants", body: b, idem: opts.IdempotencyKey, customer: customer}, &g); err != nil {
-		return nil, err
-	}
-	return &g, nil
+	return fetch[creditkit.Grant](ctx, c, call{method: http.MethodPost, path: "/v1/customers/" + cu + "/grants", body: b, idem: opts.IdempotencyKey, customer: customer})
 }
 
 // Grants lists a customer's grants, oldest first, one page at a time, as
@@ -412,11 +413,7 @@ func (c *Client) GetGrant(ctx context.Context, id string) (*creditkit.Grant, err
 	if err != nil {
 		return nil, err
 	}
-	var g creditkit.Grant
-	if err := c.do(ctx, call{method: http.MethodGet, path: "/v1/grants/" + gid}, &g); err != nil {
-		return nil, err
-	}
-	return &g, nil
+	return fetch[creditkit.Grant](ctx, c, call{method: http.MethodGet, path: "/v1/grants/" + gid})
 }
 
 // Void removes what is left of a grant, as Ledger.Void. opts.Actor is
@@ -429,11 +426,7 @@ func (c *Client) Void(ctx context.Context, grantID string, opts *creditkit.VoidO
 	if opts == nil {
 		opts = &creditkit.VoidOpts{}
 	}
-	var e creditkit.Entry
-	if err := c.do(ctx, call{method: http.MethodPost, path: "/v1/grants/" + gid + "/void", body: voidBody{Reason: opts.Reason}, idem: opts.IdempotencyKey}, &e); err != nil {
-		return nil, err
-	}
-	return &e, nil
+	return fetch[creditkit.Entry](ctx, c, call{method: http.MethodPost, path: "/v1/grants/" + gid + "/void", body: voidBody{Reason: opts.Reason}, idem: opts.IdempotencyKey})
 }
 
 // Spend charges a customer for an operation, as Ledger.Spend.
@@ -447,11 +440,7 @@ func (c *Client) Spend(ctx context.Context, customer, operation string, params c
 		opts = &creditkit.SpendOpts{}
 	}
 	b := spendBody{Operation: operation, Params: params, Metadata: opts.Metadata}
-	var e creditkit.Entry
-	if err := c.do(ctx, call{method: http.MethodPost, path: "/v1/customers/" + cu + "/spend", body: b, idem: opts.IdempotencyKey, customer: customer}, &e); err != nil {
-		return nil, err
-	}
-	return &e, nil
+	return fetch[creditkit.Entry](ctx, c, call{method: http.MethodPost, path: "/v1/customers/" + cu + "/spend", body: b, idem: opts.IdempotencyKey, customer: customer})
 }
 
 // Debit removes a raw amount of credits from a customer, as Ledger.Debit.
@@ -465,11 +454,7 @@ func (c *Client) Debit(ctx context.Context, customer string, amount creditkit.Am
 		opts = &creditkit.DebitOpts{}
 	}
 	b := spendBody{Amount: &amount, Currency: opts.Currency, Reason: opts.Reason, Metadata: opts.Metadata}
-	var e creditkit.Entry
-	if err := c.do(ctx, call{method: http.MethodPost, path: "/v1/customers/" + cu + "/spend", body: b, idem: opts.IdempotencyKey, customer: customer}, &e); err != nil {
-		return nil, err
-	}
-	return &e, nil
+	return fetch[creditkit.Entry](ctx, c, call{method: http.MethodPost, path: "/v1/customers/" + cu + "/spend", body: b, idem: opts.IdempotencyKey, customer: customer})
 }
 
 // Estimate prices an operation without touching any wallet, as
@@ -489,11 +474,7 @@ func (c *Client) Check(ctx context.Context, customer, operation string, params c
 	if err != nil {
 		return nil, err
 	}
-	var out creditkit.Check
-	if err := c.do(ctx, call{method: http.MethodPost, path: "/v1/customers/" + cu + "/check", body: checkBody{Operation: operation, Params: params}, customer: customer}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return fetch[creditkit.Check](ctx, c, call{method: http.MethodPost, path: "/v1/customers/" + cu + "/check", body: checkBody{Operation: operation, Params: params}, customer: customer})
 }
 
 // CanAfford reports whether the customer has the credits an operation
@@ -517,11 +498,7 @@ func (c *Client) Hold(ctx context.Context, customer, operation string, params cr
 		opts = &creditkit.HoldOpts{}
 	}
 	b := holdBody{Operation: operation, Params: params, Amount: opts.Amount, Currency: opts.Currency, TTL: durParam(opts.TTL), Metadata: opts.Metadata}
-	var h creditkit.Hold
-	if err := c.do(ctx, call{method: http.MethodPost, path: "/v1/customers/" + cu + "/holds", body: b, idem: opts.IdempotencyKey, customer: customer}, &h); err != nil {
-		return nil, err
-	}
-	return &h, nil
+	return fetch[creditkit.Hold](ctx, c, call{method: http.MethodPost, path: "/v1/customers/" + cu + "/holds", body: b, idem: opts.IdempotencyKey, customer: customer})
 }
 
 // GetHold returns a hold by ID, as Ledger.GetHold.
@@ -530,11 +507,7 @@ func (c *Client) GetHold(ctx context.Context, holdID string) (*creditkit.Hold, e
 	if err != nil {
 		return nil, err
 	}
-	var h creditkit.Hold
-	if err := c.do(ctx, call{method: http.MethodGet, path: "/v1/holds/" + hid}, &h); err != nil {
-		return nil, err
-	}
-	return &h, nil
+	return fetch[creditkit.Hold](ctx, c, call{method: http.MethodGet, path: "/v1/holds/" + hid})
 }
 
 // Capture charges a hold, all of it when amount is nil, as
@@ -547,11 +520,7 @@ func (c *Client) Capture(ctx context.Context, holdID string, amount *creditkit.A
 	if opts == nil {
 		opts = &creditkit.CaptureOpts{}
 	}
-	var e creditkit.Entry
-	if err := c.do(ctx, call{method: http.MethodPost, path: "/v1/holds/" + hid + "/capture", body: captureBody{Amount: amount, Metadata: opts.Metadata}, idem: opts.IdempotencyKey}, &e); err != nil {
-		return nil, err
-	}
-	return &e, nil
+	return fetch[creditkit.Entry](ctx, c, call{method: http.MethodPost, path: "/v1/holds/" + hid + "/capture", body: captureBody{Amount: amount, Metadata: opts.Metadata}, idem: opts.IdempotencyKey})
 }
 
 // Release cancels a hold, as Ledger.Release. opts.Actor is ignored.
@@ -563,11 +532,7 @@ func (c *Client) Release(ctx context.Context, holdID string, opts *creditkit.Cap
 	if opts == nil {
 		opts = &creditkit.CaptureOpts{}
 	}
-	var h creditkit.Hold
-	if err := c.do(ctx, call{method: http.MethodPost, path: "/v1/holds/" + hid + "/release", body: releaseBody{Metadata: opts.Metadata}, idem: opts.IdempotencyKey}, &h); err != nil {
-		return nil, err
-	}
-	return &h, nil
+	return fetch[creditkit.Hold](ctx, c, call{method: http.MethodPost, path: "/v1/holds/" + hid + "/release", body: releaseBody{Metadata: opts.Metadata}, idem: opts.IdempotencyKey})
 }
 
 // Transfer moves credits from one customer to another, as
@@ -577,11 +542,7 @@ func (c *Client) Transfer(ctx context.Context, from, to string, amount creditkit
 		opts = &creditkit.TransferOpts{}
 	}
 	b := transferBody{From: from, To: to, Amount: amount, Currency: opts.Currency, Evergreen: opts.Evergreen, Metadata: opts.Metadata}
-	var r creditkit.TransferResult
-	if err := c.do(ctx, call{method: http.MethodPost, path: "/v1/transfers", body: b, idem: opts.IdempotencyKey, customer: from}, &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
+	return fetch[creditkit.TransferResult](ctx, c, call{method: http.MethodPost, path: "/v1/transfers", body: b, idem: opts.IdempotencyKey, customer: from})
 }
 
 // History lists a customer's ledger entries, one page at a time, as
@@ -648,11 +609,7 @@ func (c *Client) RunDue(ctx context.Context) (creditkit.DueResult, error) {
 
 // Catalog returns the server's currencies and priced operations.
 func (c *Client) Catalog(ctx context.Context) (*Catalog, error) {
-	var cat Catalog
-	if err := c.do(ctx, call{method: http.MethodGet, path: "/v1/operations"}, &cat); err != nil {
-		return nil, err
-	}
-	return &cat, nil
+	return fetch[Catalog](ctx, c, call{method: http.MethodGet, path: "/v1/operations"})
 }
 
 // IngestEvents charges a batch of usage events (at most 1000), each on its
