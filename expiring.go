@@ -32,7 +32,7 @@ func (l *Ledger) NotifyExpiring(ctx context.Context, lead time.Duration, limit i
 	now := l.Now()
 	var events []Event
 	n, err := ss.NotifyExpiring(ctx, now, now.Add(lead), limit, func(g *store.Grant) *store.Event {
-		e := Event{ID: l.ids.next("evt"), Type: EventGrantExpiring, Customer: g.Customer, Currency: g.Currency, At: now,
+		e := Event{ID: l.ids.New("evt"), Type: EventGrantExpiring, Customer: g.Customer, Currency: g.Currency, At: now,
 			Data: map[string]any{"grant_id": g.ID, "remaining": g.Remaining, "expires_at": g.ExpiresAt.UTC(), "reason": g.Reason}}
 		events = append(events, e)
 		return eventToRow(&e)

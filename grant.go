@@ -270,7 +270,7 @@ func (l *Ledger) Grant(ctx context.Context, customer string, amount Amount, opts
 			}
 			ws := w.wallet(key)
 			g := &Grant{
-				ID: w.l.ids.next("grt"), Customer: customer, Currency: cur.Name, Amount: amount, Remaining: amount,
+				ID: w.l.ids.New("grt"), Customer: customer, Currency: cur.Name, Amount: amount, Remaining: amount,
 				Reason: reason, Source: source, Priority: priority, CreatedAt: w.now, EffectiveAt: effective,
 				ExpiresAt: expires, CostBasis: opts.CostBasis, Metadata: orEmpty(maps.Clone(opts.Metadata)),
 			}

@@ -146,7 +146,7 @@ func (l *Ledger) Hold(ctx context.Context, customer, operation string, params Pa
 			}
 			w.draw(ws, allocs)
 			h := &Hold{
-				ID: w.l.ids.next("hld"), Customer: customer, Currency: currency, Operation: operation, Params: params,
+				ID: w.l.ids.New("hld"), Customer: customer, Currency: currency, Operation: operation, Params: params,
 				Amount: amount, Status: HoldActive, CreatedAt: w.now, ExpiresAt: w.now.Add(ttl), Allocations: allocs,
 				Metadata: opts.Metadata,
 			}

@@ -7,11 +7,12 @@ import (
 	"time"
 )
 
-// idGen makes sortable unique IDs: a prefix, then 26 characters of Crockford
-// base32 holding 48 bits of wall-clock milliseconds and 80 random bits
-// (the ULID layout). Within one process IDs strictly increase, so listing by
-// ID lists in creation order.
-type idGen struct {
+// IDGenerator makes sortable unique IDs: a prefix, then 26 characters of
+// Crockford base32 holding 48 bits of wall-clock milliseconds and 80 random
+// bits (the ULID layout). IDs of one generator strictly increase, so listing
+// by ID lists in creation order. The zero value is ready to use, and it is
+// safe for concurrent use.
+type IDGenerator struct {
 	mu     sync.Mutex
 	lastMS uint64
 	hi     uint16 // top 16 random bits
@@ -20,8 +21,8 @@ type idGen struct {
 
 const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
-// next returns a new ID such as "grt_01JD3M6WQ2D5X0Y7K8ZPN4E9RS".
-func (g *idGen) next(prefix string) string {
+// New returns a new ID such as "grt_01JD3M6WQ2D5X0Y7K8ZPN4E9RS".
+func (g *IDGenerator) New(prefix string) string {
 	g.mu.Lock()
 	ms := uint64(time.Now().UnixMilli())
 	if ms <= g.lastMS {

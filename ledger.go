@@ -24,7 +24,7 @@ type Ledger struct {
 	store  store.Store
 	cfg    *Config
 	clock  Clock
-	ids    idGen
+	ids    IDGenerator
 	logger *slog.Logger
 	closer func() error
 	// batcher runs group commit; nil when batching is off.

@@ -391,7 +391,7 @@ func (w *writeState) addEntry(ws *walletState, e *Entry) (*Entry, error) {
 	ws.row.LedgerBalance = int64(bal)
 	ws.rowDirty = true
 	ws.touched = true
-	e.ID = w.l.ids.next("ent")
+	e.ID = w.l.ids.New("ent")
 	e.Customer, e.Currency = ws.key.Customer, ws.key.Currency
 	e.BalanceAfter = bal
 	e.RecordedAt = w.now
@@ -418,7 +418,7 @@ func (w *writeState) addEntry(ws *walletState, e *Entry) (*Entry, error) {
 // event records an outbox event.
 func (w *writeState) event(typ string, key WalletKey, data map[string]any) {
 	w.muts++
-	e := Event{ID: w.l.ids.next("evt"), Type: typ, Customer: key.Customer, Currency: key.Currency, Data: data, At: w.now}
+	e := Event{ID: w.l.ids.New("evt"), Type: typ, Customer: key.Customer, Currency: key.Currency, Data: data, At: w.now}
 	w.events = append(w.events, e)
 }
 

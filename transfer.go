@@ -85,7 +85,7 @@ func (l *Ledger) Transfer(ctx context.Context, from, to string, amount Amount, o
 			for _, a := range allocs {
 				srcGrant := sws.grantByID[a.GrantID]
 				g := &Grant{
-					ID: w.l.ids.next("grt"), Customer: to, Currency: cur.Name, Amount: a.Amount, Remaining: a.Amount,
+					ID: w.l.ids.New("grt"), Customer: to, Currency: cur.Name, Amount: a.Amount, Remaining: a.Amount,
 					Reason: CategoryTransferIn, Source: SourceTransfer, Priority: srcGrant.Priority, CreatedAt: w.now,
 					EffectiveAt: w.now, CostBasis: srcGrant.CostBasis,
 					Metadata: map[string]string{"transfer_from": from, "source_grant": srcGrant.ID, "transfer_entry": out.ID},

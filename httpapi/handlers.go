@@ -111,6 +111,16 @@ func parseTime(name, v string) (time.Time, error) {
 	return t, nil
 }
 
+// parseRange reads the optional since and until query parameters.
+func parseRange(since, until string) (time.Time, time.Time, error) {
+	s, err := parseTime("since", since)
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	u, err := parseTime("until", until)
+	return s, u, err
+}
+
 // parseDur reads an optional duration such as "30d" or "10m".
 func parseDur(name, v string) (time.Duration, error) {
 	if v == "" {
@@ -436,11 +446,7 @@ func (s *Server) routes() {
 			Until     string `query:"until" doc:"RFC 3339; entries before."`
 			Order     string `query:"order" enum:"asc,desc," doc:"asc (oldest first, the default) or desc."`
 		}) (*body[page[*creditkit.Entry]], error) {
-			since, err := parseTime("since", in.Since)
-			if err != nil {
-				return nil, err
-			}
-			until, err := parseTime("until", in.Until)
+			since, until, err := parseRange(in.Since, in.Until)
 			if err != nil {
 				return nil, err
 			}
@@ -462,11 +468,7 @@ func (s *Server) routes() {
 			Since    string `query:"since"`
 			Until    string `query:"until"`
 		}) (*body[page[creditkit.UsageRow]], error) {
-			since, err := parseTime("since", in.Since)
-			if err != nil {
-				return nil, err
-			}
-			until, err := parseTime("until", in.Until)
+			since, until, err := parseRange(in.Since, in.Until)
 			if err != nil {
 				return nil, err
 			}

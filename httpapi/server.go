@@ -72,6 +72,7 @@ type Server struct {
 	timeout  time.Duration
 	maxBody  int64
 	draining atomic.Bool
+	ids      creditkit.IDGenerator
 }
 
 // New builds the server on a ledger whose store implements

@@ -89,7 +89,7 @@ func (s *Server) webhookRoutes() {
 					return nil, invalid("event_types: each item must be an event type such as credits.spent, got %q", t)
 				}
 			}
-			e := &store.WebhookEndpoint{ID: "we_" + randomToken(10), URL: in.Body.URL, Description: in.Body.Description,
+			e := &store.WebhookEndpoint{ID: s.ids.New("we"), URL: in.Body.URL, Description: in.Body.Description,
 				Secret: NewEndpointSecret(), EventTypes: in.Body.EventTypes, CreatedAt: time.Now().UTC()}
 			if in.IdempotencyKey == "" {
 				if err := s.st.CreateWebhookEndpoint(ctx, e); err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/creditkit/creditkit"
 	"github.com/creditkit/creditkit/store"
 )
 
@@ -71,7 +72,7 @@ type Deliverer struct {
 	o        Options
 	attempts *prometheus.CounterVec
 	latency  prometheus.Histogram
-	ids      func() string
+	ids      creditkit.IDGenerator
 }
 
 // New returns a Deliverer on a store.
@@ -107,7 +108,7 @@ func New(st store.ServerStore, opts *Options) (*Deliverer, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Deliverer{st: st, o: o, ids: newIDs("dlv"),
+	d := &Deliverer{st: st, o: o,
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "creditkit_webhook_attempts_total", Help: "Webhook delivery attempts, by outcome (succeeded, retrying, failed).",
 		}, []string{"outcome"}),
@@ -131,7 +132,7 @@ func New(st store.ServerStore, opts *Options) (*Deliverer, error) {
 func (d *Deliverer) Dispatch(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		n, err := d.st.DispatchEvents(ctx, d.o.Now().UTC(), 500, d.ids)
+		n, err := d.st.DispatchEvents(ctx, d.o.Now().UTC(), 500, func() string { return d.ids.New("dlv") })
 		total += n
 		if err != nil {
 			return total, fmt.Errorf("dispatch events: %w", err)
