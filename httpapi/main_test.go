@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -205,8 +204,6 @@ func str(m map[string]any, k string) string {
 	s, _ := m[k].(string)
 	return s
 }
-
-var errStop = errors.New("stop")
 
 // timeZero is a fixed instant for tests on a manual clock.
 func timeZero() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) }

@@ -68,7 +68,6 @@ type Server struct {
 	keys     keyCache
 	tokenKey []byte
 	metrics  *httpMetrics
-	registry *prometheus.Registry
 	timeout  time.Duration
 	maxBody  int64
 	draining atomic.Bool
@@ -110,7 +109,7 @@ func New(ctx context.Context, l *creditkit.Ledger, opts *Options) (*Server, erro
 	if err != nil {
 		return nil, fmt.Errorf("load the customer token signing key: %w", err)
 	}
-	s := &Server{ledger: l, st: st, log: o.Logger, tokenKey: tokenKey, registry: o.Registry,
+	s := &Server{ledger: l, st: st, log: o.Logger, tokenKey: tokenKey,
 		timeout: o.RequestTimeout, maxBody: o.MaxBodyBytes,
 		keys: keyCache{ttl: o.KeyCacheTTL, m: map[string]cachedKey{}}}
 	s.metrics, err = newHTTPMetrics(o.Registry)
@@ -160,9 +159,6 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // OpenAPI returns the API's OpenAPI 3.1 document.
 func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
-
-// Registry returns the Prometheus registry the server reports to.
-func (s *Server) Registry() *prometheus.Registry { return s.registry }
 
 // Serve answers requests on ln until ctx is done, then shuts down
 // gracefully: /readyz turns 503, the listener closes, requests in flight

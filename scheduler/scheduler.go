@@ -114,12 +114,6 @@ func (s *Scheduler) loop(ctx context.Context, wake <-chan struct{}, job func()) 
 	}
 }
 
-// Tick runs one round of every job and returns their errors, which are
-// also logged. A failing job does not stop the others.
-func (s *Scheduler) Tick(ctx context.Context) error {
-	return errors.Join(s.due(ctx), s.deliver(ctx))
-}
-
 // due expires what fell due and sends expiry notices.
 func (s *Scheduler) due(ctx context.Context) error {
 	var errs []error
