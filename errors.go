@@ -20,6 +20,11 @@ const (
 	CodeIdempotencyConflict ErrorCode = "idempotency_conflict"
 	CodeInvalidConfig       ErrorCode = "invalid_config"
 	CodeHoldNotActive       ErrorCode = "hold_not_active"
+	CodeGrantNotActive      ErrorCode = "grant_not_active"
+	// CodeOutcomeUnknown says a write may or may not have been applied (the
+	// database connection died during commit). Retry with the same
+	// idempotency key; never assume it was not applied.
+	CodeOutcomeUnknown ErrorCode = "outcome_unknown"
 	CodeOverloaded          ErrorCode = "overloaded"
 	CodeInternal            ErrorCode = "internal"
 )
@@ -36,6 +41,8 @@ var (
 	ErrIdempotencyConflict = &Error{Code: CodeIdempotencyConflict, Message: "idempotency key reused with a different request"}
 	ErrInvalidConfig       = &Error{Code: CodeInvalidConfig, Message: "invalid config"}
 	ErrHoldNotActive       = &Error{Code: CodeHoldNotActive, Message: "hold is not active"}
+	ErrGrantNotActive      = &Error{Code: CodeGrantNotActive, Message: "grant is not active"}
+	ErrOutcomeUnknown      = &Error{Code: CodeOutcomeUnknown, Message: "the outcome of the write is unknown: retry with the same idempotency key"}
 	ErrOverloaded          = &Error{Code: CodeOverloaded, Message: "too many requests in flight; retry shortly"}
 )
 
