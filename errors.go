@@ -25,8 +25,8 @@ const (
 	// database connection died during commit). Retry with the same
 	// idempotency key; never assume it was not applied.
 	CodeOutcomeUnknown ErrorCode = "outcome_unknown"
-	CodeOverloaded          ErrorCode = "overloaded"
-	CodeInternal            ErrorCode = "internal"
+	CodeOverloaded     ErrorCode = "overloaded"
+	CodeInternal       ErrorCode = "internal"
 )
 
 // Sentinel errors. Every *Error matches the sentinel of its code with
