@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -137,6 +138,15 @@ func (c *committer) loop(lane chan *pending) {
 	}
 }
 
+// answer hands a request its outcome unless it already has one (done is
+// buffered for exactly one).
+func (p *pending) answer(o outcome) {
+	select {
+	case p.done <- o:
+	default:
+	}
+}
+
 // stop ends the lane loops after their current batch.
 func (c *committer) stop() {
 	close(c.quit)
@@ -167,6 +177,11 @@ var errTainted = errors.New("creditkit: request failed after changing the batch 
 // it. A request that fails before changing anything simply fails; one that
 // fails after changing the shared state (which requests avoid by checking
 // before changing) is answered with its error and the batch reruns without it.
+//
+// No panic below this function reaches the process: a request that panics
+// while applying fails alone (the batch reruns without it), and a panic
+// while writing the batch reruns each of its requests alone, so only the
+// culprit fails.
 func (l *Ledger) runBatch(batch []*pending) {
 	live := batch[:0:0]
 	for _, p := range batch {
@@ -184,6 +199,63 @@ func (l *Ledger) runBatch(batch []*pending) {
 		l.cacheMu.Lock()
 		defer l.cacheMu.Unlock()
 	}
+	defer func() {
+		// Last resort: whatever is still unanswered learns that its write
+		// failed. (Requests answered before the panic keep their answer.)
+		if r := recover(); r != nil {
+			err := l.panicError("batch", r)
+			for _, p := range live {
+				p.answer(outcome{err: err})
+			}
+		}
+	}()
+	if err := l.commitBatch(live); errors.Is(err, errPanicked) {
+		if len(live) == 1 {
+			live[0].answer(outcome{err: err})
+			return
+		}
+		// The batch as a whole panicked (while writing rows, say): run each
+		// request on its own, so that only the one that panics fails.
+		if l.cache != nil {
+			l.cache.clear()
+		}
+		for _, p := range live {
+			if err := l.commitBatch([]*pending{p}); errors.Is(err, errPanicked) {
+				p.answer(outcome{err: err})
+			}
+		}
+	}
+}
+
+// errPanicked marks an error made from a recovered panic.
+var errPanicked = errors.New("creditkit: internal error (panic) in the write path")
+
+// panicError turns a recovered panic into an internal error for the
+// caller, and logs it with its stack.
+func (l *Ledger) panicError(what string, r any) error {
+	l.logger.Error("recovered from a panic in the write path; the request fails, the process goes on",
+		"in", what, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	return &Error{Code: CodeInternal, Message: "internal error while writing: nothing was written for this request",
+		Err: fmt.Errorf("%w: %v", errPanicked, r)}
+}
+
+// applySafely runs one request's apply, turning a panic into an error for
+// that request alone.
+func (l *Ledger) applySafely(ctx context.Context, req *writeReq, w *writeState) (res any, panicked bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			res, panicked, err = nil, true, l.panicError(req.kind, r)
+		}
+	}()
+	res, err = req.apply(ctx, w)
+	return res, false, err
+}
+
+// commitBatch runs live requests in one transaction, retrying lost races,
+// and answers each, except on a panic outside any one request's apply: then
+// it answers nobody, writes nothing and returns an error wrapping
+// errPanicked, for runBatch to split the batch.
+func (l *Ledger) commitBatch(live []*pending) error {
 	attempt := 0
 	for len(live) > 0 {
 		results := make([]outcome, len(live))
@@ -191,7 +263,12 @@ func (l *Ledger) runBatch(batch []*pending) {
 		var state *writeState
 		tainted := -1
 		ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
-		err := l.store.Update(ctx, func(ctx context.Context, tx store.WriteTx) error {
+		err := l.store.Update(ctx, func(ctx context.Context, tx store.WriteTx) (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					err = l.panicError("batch", r)
+				}
+			}()
 			for i := range results {
 				results[i] = outcome{}
 			}
@@ -248,9 +325,11 @@ func (l *Ledger) runBatch(batch []*pending) {
 					}
 				}
 				mark := w.muts
-				res, err := req.apply(ctx, w)
+				res, panicked, err := l.applySafely(ctx, req, w)
 				if err != nil {
-					if w.muts != mark {
+					// A panic may have left the state half changed, whatever
+					// muts says: rerun the batch without the request.
+					if w.muts != mark || panicked {
 						tainted = i
 						results[i].err = err
 						return errTainted
@@ -286,6 +365,8 @@ func (l *Ledger) runBatch(batch []*pending) {
 			}
 		}
 		switch {
+		case errors.Is(err, errPanicked):
+			return err
 		case errors.Is(err, errTainted):
 			l.logger.Warn("write request failed after changing batch state; rerunning the batch without it", "kind", live[tainted].req.kind, "err", results[tainted].err)
 			live[tainted].done <- results[tainted]
@@ -295,16 +376,26 @@ func (l *Ledger) runBatch(batch []*pending) {
 			attempt++
 			l.logger.Debug("write batch lost a race, retrying", "size", len(live), "attempt", attempt, "err", err)
 			continue
+		case errors.Is(err, store.ErrOutcomeUnknown):
+			// The commit may or may not have happened: say so, so that the
+			// caller retries with the same idempotency key instead of
+			// assuming nothing was charged.
+			err = &Error{Code: CodeOutcomeUnknown, Message: "the database connection failed while committing, so this write may or may not have been applied: retry it with the same idempotency key", Err: err}
+			for _, p := range live {
+				p.done <- outcome{err: err}
+			}
+			return nil
 		case err != nil:
 			for _, p := range live {
 				p.done <- outcome{err: err}
 			}
-			return
+			return nil
 		}
 		l.publish(events)
 		for i, p := range live {
 			p.done <- results[i]
 		}
-		return
+		return nil
 	}
+	return nil
 }

@@ -348,19 +348,34 @@ func TestBatchingNeverChangesAnOutcome(t *testing.T) {
 // gate, then lets them commit as one batch, and returns their outcomes.
 func runChunkAsOneBatch(t *testing.T, rn *run, chunk []op) []string {
 	t.Helper()
-	c := rn.l.batcher
 	results := make([]any, len(chunk))
 	errs := make([]error, len(chunk))
-	finished := make([]chan struct{}, len(chunk))
+	calls := make([]func(), len(chunk))
+	for i, o := range chunk {
+		calls[i] = func() { results[i], errs[i] = rn.exec(context.Background(), o) }
+	}
+	queueAsOneBatch(t, rn.l.batcher, calls)
+	out := make([]string, len(chunk))
+	for i := range chunk {
+		out[i] = rn.outcome(chunk[i], results[i], errs[i])
+	}
+	return out
+}
+
+// queueAsOneBatch runs calls (each one write) so that they queue on the
+// lane in order and commit as one batch, and returns when all are done.
+func queueAsOneBatch(t *testing.T, c *committer, calls []func()) {
+	t.Helper()
+	finished := make([]chan struct{}, len(calls))
 	// Park the lane: the first request is taken out of the queue and waits
 	// at the gate, the rest queue behind it in submission order.
 	c.gate.Lock()
-	for i, o := range chunk {
+	for i, call := range calls {
 		before := c.submitted.Load()
 		finished[i] = make(chan struct{})
 		go func() {
 			defer close(finished[i])
-			results[i], errs[i] = rn.exec(context.Background(), o)
+			call()
 		}()
 		// Wait until this request is queued, or was refused before reaching
 		// the queue, before submitting the next.
@@ -378,12 +393,9 @@ func runChunkAsOneBatch(t *testing.T, rn *run, chunk []op) []string {
 		}
 	}
 	c.gate.Unlock()
-	out := make([]string, len(chunk))
-	for i, f := range finished {
+	for _, f := range finished {
 		<-f
-		out[i] = rn.outcome(chunk[i], results[i], errs[i])
 	}
-	return out
 }
 
 // Past a lane's bounded queue, writes fail fast with the overloaded code

@@ -232,6 +232,24 @@ func (l *Ledger) Grant(ctx context.Context, customer string, amount Amount, opts
 	if opts.ExpiresIn < 0 {
 		return nil, errorf(CodeInvalidRequest, "expires_in must be positive, got %s", opts.ExpiresIn)
 	}
+	if err := checkInstant("effective_at", opts.EffectiveAt); err != nil {
+		return nil, err
+	}
+	if err := checkInstant("expires_at", opts.ExpiresAt); err != nil {
+		return nil, err
+	}
+	if opts.ExpiresIn > 0 {
+		// The expiry is computed in the write, from the effective time; check
+		// the latest it can be now, so a request that would overflow the
+		// horizon is refused before it is queued.
+		start := l.Now()
+		if opts.EffectiveAt.After(start) {
+			start = opts.EffectiveAt.UTC()
+		}
+		if _, err := addCapped("effective_at + expires_in", start, opts.ExpiresIn); err != nil {
+			return nil, err
+		}
+	}
 	source := opts.Source
 	if source == "" {
 		source = sourceForReason(reason)
@@ -259,7 +277,10 @@ func (l *Ledger) Grant(ctx context.Context, customer string, amount Amount, opts
 				t := opts.ExpiresAt.UTC()
 				expires = &t
 			case opts.ExpiresIn > 0:
-				t := effective.Add(opts.ExpiresIn)
+				t, err := addCapped("effective_at + expires_in", effective, opts.ExpiresIn)
+				if err != nil {
+					return nil, err
+				}
 				expires = &t
 			}
 			if expires != nil && !expires.After(w.now) {

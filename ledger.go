@@ -161,9 +161,20 @@ func (l *Ledger) publish(events []Event) {
 	l.subsMu.RUnlock()
 	for _, e := range events {
 		for _, s := range subs {
-			s(e)
+			l.notify(s, e)
 		}
 	}
+}
+
+// notify calls one subscriber; a subscriber that panics is logged and
+// skipped, since the write it hears about has already committed.
+func (l *Ledger) notify(s Subscriber, e Event) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.logger.Error("event subscriber panicked; the event stays in the outbox", "event", e.ID, "type", e.Type, "panic", fmt.Sprint(r))
+		}
+	}()
+	s(e)
 }
 
 // writeReq is one mutation on the write path. Every public write builds one

@@ -153,9 +153,22 @@ func (s *Store) Update(ctx context.Context, fn func(ctx context.Context, tx stor
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return translate("commit", err)
+		return translateCommit(err)
 	}
 	return nil
+}
+
+// translateCommit translates an error of COMMIT. An ERROR the server sent
+// (a serialization failure, say) means the transaction was rolled back; any
+// other failure (the connection broke, the server ended the session with a
+// FATAL, the context ended while COMMIT was in flight) leaves the outcome
+// unknown: the server may have committed before the answer was lost.
+func translateCommit(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Severity == "ERROR" {
+		return translate("commit", err)
+	}
+	return fmt.Errorf("postgres: commit: %w: %w", store.ErrOutcomeUnknown, err)
 }
 
 // View runs fn in a REPEATABLE READ READ ONLY transaction: every read sees
