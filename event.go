@@ -4,12 +4,16 @@ import "time"
 
 // Event types recorded in the outbox.
 const (
-	EventCreditsGranted     = "credits.granted"
-	EventCreditsSpent       = "credits.spent"
-	EventBalanceLow         = "credits.balance.low"
-	EventBalanceDepleted    = "credits.balance.depleted"
-	EventGrantExpired       = "credits.grant.expired"
-	EventGrantVoided        = "credits.grant.voided"
+	EventCreditsGranted  = "credits.granted"
+	EventCreditsSpent    = "credits.spent"
+	EventBalanceLow      = "credits.balance.low"
+	EventBalanceDepleted = "credits.balance.depleted"
+	EventGrantExpired    = "credits.grant.expired"
+	EventGrantVoided     = "credits.grant.voided"
+	// EventGrantUpdated says a grant's expiry moved (ChangeExpiry).
+	EventGrantUpdated = "credits.grant.updated"
+	// EventCreditsReversed says a charge was given back, fully or partly.
+	EventCreditsReversed    = "credits.reversed"
 	EventCreditsTransferred = "credits.transferred"
 	EventHoldExpired        = "hold.expired"
 	// EventGrantExpiring is written ahead of a grant's expiry by NotifyExpiring.

@@ -2,6 +2,7 @@ package creditkit
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"math/big"
 	"strings"
@@ -136,6 +137,20 @@ func (g *Grant) StatusAt(t time.Time) GrantStatus {
 	default:
 		return GrantActive
 	}
+}
+
+// checkActive refuses a change at now to a grant that is closed: voided,
+// or expired (written off, or past its expiry).
+func (g *Grant) checkActive(now time.Time) error {
+	switch {
+	case g.VoidedAt != nil:
+		return &Error{Code: CodeGrantNotActive, Message: fmt.Sprintf("grant %s was voided at %s: it can no longer change", g.ID, fmtTime(*g.VoidedAt))}
+	case g.ExpiredAt != nil:
+		return &Error{Code: CodeGrantNotActive, Message: fmt.Sprintf("grant %s expired at %s: it can no longer change", g.ID, fmtTime(*g.ExpiredAt))}
+	case g.ExpiresAt != nil && !now.Before(*g.ExpiresAt):
+		return &Error{Code: CodeGrantNotActive, Message: fmt.Sprintf("grant %s expired at %s: it can no longer change", g.ID, fmtTime(*g.ExpiresAt))}
+	}
+	return nil
 }
 
 // spendableAt reports whether credits may be drawn from g at t.

@@ -26,6 +26,9 @@ type writeState struct {
 	// muts counts changes to the state, so the batcher can tell whether a
 	// failed request left anything behind.
 	muts int
+	// reversed caches, per charge entry ID, what each of its grants got
+	// back through reversals (see reversedOf).
+	reversed map[string]map[string]Amount
 }
 
 // walletState is one locked wallet in a write.
@@ -218,44 +221,8 @@ func (w *writeState) returnHold(ctx context.Context, ws *walletState, h *Hold, c
 		if err != nil {
 			return err
 		}
-		switch {
-		case g.VoidedAt != nil:
-			if _, err := w.addEntry(ws, &Entry{Category: CategoryVoid, Amount: -back, At: w.now, Actor: "system",
-				Metadata:    map[string]any{"grant_id": g.ID, "hold_id": h.ID, "reason": "released hold on a voided grant"},
-				Allocations: []Allocation{{GrantID: g.ID, Amount: back}}}); err != nil {
-				return err
-			}
-		case g.ExpiredAt != nil || (g.ExpiresAt != nil && !w.now.Before(*g.ExpiresAt)):
-			// The grant expired while its credits were held: they expire as
-			// they come back, now (at the expiry instant they were still
-			// held, so that is when they stop counting).
-			first := g.ExpiredAt == nil
-			if first && g.Remaining > 0 {
-				// Write off what the grant itself still has, at its expiry.
-				if err := w.expireGrant(ws, g); err != nil {
-					return err
-				}
-				first = false
-			}
-			if g.ExpiredAt == nil {
-				at := *g.ExpiresAt
-				g.ExpiredAt = &at
-				w.markGrant(ws, g)
-			}
-			if _, err := w.addEntry(ws, &Entry{Category: CategoryExpiration, Amount: -back, At: w.now, Actor: "system",
-				Metadata:    map[string]any{"grant_id": g.ID, "hold_id": h.ID, "reason": "released hold on an expired grant"},
-				Allocations: []Allocation{{GrantID: g.ID, Amount: back}}}); err != nil {
-				return err
-			}
-			if first {
-				w.event(EventGrantExpired, ws.key, map[string]any{"grant_id": g.ID, "amount": back, "expired_at": *g.ExpiredAt})
-			}
-		default:
-			g.Remaining += back
-			w.markGrant(ws, g)
-			if !slices.Contains(ws.grants, g) {
-				ws.grants = append(ws.grants, g)
-			}
+		if err := w.giveBack(ws, g, back, "hold_id", h.ID, "released hold"); err != nil {
+			return err
 		}
 	}
 	now := w.now
@@ -264,6 +231,54 @@ func (w *writeState) returnHold(ctx context.Context, ws *walletState, h *Hold, c
 	h.ResolvedAt = &now
 	w.markHold(ws, h)
 	ws.touched = true
+	return nil
+}
+
+// giveBack returns credits that were drawn from grant g (by a hold that is
+// released, or a charge that is reversed) to it. Credits that come back to
+// a grant that has since been voided or has expired are written off at
+// once, with a void or expiration entry that names ref (the hold or the
+// reversal they came back through): they never become spendable again.
+func (w *writeState) giveBack(ws *walletState, g *Grant, back Amount, refKey, refID, what string) error {
+	switch {
+	case g.VoidedAt != nil:
+		if _, err := w.addEntry(ws, &Entry{Category: CategoryVoid, Amount: -back, At: w.now, Actor: "system",
+			Metadata:    map[string]any{"grant_id": g.ID, refKey: refID, "reason": what + " on a voided grant"},
+			Allocations: []Allocation{{GrantID: g.ID, Amount: back}}}); err != nil {
+			return err
+		}
+	case g.ExpiredAt != nil || (g.ExpiresAt != nil && !w.now.Before(*g.ExpiresAt)):
+		// The grant expired while its credits were away: they expire as
+		// they come back, now (at the expiry instant they were still held
+		// or spent, so that is when they stop counting).
+		first := g.ExpiredAt == nil
+		if first && g.Remaining > 0 {
+			// Write off what the grant itself still has, at its expiry.
+			if err := w.expireGrant(ws, g); err != nil {
+				return err
+			}
+			first = false
+		}
+		if g.ExpiredAt == nil {
+			at := *g.ExpiresAt
+			g.ExpiredAt = &at
+			w.markGrant(ws, g)
+		}
+		if _, err := w.addEntry(ws, &Entry{Category: CategoryExpiration, Amount: -back, At: w.now, Actor: "system",
+			Metadata:    map[string]any{"grant_id": g.ID, refKey: refID, "reason": what + " on an expired grant"},
+			Allocations: []Allocation{{GrantID: g.ID, Amount: back}}}); err != nil {
+			return err
+		}
+		if first {
+			w.event(EventGrantExpired, ws.key, map[string]any{"grant_id": g.ID, "amount": back, "expired_at": *g.ExpiredAt})
+		}
+	default:
+		g.Remaining += back
+		w.markGrant(ws, g)
+		if !slices.Contains(ws.grants, g) {
+			ws.grants = append(ws.grants, g)
+		}
+	}
 	return nil
 }
 
@@ -437,7 +452,7 @@ func (w *writeState) finish() error {
 				continue
 			}
 			g := ws.grantByID[id]
-			w.changes.GrantUpdates = append(w.changes.GrantUpdates, &store.GrantUpdate{ID: g.ID, Remaining: int64(g.Remaining), VoidedAt: g.VoidedAt, ExpiredAt: g.ExpiredAt})
+			w.changes.GrantUpdates = append(w.changes.GrantUpdates, &store.GrantUpdate{ID: g.ID, Remaining: int64(g.Remaining), VoidedAt: g.VoidedAt, ExpiredAt: g.ExpiredAt, ExpiresAt: g.ExpiresAt})
 		}
 		for _, h := range ws.holds {
 			switch {

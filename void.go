@@ -8,15 +8,20 @@ import (
 
 // VoidOpts are options for Void. Nil means defaults.
 type VoidOpts struct {
+	// Amount voids only part of what remains, leaving the grant active with
+	// the rest. Nil voids all that remains and closes the grant.
+	Amount *Amount
 	// Reason says why, recorded in the entry's metadata.
 	Reason         string
 	IdempotencyKey string
 	Actor          string
 }
 
-// Void removes what is left of a grant with a void entry. Credits of the
-// grant that are held by an active hold are voided when the hold returns
-// them.
+// Void removes what is left of a grant (or, with opts.Amount, part of it)
+// with a void entry. A whole void closes the grant: credits of it that are
+// held by an active hold, or that a reversal gives back later, are voided
+// when they return. Voiding a voided or expired grant is a
+// grant_not_active error.
 func (l *Ledger) Void(ctx context.Context, grantID string, opts *VoidOpts) (*Entry, error) {
 	if opts == nil {
 		opts = &VoidOpts{}
@@ -27,42 +32,45 @@ func (l *Ledger) Void(ctx context.Context, grantID string, opts *VoidOpts) (*Ent
 	if len(opts.Reason) > maxMetadataValLen {
 		return nil, errorf(CodeInvalidRequest, "void reason is longer than %d characters", maxMetadataValLen)
 	}
+	if opts.Amount != nil {
+		if err := checkPositive("void amount", *opts.Amount); err != nil {
+			return nil, err
+		}
+	}
 	var key WalletKey // the grant's wallet, found by wallets below
 	req := &writeReq{
 		kind:        "void",
 		route:       grantID,
 		idemKey:     opts.IdempotencyKey,
-		fingerprint: fingerprint("void", []any{grantID, opts.Reason}),
-		wallets: func(ctx context.Context, tx store.ReadTx) ([]WalletKey, error) {
-			r, err := tx.Grant(ctx, grantID)
-			if err != nil {
-				return nil, err
-			}
-			if r == nil {
-				return nil, errorf(CodeNotFound, "grant %q not found", grantID)
-			}
-			key = walletKey(r.Customer, r.Currency)
-			return []WalletKey{key}, nil
-		},
-		decode: decodeAs[Entry](),
+		fingerprint: fingerprint("void", []any{grantID, opts.Reason, opts.Amount}),
+		wallets:     grantWallet(grantID, &key),
+		decode:      decodeAs[Entry](),
 		apply: func(ctx context.Context, w *writeState) (any, error) {
 			ws := w.wallet(key)
 			g, err := w.grant(ctx, ws, grantID)
 			if err != nil {
 				return nil, err
 			}
-			switch {
-			case g.VoidedAt != nil:
-				return nil, errorf(CodeInvalidRequest, "grant %s was already voided at %s", g.ID, fmtTime(*g.VoidedAt))
-			case g.ExpiredAt != nil:
-				return nil, errorf(CodeInvalidRequest, "grant %s expired at %s: there is nothing left to void", g.ID, fmtTime(*g.ExpiredAt))
+			if err := g.checkActive(w.now); err != nil {
+				return nil, err
 			}
 			amount := g.Remaining
-			now := w.now
-			g.Remaining = 0
-			g.VoidedAt = &now
-			w.markGrant(ws, g)
+			if opts.Amount != nil && *opts.Amount > g.Remaining {
+				return nil, errorf(CodeInvalidAmount, "cannot void %d of grant %s: only %d remain unspent and unheld; void at most %d",
+					*opts.Amount, g.ID, g.Remaining, g.Remaining)
+			}
 			meta := map[string]any{"grant_id": g.ID}
+			if opts.Amount != nil {
+				amount = *opts.Amount
+				g.Remaining -= amount
+				meta["partial"] = true
+				meta["remaining"] = g.Remaining
+			} else {
+				now := w.now
+				g.Remaining = 0
+				g.VoidedAt = &now
+			}
+			w.markGrant(ws, g)
 			if opts.Reason != "" {
 				meta["reason"] = opts.Reason
 			}
@@ -82,7 +90,8 @@ func (l *Ledger) Void(ctx context.Context, grantID string, opts *VoidOpts) (*Ent
 			if err != nil {
 				return nil, err
 			}
-			w.event(EventGrantVoided, ws.key, map[string]any{"grant_id": g.ID, "entry_id": e.ID, "amount": amount, "reason": opts.Reason})
+			w.event(EventGrantVoided, ws.key, map[string]any{"grant_id": g.ID, "entry_id": e.ID, "amount": amount, "reason": opts.Reason,
+				"remaining": g.Remaining, "partial": opts.Amount != nil})
 			return e, nil
 		},
 	}

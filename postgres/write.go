@@ -122,13 +122,15 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::
 		column(g, func(v *store.Grant) *string { return jsonText(v.Metadata) }))
 
 	gu := lastByKey(c.GrantUpdates, func(v *store.GrantUpdate) string { return v.ID })
-	queue("update grants", len(gu), `UPDATE grants AS g SET remaining = u.remaining, voided_at = u.voided_at, expired_at = u.expired_at
-FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS u(id, remaining, voided_at, expired_at)
+	queue("update grants", len(gu), `UPDATE grants AS g SET remaining = u.remaining, voided_at = u.voided_at, expired_at = u.expired_at,
+    expires_at = u.expires_at
+FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) AS u(id, remaining, voided_at, expired_at, expires_at)
 WHERE g.id = u.id`,
 		column(gu, func(v *store.GrantUpdate) string { return v.ID }),
 		column(gu, func(v *store.GrantUpdate) int64 { return v.Remaining }),
 		column(gu, func(v *store.GrantUpdate) *int64 { return microsPtr(v.VoidedAt) }),
-		column(gu, func(v *store.GrantUpdate) *int64 { return microsPtr(v.ExpiredAt) }))
+		column(gu, func(v *store.GrantUpdate) *int64 { return microsPtr(v.ExpiredAt) }),
+		column(gu, func(v *store.GrantUpdate) *int64 { return microsPtr(v.ExpiresAt) }))
 
 	// WITH ORDINALITY ... ORDER BY: seq follows the order of the list.
 	e := c.Entries

@@ -323,10 +323,10 @@ func (t *txn) Apply(ctx context.Context, c *store.Changes) error {
 					micros(g.CreatedAt), micros(g.EffectiveAt), microsPtr(g.ExpiresAt), microsPtr(g.VoidedAt), microsPtr(g.ExpiredAt),
 					nullBytes(g.CostBasis), string(g.Metadata)}
 			}},
-		{"update grant", `UPDATE grants SET remaining = ?, voided_at = ?, expired_at = ? WHERE id = ?`, 0, len(c.GrantUpdates),
+		{"update grant", `UPDATE grants SET remaining = ?, voided_at = ?, expired_at = ?, expires_at = ? WHERE id = ?`, 0, len(c.GrantUpdates),
 			func(i int) []any {
 				u := c.GrantUpdates[i]
-				return []any{u.Remaining, microsPtr(u.VoidedAt), microsPtr(u.ExpiredAt), u.ID}
+				return []any{u.Remaining, microsPtr(u.VoidedAt), microsPtr(u.ExpiredAt), microsPtr(u.ExpiresAt), u.ID}
 			}},
 		{"insert entry", `INSERT INTO entries (id, customer, currency, category, amount, balance_after, operation, metadata, allocations, actor, idempotency_key, at, recorded_at) VALUES `, 13, len(c.Entries),
 			func(i int) []any {

@@ -135,6 +135,9 @@ type GrantUpdate struct {
 	Remaining int64
 	VoidedAt  *time.Time
 	ExpiredAt *time.Time
+	// ExpiresAt is the grant's expiry after the update (nil: never), which
+	// an expiry change moves.
+	ExpiresAt *time.Time
 }
 
 // GrantQuery selects a customer's grants.

@@ -391,12 +391,13 @@ func (m *model) transfer(from, to string, amount int64, evergreen bool) ([]model
 }
 
 // void removes what is left of grant g and returns how much that was. A
-// grant already voided, or written off by expiry, cannot be voided.
+// grant already voided, or expired (written off or past its expiry), is no
+// longer active and cannot be voided.
 func (m *model) void(g int) (int64, creditkit.ErrorCode) {
 	grant := &m.grants[g]
 	m.settle(grant.customer)
-	if grant.voided || grant.writtenOff {
-		return 0, creditkit.CodeInvalidRequest
+	if grant.voided || grant.writtenOff || grant.expiredAt(m.now) {
+		return 0, creditkit.CodeGrantNotActive
 	}
 	amount := grant.remaining
 	grant.remaining = 0
