@@ -8,8 +8,11 @@ const (
 	EventCreditsSpent    = "credits.spent"
 	EventBalanceLow      = "credits.balance.low"
 	EventBalanceDepleted = "credits.balance.depleted"
-	EventGrantExpired    = "credits.grant.expired"
-	EventGrantVoided     = "credits.grant.voided"
+	// EventBalanceRecovered says the balance is back at or above a
+	// threshold that credits.balance.low announced.
+	EventBalanceRecovered = "credits.balance.recovered"
+	EventGrantExpired     = "credits.grant.expired"
+	EventGrantVoided      = "credits.grant.voided"
 	// EventGrantUpdated says a grant's expiry moved (ChangeExpiry).
 	EventGrantUpdated = "credits.grant.updated"
 	// EventCreditsReversed says a charge was given back, fully or partly.

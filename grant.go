@@ -323,6 +323,9 @@ func (l *Ledger) Grant(ctx context.Context, customer string, amount Amount, opts
 				return nil, err
 			}
 			w.addGrant(ws, g)
+			if err := w.noteRefill(ws, g); err != nil {
+				return nil, err
+			}
 			w.event(EventCreditsGranted, key, map[string]any{"grant_id": g.ID, "entry_id": e.ID, "amount": amount, "reason": reason,
 				"effective_at": effective, "expires_at": expires})
 			return g.snapshot(w.now), nil

@@ -463,7 +463,9 @@ func (w *writeState) finish() error {
 			}
 		}
 		if ws.touched {
-			w.balanceEvents(ws)
+			if err := w.balanceEvents(ws); err != nil {
+				return err
+			}
 		}
 		if ws.rowDirty {
 			w.changes.Wallets = append(w.changes.Wallets, ws.row)
@@ -474,26 +476,4 @@ func (w *writeState) finish() error {
 		w.changes.Events = append(w.changes.Events, eventToRow(&w.events[i]))
 	}
 	return nil
-}
-
-// balanceEvents adds credits.balance.low (once per crossing below the
-// configured threshold) and credits.balance.depleted.
-func (w *writeState) balanceEvents(ws *walletState) {
-	after := w.available(ws)
-	if ws.before > 0 && after == 0 {
-		w.event(EventBalanceDepleted, ws.key, map[string]any{"available": after})
-	}
-	threshold := w.l.cfg.LowBalance
-	if threshold <= 0 || ws.key.Currency != w.l.cfg.DefaultCurrency().Name {
-		return
-	}
-	switch {
-	case after < threshold && !ws.row.LowNotified:
-		ws.row.LowNotified = true
-		ws.rowDirty = true
-		w.event(EventBalanceLow, ws.key, map[string]any{"available": after, "threshold": threshold})
-	case after >= threshold && ws.row.LowNotified:
-		ws.row.LowNotified = false
-		ws.rowDirty = true
-	}
 }

@@ -21,7 +21,7 @@ var _ store.ReadTx = (*readTx)(nil)
 
 // Column lists, in the order the scan functions read them.
 const (
-	walletColumns = "customer, currency, ledger_balance, low_notified, created_at"
+	walletColumns = "customer, currency, ledger_balance, low_notified, alerts, created_at"
 	grantColumns  = "id, customer, currency, amount, remaining, reason, source, priority, created_at, effective_at, " +
 		"expires_at, voided_at, expired_at, cost_basis, metadata"
 	entryColumns = "seq, id, customer, currency, category, amount, balance_after, operation, metadata, allocations, " +
@@ -294,8 +294,12 @@ func collect[T any](rows pgx.Rows, err error, scan func(pgx.Row) (*T, error), op
 func scanWallet(row pgx.Row) (*store.Wallet, error) {
 	var w store.Wallet
 	var created int64
-	if err := row.Scan(&w.Customer, &w.Currency, &w.LedgerBalance, &w.LowNotified, &created); err != nil {
+	var alerts *string
+	if err := row.Scan(&w.Customer, &w.Currency, &w.LedgerBalance, &w.LowNotified, &alerts, &created); err != nil {
 		return nil, err
+	}
+	if alerts != nil {
+		w.Alerts = []byte(*alerts)
 	}
 	w.CreatedAt = fromMicros(created)
 	return &w, nil

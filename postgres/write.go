@@ -89,13 +89,15 @@ func (w *writeTx) Apply(ctx context.Context, c *store.Changes) error {
 	wallets := lastByKey(c.Wallets, func(v *store.Wallet) store.WalletKey {
 		return store.WalletKey{Customer: v.Customer, Currency: v.Currency}
 	})
-	queue("save wallets", len(wallets), `UPDATE wallets AS w SET ledger_balance = v.ledger_balance, low_notified = v.low_notified
-FROM unnest($1::text[], $2::text[], $3::bigint[], $4::boolean[]) AS v(customer, currency, ledger_balance, low_notified)
+	queue("save wallets", len(wallets), `UPDATE wallets AS w SET ledger_balance = v.ledger_balance, low_notified = v.low_notified,
+    alerts = v.alerts
+FROM unnest($1::text[], $2::text[], $3::bigint[], $4::boolean[], $5::text[]) AS v(customer, currency, ledger_balance, low_notified, alerts)
 WHERE w.customer = v.customer AND w.currency = v.currency`,
 		column(wallets, func(v *store.Wallet) string { return v.Customer }),
 		column(wallets, func(v *store.Wallet) string { return v.Currency }),
 		column(wallets, func(v *store.Wallet) int64 { return v.LedgerBalance }),
-		column(wallets, func(v *store.Wallet) bool { return v.LowNotified }))
+		column(wallets, func(v *store.Wallet) bool { return v.LowNotified }),
+		column(wallets, func(v *store.Wallet) *string { return jsonText(v.Alerts) }))
 
 	g := c.NewGrants
 	queue("insert grants", len(g), `INSERT INTO grants (`+grantColumns+`)

@@ -107,7 +107,11 @@ type Wallet struct {
 	Currency      string
 	LedgerBalance int64
 	LowNotified   bool
-	CreatedAt     time.Time
+	// Alerts is the wallet's balance-alert state as JSON (its own
+	// low-balance thresholds, which of them are crossed, the last refill),
+	// or nil. The domain reads and writes it; the store only keeps it.
+	Alerts    []byte
+	CreatedAt time.Time
 }
 
 // Grant is a grant row.

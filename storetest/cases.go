@@ -358,7 +358,7 @@ func testVoid(t *testing.T, b *Bundle) {
 		t.Fatalf("voided grant = %+v", got)
 	}
 	_, err := l.Void(c, g.ID, nil)
-	wantCode(t, err, creditkit.CodeInvalidRequest)
+	wantCode(t, err, creditkit.CodeGrantNotActive)
 	_, err = l.Void(c, "grt_missing", nil)
 	wantCode(t, err, creditkit.CodeNotFound)
 	if b.Events.Count(creditkit.EventGrantVoided, "mia") != 1 {
@@ -573,9 +573,60 @@ func testEvents(t *testing.T, b *Bundle) {
 		}
 	}
 	want := []string{"credits.granted", "credits.spent", "credits.spent", "credits.balance.low", "credits.spent",
-		"credits.granted", "credits.spent", "credits.balance.low", "credits.spent", "credits.balance.depleted"}
+		"credits.granted", "credits.balance.recovered", "credits.spent", "credits.balance.low", "credits.spent", "credits.balance.depleted"}
 	if !slices.Equal(types, want) {
 		t.Fatalf("outbox = %v\nwant     %v", types, want)
+	}
+}
+
+// Low-balance alerts fire on the way down only, once per crossing, for the
+// config's threshold and the wallet's own (absolute or a percentage of the
+// last refill), and recover on the way up.
+func testBalanceAlerts(t *testing.T, b *Bundle) {
+	l, c := b.Ledger, ctx(t)
+	// A grant that leaves the wallet under the threshold announces nothing.
+	must(l.Grant(c, "una", 50, nil))
+	if n := b.Events.Count(creditkit.EventBalanceLow, "una"); n != 0 {
+		t.Fatalf("%d low-balance events after a grant, want 0", n)
+	}
+	// A debit that leaves it under does, once.
+	must(l.Debit(c, "una", 5, nil))
+	must(l.Debit(c, "una", 5, nil))
+	if n := b.Events.Count(creditkit.EventBalanceLow, "una"); n != 1 {
+		t.Fatalf("%d low-balance events after two debits under the threshold, want 1", n)
+	}
+
+	_, err := l.SetBalanceAlerts(c, "vic", []creditkit.Threshold{{Percent: 101}}, nil)
+	wantCode(t, err, creditkit.CodeInvalidRequest)
+	_, err = l.SetBalanceAlerts(c, "vic", []creditkit.Threshold{{Amount: -1}}, nil)
+	wantCode(t, err, creditkit.CodeInvalidAmount)
+	set := must(l.SetBalanceAlerts(c, "vic", []creditkit.Threshold{{Percent: 50}, {Amount: 300}}, &creditkit.SetAlertsOpts{IdempotencyKey: "alerts-1"}))
+	if len(set.Thresholds) != 2 || set.Global != 100 {
+		t.Fatalf("alerts = %+v", set)
+	}
+	must(l.Grant(c, "vic", 1000, &creditkit.GrantOpts{Reason: "subscription"})) // last refill 1000: 50% is 500
+	levels := func() []any {
+		var out []any
+		for _, e := range must(l.Events(c, 0, 1000)) {
+			if e.Customer == "vic" && (e.Type == creditkit.EventBalanceLow || e.Type == creditkit.EventBalanceRecovered) {
+				out = append(out, e.Type, e.Data["threshold"])
+			}
+		}
+		return out
+	}
+	must(l.Debit(c, "vic", 600, nil)) // 400: under 500
+	must(l.Debit(c, "vic", 150, nil)) // 250: under 300
+	must(l.Debit(c, "vic", 200, nil)) // 50: under the global 100
+	must(l.Grant(c, "vic", 400, nil)) // 450: over 100 and 300, still under 500
+	got := fmt.Sprint(levels())
+	want := fmt.Sprint([]any{"credits.balance.low", 500, "credits.balance.low", 300, "credits.balance.low", 100,
+		"credits.balance.recovered", 100, "credits.balance.recovered", 300})
+	if got != want {
+		t.Fatalf("alert events = %s\nwant %s", got, want)
+	}
+	state := must(l.GetBalanceAlerts(c, "vic", ""))
+	if state.LastRefill != 1000 || !slices.Equal(state.Low, []creditkit.Amount{500}) {
+		t.Fatalf("alert state = %+v", state)
 	}
 }
 

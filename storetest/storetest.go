@@ -105,6 +105,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"BadInputMovesNoCredit", testBadInput},
 		{"Overflow", testOverflow},
 		{"Events", testEvents},
+		{"BalanceAlerts", testBalanceAlerts},
 		{"Currencies", testCurrencies},
 		{"HistoryPaging", testHistoryPaging},
 		{"ConcurrentSpendsNeverOverdraw", testConcurrentSpends},
