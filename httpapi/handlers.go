@@ -179,7 +179,8 @@ type (
 		Metadata map[string]string `json:"metadata,omitempty"`
 	}
 	voidBody struct {
-		Reason string `json:"reason,omitempty"`
+		Amount *creditkit.Amount `json:"amount,omitempty" doc:"Void only this many of the credits that remain; all of them by default."`
+		Reason string            `json:"reason,omitempty"`
 	}
 	transferBody struct {
 		From      string            `json:"from"`
@@ -332,7 +333,7 @@ func (s *Server) routes() {
 		}) (*body[*creditkit.Entry], error) {
 			opts := &creditkit.VoidOpts{IdempotencyKey: in.IdempotencyKey, Actor: actor(ctx)}
 			if in.Body != nil {
-				opts.Reason = in.Body.Reason
+				opts.Reason, opts.Amount = in.Body.Reason, in.Body.Amount
 			}
 			e, err := l.Void(ctx, in.Grant, opts)
 			return &body[*creditkit.Entry]{e}, err
@@ -525,6 +526,7 @@ func (s *Server) routes() {
 		})
 
 	s.webhookRoutes()
+	s.correctionRoutes()
 }
 
 // spend charges an operation or debits a raw amount.

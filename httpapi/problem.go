@@ -79,7 +79,7 @@ func statusOf(code creditkit.ErrorCode) int {
 		return http.StatusUnprocessableEntity
 	case creditkit.CodeNotFound:
 		return http.StatusNotFound
-	case creditkit.CodeIdempotencyConflict, creditkit.CodeHoldNotActive:
+	case creditkit.CodeIdempotencyConflict, creditkit.CodeHoldNotActive, creditkit.CodeGrantNotActive:
 		return http.StatusConflict
 	case creditkit.CodeOverloaded:
 		return http.StatusServiceUnavailable
