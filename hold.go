@@ -80,8 +80,22 @@ type CaptureOpts struct {
 // DefaultHoldTTL is how long a hold lives when no TTL is given.
 const DefaultHoldTTL = 10 * time.Minute
 
-// maxHoldTTL bounds a hold's life.
-const maxHoldTTL = 7 * 24 * time.Hour
+// Bounds of a hold's life.
+const (
+	minHoldTTL = time.Second
+	maxHoldTTL = 7 * 24 * time.Hour
+)
+
+// CheckHoldTTL refuses a hold TTL outside 1s to 7 days. HoldOpts.TTL zero
+// means the default, but a transport that was given an explicit zero (the
+// API's "ttl": "0s", the CLI's --ttl 0s) refuses it with this same error:
+// to get the default, leave the TTL out.
+func CheckHoldTTL(ttl time.Duration) error {
+	if ttl < minHoldTTL || ttl > maxHoldTTL {
+		return errorf(CodeInvalidRequest, "hold ttl %s is out of range: give 1s to 7d, or leave it out for the default %s", ttl, DefaultHoldTTL)
+	}
+	return nil
+}
 
 // Hold reserves the cost of an operation (or a raw amount) for an operation
 // in flight. Held credits are taken from the wallet's grants in burn-down
@@ -121,8 +135,8 @@ func (l *Ledger) Hold(ctx context.Context, customer, operation string, params Pa
 	if ttl == 0 {
 		ttl = DefaultHoldTTL
 	}
-	if ttl < 0 || ttl > maxHoldTTL {
-		return nil, errorf(CodeInvalidRequest, "hold ttl %s must be between 1s and %s", ttl, maxHoldTTL)
+	if err := CheckHoldTTL(ttl); err != nil {
+		return nil, err
 	}
 	if err := checkMetadata(opts.Metadata); err != nil {
 		return nil, err

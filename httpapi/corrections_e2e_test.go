@@ -83,3 +83,25 @@ func TestBalanceAlertsEndpoints(t *testing.T) {
 		}
 	})
 }
+
+// An explicit TTL of zero is refused like any other out-of-range TTL; only a
+// missing TTL means the default.
+func TestHoldTTLOutOfRange(t *testing.T) {
+	e := newEnv(t, "sqlite:"+t.TempDir()+"/ttl.db", nil)
+	e.must(201, "POST", "/v1/customers/eva/grants", e.write, map[string]any{"amount": 100})
+	for _, ttl := range []string{"0s", "-1m", "500ms", "8d"} {
+		p := e.must(422, "POST", "/v1/customers/eva/holds", e.write, map[string]any{"amount": 5, "ttl": ttl})
+		if str(p.body, "code") != "invalid_request" {
+			t.Fatalf("ttl %s: %s", ttl, p.raw)
+		}
+	}
+	h := e.must(201, "POST", "/v1/customers/eva/holds", e.write, map[string]any{"amount": 5})
+	created, _ := time.Parse(time.RFC3339Nano, str(h.body, "created_at"))
+	expires, _ := time.Parse(time.RFC3339Nano, str(h.body, "expires_at"))
+	if expires.Sub(created) != 10*time.Minute {
+		t.Fatalf("default ttl: %s", h.raw)
+	}
+	if e.available("eva") != 95 {
+		t.Fatalf("available %d: refused holds must hold nothing", e.available("eva"))
+	}
+}

@@ -384,6 +384,11 @@ func (s *Server) routes() {
 			if err != nil {
 				return nil, err
 			}
+			if b.TTL != "" {
+				if err := creditkit.CheckHoldTTL(ttl); err != nil {
+					return nil, err
+				}
+			}
 			h, err := l.Hold(ctx, in.Customer, b.Operation, b.Params, &creditkit.HoldOpts{Amount: b.Amount, Currency: b.Currency, TTL: ttl,
 				Metadata: b.Metadata, IdempotencyKey: in.IdempotencyKey, Actor: actor(ctx)})
 			return &body[*creditkit.Hold]{h}, err
