@@ -41,8 +41,9 @@ var DefaultSchedule = []time.Duration{
 // Options configure a Deliverer. Zero fields mean defaults.
 type Options struct {
 	// Client sends the requests. Defaults to NewClient(10*time.Second,
-	// AllowPrivate): a 10 second timeout, no redirects, and no private
-	// destinations.
+	// AllowPrivate): a 10 second timeout, no redirects, no proxy, and no
+	// private destinations. A client given here is used as it is, so it
+	// must refuse private destinations itself (build it with NewClient).
 	Client *http.Client
 	// AllowPrivate lets the default client send webhooks to loopback,
 	// private and link-local addresses, for local development. Defaults to
