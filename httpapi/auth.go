@@ -2,72 +2,33 @@ package httpapi
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base32"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/creditkit/creditkit"
+	"github.com/creditkit/creditkit/auth"
 	"github.com/creditkit/creditkit/store"
 )
 
-// Secret prefixes: API keys and customer tokens are told apart by them.
-const (
-	keyPrefix   = "ck_"
-	tokenPrefix = "ckt_"
-)
-
-// tokenSecretName names the token signing secret in the store.
-const tokenSecretName = "customer_token_signing_key"
-
 // Customer token lifetimes.
 const (
-	DefaultTokenTTL = 15 * time.Minute
-	MaxTokenTTL     = 24 * time.Hour
+	DefaultTokenTTL = auth.DefaultTokenTTL
+	MaxTokenTTL     = auth.MaxTokenTTL
 )
 
-// CreateKey makes a new API key with a name and a scope, stores its hash,
-// and returns the key row and the secret, which is shown only this once.
-func CreateKey(ctx context.Context, st store.ServerStore, name, scope string, now time.Time) (*store.APIKey, string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 100 {
-		return nil, "", fmt.Errorf("key name must be 1 to 100 characters, got %q", name)
-	}
-	switch scope {
-	case store.ScopeRead, store.ScopeWrite, store.ScopeAdmin:
-	default:
-		return nil, "", fmt.Errorf("key scope %q is not one of read, write, admin", scope)
-	}
-	secret := keyPrefix + randomToken(20)
-	k := &store.APIKey{ID: "key_" + randomToken(10), Name: name, Scope: scope, Hash: HashSecret(secret),
-		Prefix: secret[:len(keyPrefix)+6], CreatedAt: now.UTC()}
-	if err := st.CreateAPIKey(ctx, k); err != nil {
-		return nil, "", fmt.Errorf("store key: %w", err)
-	}
-	return k, secret, nil
+// CreateKey makes a new API key; it is auth.CreateKey, kept here for the
+// callers that already use it.
+func CreateKey(ctx context.Context, st store.KeyStore, name, scope string, now time.Time) (*store.APIKey, string, error) {
+	return auth.CreateKey(ctx, st, name, scope, now)
 }
 
-// HashSecret returns the stored form of an API key secret: hex SHA-256. The
-// secrets are random enough that a slow hash would add nothing.
-func HashSecret(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:])
-}
-
-// randomToken returns n random bytes in lowercase base32, without padding.
-func randomToken(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails
-	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
-}
+// randomToken returns n random bytes in lowercase base32.
+func randomToken(n int) string { return auth.RandomToken(n) }
 
 // principal is who is calling: an API key or a customer token.
 type principal struct {
@@ -89,8 +50,7 @@ func (p *principal) actor() string {
 
 // allows reports whether the principal's scope covers need.
 func (p *principal) allows(need string) bool {
-	rank := map[string]int{store.ScopeRead: 1, store.ScopeWrite: 2, store.ScopeAdmin: 3}
-	return p.customer == "" && rank[p.scope] >= rank[need]
+	return p.customer == "" && auth.ScopeAllows(p.scope, need)
 }
 
 type principalKey struct{}
@@ -103,7 +63,7 @@ func principalOf(ctx context.Context) *principal {
 
 // keyCache remembers recent key lookups for a short time, so that a busy
 // client does not cost a database read per request. A revoked key stops
-// working within the cache's TTL.
+// working within the cache's TTL, measured on the ledger's clock.
 type keyCache struct {
 	ttl time.Duration
 	mu  sync.Mutex
@@ -116,8 +76,8 @@ type cachedKey struct {
 }
 
 // lookup finds the key with this secret, through the cache.
-func (c *keyCache) lookup(ctx context.Context, st store.ServerStore, secret string, now time.Time) (*store.APIKey, error) {
-	hash := HashSecret(secret)
+func (c *keyCache) lookup(ctx context.Context, st store.KeyStore, secret string, now time.Time) (*store.APIKey, error) {
+	hash := auth.HashSecret(secret)
 	if c.ttl > 0 {
 		c.mu.Lock()
 		ck, ok := c.m[hash]
@@ -148,45 +108,143 @@ func (c *keyCache) forget() {
 	c.mu.Unlock()
 }
 
+// tokenKeyring is the customer token signing key, reread from the store
+// after the key cache's TTL (on the ledger's clock), so that a key rotated
+// by `creditkit keys rotate-token-key` reaches every running server within
+// that time. A failed reread keeps the key it had.
+type tokenKeyring struct {
+	st  store.KeyStore
+	ttl time.Duration
+	now func() time.Time
+
+	mu     sync.Mutex
+	key    []byte
+	loaded time.Time
+}
+
+// newTokenKeyring loads the key, creating it on first use.
+func newTokenKeyring(ctx context.Context, st store.KeyStore, ttl time.Duration, now func() time.Time) (*tokenKeyring, error) {
+	key, err := auth.TokenKey(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	return &tokenKeyring{st: st, ttl: ttl, now: now, key: key, loaded: now()}, nil
+}
+
+// current returns the signing key, rereading it when it is older than the
+// TTL.
+func (k *tokenKeyring) current(ctx context.Context) []byte {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	now := k.now()
+	if k.ttl > 0 && now.Sub(k.loaded) < k.ttl {
+		return k.key
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if key, err := auth.TokenKey(ctx, k.st); err == nil {
+		k.key, k.loaded = key, now
+	}
+	return k.key
+}
+
 // tokenClaims is what a customer token says.
-type tokenClaims struct {
-	Customer string `json:"c"`
-	Expires  int64  `json:"e"` // Unix seconds
+type tokenClaims = auth.Claims
+
+// signToken makes a customer token with the current signing key.
+func signToken(k *tokenKeyring, c tokenClaims) string {
+	return auth.SignToken(k.current(context.Background()), c)
 }
 
-// signToken makes a customer token: the claims and their HMAC-SHA256.
-func signToken(key []byte, c tokenClaims) string {
-	payload, _ := json.Marshal(c) // plain struct: cannot fail
-	p := base64.RawURLEncoding.EncodeToString(payload)
-	return tokenPrefix + p + "." + base64.RawURLEncoding.EncodeToString(tokenMAC(key, p))
+// authenticate is the huma middleware that checks the Authorization header
+// against the operation's required scope (its "scope" metadata). Operations
+// marked "customer" also accept a customer token for the {customer} in the
+// path. On every operation with a {customer} in its path, the customer ID
+// is then checked as the ledger checks it, so that no route (minting a
+// token for an ID the ledger would refuse, say) lets a malformed ID
+// through.
+func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
+	op := ctx.Operation()
+	need, _ := op.Metadata["scope"].(string)
+	if need == "" {
+		next(ctx)
+		return
+	}
+	deny := func(status int, code, detail string) {
+		p := newProblem(status, code, detail)
+		p.RequestID = requestID(ctx.Context())
+		if status == http.StatusUnauthorized {
+			ctx.SetHeader("WWW-Authenticate", `Bearer realm="creditkit"`)
+		}
+		ctx.SetHeader("Content-Type", "application/problem+json")
+		ctx.SetStatus(status)
+		_ = jsonEncode(ctx.BodyWriter(), p)
+	}
+	header := strings.TrimSpace(ctx.Header("Authorization"))
+	scheme, credential, _ := strings.Cut(header, " ")
+	switch {
+	case header == "":
+		deny(http.StatusUnauthorized, CodeUnauthorized, "missing API key: send Authorization: Bearer <key>")
+		return
+	case !strings.EqualFold(scheme, "Bearer"): // the scheme is case-insensitive (RFC 7235)
+		deny(http.StatusUnauthorized, CodeUnauthorized,
+			fmt.Sprintf("the %s authorization scheme is not accepted: use a Bearer API key, Authorization: Bearer <key>", scheme))
+		return
+	}
+	secret := strings.TrimSpace(credential)
+	if secret == "" {
+		deny(http.StatusUnauthorized, CodeUnauthorized, "missing API key: send Authorization: Bearer <key>")
+		return
+	}
+	var p *principal
+	now := s.ledger.Now()
+	if strings.HasPrefix(secret, auth.TokenPrefix) {
+		claims, err := auth.VerifyToken(s.tokenKey.current(ctx.Context()), secret, now)
+		if err != nil {
+			deny(http.StatusUnauthorized, CodeUnauthorized, err.Error())
+			return
+		}
+		allowed, _ := op.Metadata["customer"].(bool)
+		if !allowed || need != store.ScopeRead {
+			deny(http.StatusForbidden, CodeForbidden, "a customer token can only read its customer's balance, grants, ledger and usage")
+			return
+		}
+		if ctx.Param("customer") != claims.Customer {
+			deny(http.StatusForbidden, CodeForbidden, "this customer token is for another customer")
+			return
+		}
+		p = &principal{scope: store.ScopeRead, customer: claims.Customer}
+	} else {
+		k, err := s.keys.lookup(ctx.Context(), s.st, secret, now)
+		if err != nil {
+			s.log.Error("API key lookup failed", "request_id", requestID(ctx.Context()), "err", err)
+			deny(http.StatusServiceUnavailable, string(creditkit.CodeOverloaded), "cannot check the API key now; retry shortly")
+			return
+		}
+		if k == nil || k.RevokedAt != nil {
+			deny(http.StatusUnauthorized, CodeUnauthorized, "invalid or revoked API key")
+			return
+		}
+		p = &principal{keyID: k.ID, scope: k.Scope}
+		if !p.allows(need) {
+			deny(http.StatusForbidden, CodeForbidden, fmt.Sprintf("this %s key cannot call %s %s: it needs %s %s key", k.Scope, op.Method, op.Path, article(need), need))
+			return
+		}
+	}
+	if strings.Contains(op.Path, "{customer}") {
+		if err := creditkit.CheckCustomerID(ctx.Param("customer")); err != nil {
+			pr := problemFrom(ctx.Context(), err)
+			deny(pr.Status, pr.Code, pr.Detail)
+			return
+		}
+	}
+	next(huma.WithValue(ctx, principalKey{}, p))
 }
 
-func tokenMAC(key []byte, payload string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(payload))
-	return m.Sum(nil)
-}
-
-// errBadToken is any token that does not verify; the client is not told why.
-var errBadToken = errors.New("invalid or expired customer token")
-
-// verifyToken checks a customer token's signature and expiry.
-func verifyToken(key []byte, token string, now time.Time) (tokenClaims, error) {
-	var c tokenClaims
-	p, sig, ok := strings.Cut(strings.TrimPrefix(token, tokenPrefix), ".")
-	if !ok {
-		return c, errBadToken
+// article is "an" before a vowel sound, else "a".
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an"
 	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || subtle.ConstantTimeCompare(got, tokenMAC(key, p)) != 1 {
-		return c, errBadToken
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(p)
-	if err != nil || json.Unmarshal(payload, &c) != nil || c.Customer == "" {
-		return c, errBadToken
-	}
-	if now.Unix() >= c.Expires {
-		return c, errBadToken
-	}
-	return c, nil
+	return "a"
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit"
+	"github.com/creditkit/creditkit/auth"
 	"github.com/creditkit/creditkit/httpapi"
 )
 
@@ -193,4 +194,109 @@ func TestOpenAPIDocsHealthMetrics(t *testing.T) {
 	if !strings.Contains(string(m.raw), want) {
 		t.Fatalf("metrics lack %s", want)
 	}
+}
+
+// TestAuthMessages: a Basic credential is told to use a Bearer API key,
+// and a key short of its scope is told which key it needs, with the right
+// article.
+func TestAuthMessages(t *testing.T) {
+	e := newEnv(t, storeURLs(t)["sqlite"](t), nil)
+	r := e.do("GET", "/v1/customers/alice/balance", "", nil, "Authorization", "Basic YWxpY2U6c2VjcmV0")
+	if r.status != 401 || !strings.Contains(str(r.body, "detail"), "use a Bearer API key") || strings.Contains(str(r.body, "detail"), "missing") {
+		t.Fatalf("Basic credential: %d %s", r.status, r.raw)
+	}
+	if r := e.do("GET", "/v1/customers/alice/balance", "", nil); r.status != 401 || !strings.Contains(str(r.body, "detail"), "missing API key") {
+		t.Fatalf("no credential: %d %s", r.status, r.raw)
+	}
+	r = e.do("GET", "/v1/webhook-endpoints", e.read, nil)
+	if r.status != 403 || !strings.Contains(str(r.body, "detail"), "it needs an admin key") {
+		t.Fatalf("read key on an admin route: %d %s", r.status, r.raw)
+	}
+	r = e.do("POST", "/v1/customers/alice/tokens", e.read, nil)
+	if r.status != 403 || !strings.Contains(str(r.body, "detail"), "it needs a write key") {
+		t.Fatalf("read key on a write route: %d %s", r.status, r.raw)
+	}
+}
+
+// TestTokenMintChecksCustomer: a token cannot be minted for a customer ID
+// the ledger refuses (here invalid UTF-8, which would have been read back
+// as another customer's ID), and a token signature spelled in
+// non-canonical base64 is refused.
+func TestTokenMintChecksCustomer(t *testing.T) {
+	eachStore(t, func(t *testing.T, dbURL string) {
+		e := newEnv(t, dbURL, nil)
+		for _, id := range []string{"victim%FFx", "victim%20x", "victim%0Ax"} {
+			r := e.do("POST", "/v1/customers/"+id+"/tokens", e.write, nil)
+			if r.status != 422 || str(r.body, "code") != "invalid_request" || !strings.Contains(str(r.body, "detail"), "customer") {
+				t.Fatalf("mint a token for %s: %d %s", id, r.status, r.raw)
+			}
+		}
+		// The other customer routes refuse such an ID the same way.
+		if r := e.do("GET", "/v1/customers/victim%FFx/balance", e.read, nil); r.status != 422 {
+			t.Fatalf("balance of victim\\xffx: %d %s", r.status, r.raw)
+		}
+
+		tok := str(e.must(201, "POST", "/v1/customers/alice/tokens", e.write, nil).body, "token")
+		e.must(200, "GET", "/v1/customers/alice/balance", tok, nil)
+		// The 32-byte signature is 43 base64 characters whose last one
+		// carries 2 unused bits; setting one spells the same bytes in a
+		// non-canonical way.
+		const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+		last := strings.IndexByte(alphabet, tok[len(tok)-1])
+		if last%4 != 0 {
+			t.Fatalf("token %s does not end in a canonical character", tok)
+		}
+		twin := tok[:len(tok)-1] + string(alphabet[last+1])
+		if r := e.do("GET", "/v1/customers/alice/balance", twin, nil); r.status != 401 {
+			t.Fatalf("a token with a non-canonical signature: %d %s", r.status, r.raw)
+		}
+	})
+}
+
+// TestKeyCacheOnLedgerClock: a key revoked in the database keeps working
+// for the cache's TTL on the ledger's clock, then stops, without a sleep.
+func TestKeyCacheOnLedgerClock(t *testing.T) {
+	clock := creditkit.NewManualClock(timeZero())
+	e := newEnv(t, storeURLs(t)["sqlite"](t), func(cfg *creditkit.Config, o *httpapi.Options) {
+		cfg.Clock = clock
+		o.KeyCacheTTL = 2 * time.Second
+	})
+	k, secret, err := httpapi.CreateKey(t.Context(), e.st, "cached", "read", clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.must(200, "GET", "/v1/customers/alice/balance", secret, nil)
+	if ok, err := e.st.RevokeAPIKey(t.Context(), k.ID, clock.Now()); err != nil || !ok {
+		t.Fatalf("revoke: %v %v", ok, err)
+	}
+	clock.Advance(time.Second)
+	e.must(200, "GET", "/v1/customers/alice/balance", secret, nil)
+	clock.Advance(time.Second)
+	if r := e.do("GET", "/v1/customers/alice/balance", secret, nil); r.status != 401 {
+		t.Fatalf("revoked key after the cache TTL: %d %s", r.status, r.raw)
+	}
+}
+
+// TestRotateTokenKey: after the signing key is rotated, tokens signed
+// before are refused once the server rereads the key (its key cache TTL,
+// on the ledger's clock), and new tokens work.
+func TestRotateTokenKey(t *testing.T) {
+	eachStore(t, func(t *testing.T, dbURL string) {
+		clock := creditkit.NewManualClock(timeZero())
+		e := newEnv(t, dbURL, func(cfg *creditkit.Config, o *httpapi.Options) {
+			cfg.Clock = clock
+			o.KeyCacheTTL = 2 * time.Second
+		})
+		old := str(e.must(201, "POST", "/v1/customers/alice/tokens", e.write, nil).body, "token")
+		e.must(200, "GET", "/v1/customers/alice/balance", old, nil)
+		if err := auth.RotateTokenKey(t.Context(), e.st); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(2 * time.Second)
+		if r := e.do("GET", "/v1/customers/alice/balance", old, nil); r.status != 401 {
+			t.Fatalf("a token signed before the rotation: %d %s", r.status, r.raw)
+		}
+		fresh := str(e.must(201, "POST", "/v1/customers/alice/tokens", e.write, nil).body, "token")
+		e.must(200, "GET", "/v1/customers/alice/balance", fresh, nil)
+	})
 }

@@ -17,7 +17,7 @@ import (
 // what it did in the ledger.
 func TestEveryEndpoint(t *testing.T) {
 	eachStore(t, func(t *testing.T, dbURL string) {
-		e := newEnv(t, dbURL, nil)
+		e := newEnv(t, dbURL, func(_ *creditkit.Config, o *httpapi.Options) { o.AllowPrivateWebhooks = true }) // webhooks to 127.0.0.1
 		w, rd, adm := e.write, e.read, e.admin
 
 		// Grants.

@@ -10,7 +10,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -54,6 +53,14 @@ type Options struct {
 	MaxBodyBytes int64
 	// Version is reported in the OpenAPI document.
 	Version string
+	// ServerStore keeps API keys, secrets and webhook endpoints. Defaults
+	// to the ledger's store, which must then implement store.ServerStore
+	// (the SQLite and PostgreSQL stores do).
+	ServerStore store.ServerStore
+	// AllowPrivateWebhooks lets webhook endpoints be registered on
+	// loopback, private and link-local addresses, for local development.
+	// Defaults to false: such URLs are refused with 422.
+	AllowPrivateWebhooks bool
 }
 
 // Server is the HTTP API on one ledger. Its Handler serves /v1, the OpenAPI
@@ -66,24 +73,29 @@ type Server struct {
 	handler  http.Handler
 	log      *slog.Logger
 	keys     keyCache
-	tokenKey []byte
+	tokenKey *tokenKeyring
 	metrics  *httpMetrics
 	timeout  time.Duration
 	maxBody  int64
 	draining atomic.Bool
 	ids      creditkit.IDGenerator
+	// allowPrivateWebhooks is Options.AllowPrivateWebhooks.
+	allowPrivateWebhooks bool
 }
 
-// New builds the server on a ledger whose store implements
-// store.ServerStore (both the SQLite and the PostgreSQL stores do).
+// New builds the server on a ledger and the server store of Options (by
+// default the ledger's own store).
 func New(ctx context.Context, l *creditkit.Ledger, opts *Options) (*Server, error) {
-	st, ok := l.Store().(store.ServerStore)
-	if !ok {
-		return nil, creditkit.ErrNoServerStore
-	}
 	var o Options
 	if opts != nil {
 		o = *opts
+	}
+	st := o.ServerStore
+	if st == nil {
+		var ok bool
+		if st, ok = l.Store().(store.ServerStore); !ok {
+			return nil, creditkit.ErrNoServerStore
+		}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -103,14 +115,12 @@ func New(ctx context.Context, l *creditkit.Ledger, opts *Options) (*Server, erro
 	if o.Version == "" {
 		o.Version = "1"
 	}
-	generated := make([]byte, 32)
-	_, _ = rand.Read(generated)
-	tokenKey, err := st.Secret(ctx, tokenSecretName, generated)
+	tokenKey, err := newTokenKeyring(ctx, st, o.KeyCacheTTL, l.Now)
 	if err != nil {
-		return nil, fmt.Errorf("load the customer token signing key: %w", err)
+		return nil, err
 	}
 	s := &Server{ledger: l, st: st, log: o.Logger, tokenKey: tokenKey,
-		timeout: o.RequestTimeout, maxBody: o.MaxBodyBytes,
+		timeout: o.RequestTimeout, maxBody: o.MaxBodyBytes, allowPrivateWebhooks: o.AllowPrivateWebhooks,
 		keys: keyCache{ttl: o.KeyCacheTTL, m: map[string]cachedKey{}}}
 	s.metrics, err = newHTTPMetrics(o.Registry)
 	if err != nil {
@@ -296,74 +306,6 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(sw, r)
 	})
-}
-
-// authenticate is the huma middleware that checks the Authorization header
-// against the operation's required scope (its "scope" metadata). Operations
-// marked "customer" also accept a customer token for the {customer} in the
-// path.
-func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
-	op := ctx.Operation()
-	need, _ := op.Metadata["scope"].(string)
-	if need == "" {
-		next(ctx)
-		return
-	}
-	deny := func(status int, code, detail string) {
-		p := newProblem(status, code, detail)
-		p.RequestID = requestID(ctx.Context())
-		if status == http.StatusUnauthorized {
-			ctx.SetHeader("WWW-Authenticate", `Bearer realm="creditkit"`)
-		}
-		ctx.SetHeader("Content-Type", "application/problem+json")
-		ctx.SetStatus(status)
-		_ = jsonEncode(ctx.BodyWriter(), p)
-	}
-	auth := ctx.Header("Authorization")
-	var secret string
-	if len(auth) > 7 && strings.EqualFold(auth[:7], "Bearer ") { // the scheme is case-insensitive (RFC 7235)
-		secret = strings.TrimSpace(auth[7:])
-	}
-	if secret == "" {
-		deny(http.StatusUnauthorized, CodeUnauthorized, "missing API key: send Authorization: Bearer <key>")
-		return
-	}
-	var p *principal
-	now := time.Now()
-	if strings.HasPrefix(secret, tokenPrefix) {
-		claims, err := verifyToken(s.tokenKey, secret, s.ledger.Now())
-		if err != nil {
-			deny(http.StatusUnauthorized, CodeUnauthorized, err.Error())
-			return
-		}
-		allowed, _ := op.Metadata["customer"].(bool)
-		if !allowed || need != store.ScopeRead {
-			deny(http.StatusForbidden, CodeForbidden, "a customer token can only read its customer's balance, grants, ledger and usage")
-			return
-		}
-		if ctx.Param("customer") != claims.Customer {
-			deny(http.StatusForbidden, CodeForbidden, "this customer token is for another customer")
-			return
-		}
-		p = &principal{scope: store.ScopeRead, customer: claims.Customer}
-	} else {
-		k, err := s.keys.lookup(ctx.Context(), s.st, secret, now)
-		if err != nil {
-			s.log.Error("API key lookup failed", "request_id", requestID(ctx.Context()), "err", err)
-			deny(http.StatusServiceUnavailable, string(creditkit.CodeOverloaded), "cannot check the API key now; retry shortly")
-			return
-		}
-		if k == nil || k.RevokedAt != nil {
-			deny(http.StatusUnauthorized, CodeUnauthorized, "invalid or revoked API key")
-			return
-		}
-		p = &principal{keyID: k.ID, scope: k.Scope}
-		if !p.allows(need) {
-			deny(http.StatusForbidden, CodeForbidden, fmt.Sprintf("this %s key cannot call %s %s: it needs a %s key", k.Scope, op.Method, op.Path, need))
-			return
-		}
-	}
-	next(huma.WithValue(ctx, principalKey{}, p))
 }
 
 // fail turns a handler error into a problem, logging internal errors.

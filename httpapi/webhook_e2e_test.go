@@ -6,12 +6,15 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/creditkit/creditkit"
+	"github.com/creditkit/creditkit/httpapi"
 	"github.com/creditkit/creditkit/scheduler"
 	"github.com/creditkit/creditkit/store"
 	"github.com/creditkit/creditkit/webhook"
@@ -93,11 +96,15 @@ func (r *receiver) snapshot() (attempts, processed map[string]int, badSig int) {
 	return a, p, r.badSig
 }
 
+// allowPrivate lets the server register endpoints on 127.0.0.1, where the
+// tests' receivers listen.
+func allowPrivate(_ *creditkit.Config, o *httpapi.Options) { o.AllowPrivateWebhooks = true }
+
 // startScheduler runs a scheduler with fast webhook retries until the test
 // ends.
 func startScheduler(t *testing.T, e *env, schedule []time.Duration) {
 	t.Helper()
-	wh, err := webhook.New(e.st, &webhook.Options{Schedule: schedule, Jitter: -1, Lease: 30 * time.Second})
+	wh, err := webhook.New(e.st, &webhook.Options{Schedule: schedule, Jitter: -1, Lease: 30 * time.Second, AllowPrivate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +135,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // webhook-id, and the delivery records four attempts.
 func TestWebhookRetriedUntilDeliveredOnce(t *testing.T) {
 	eachStore(t, func(t *testing.T, dbURL string) {
-		e := newEnv(t, dbURL, nil)
+		e := newEnv(t, dbURL, allowPrivate)
 		rc := newReceiver(t, 3)
 		we := e.must(201, "POST", "/v1/webhook-endpoints", e.admin, map[string]any{"url": rc.url, "event_types": []string{"credits.spent"}})
 		rc.secret = str(we.body, "secret")
@@ -189,7 +196,7 @@ func TestWebhookRetriedUntilDeliveredOnce(t *testing.T) {
 // TestWebhookGivesUpAfterSchedule: a receiver that always fails gets one
 // attempt per scheduled wait plus the first, then the delivery fails.
 func TestWebhookGivesUpAfterSchedule(t *testing.T) {
-	e := newEnv(t, storeURLs(t)["sqlite"](t), nil)
+	e := newEnv(t, storeURLs(t)["sqlite"](t), allowPrivate)
 	rc := newReceiver(t, 1000)
 	we := e.must(201, "POST", "/v1/webhook-endpoints", e.admin, map[string]any{"url": rc.url})
 	rc.secret = str(we.body, "secret")
@@ -204,7 +211,9 @@ func TestWebhookGivesUpAfterSchedule(t *testing.T) {
 		d = l[0].(map[string]any)
 		return true
 	})
-	if num(d, "attempts") != 3 || num(d, "last_status") != 500 || str(d, "last_error") == "" {
+	// The status and its standard reason are kept, never the body the
+	// receiver sent ("not now").
+	if num(d, "attempts") != 3 || num(d, "last_status") != 500 || str(d, "last_error") != "HTTP 500 Internal Server Error" {
 		t.Fatalf("failed delivery: %v", d)
 	}
 }
@@ -212,7 +221,7 @@ func TestWebhookGivesUpAfterSchedule(t *testing.T) {
 // TestSlowReceiverDoesNotBlockSpends: while a receiver holds every webhook
 // request open, spends keep succeeding.
 func TestSlowReceiverDoesNotBlockSpends(t *testing.T) {
-	e := newEnv(t, storeURLs(t)["sqlite"](t), nil)
+	e := newEnv(t, storeURLs(t)["sqlite"](t), allowPrivate)
 	rc := newReceiver(t, 0)
 	rc.block = make(chan struct{})
 	we := e.must(201, "POST", "/v1/webhook-endpoints", e.admin, map[string]any{"url": rc.url})
@@ -232,5 +241,64 @@ func TestSlowReceiverDoesNotBlockSpends(t *testing.T) {
 	close(rc.block)
 	if e.available("alice") != 50 {
 		t.Fatalf("available %d, want 50", e.available("alice"))
+	}
+}
+
+// TestWebhookEndpointDestinations: by default an endpoint on a loopback,
+// private, link-local or unspecified address, on localhost, or with a
+// user:password@ is refused with 422; a public URL is accepted.
+func TestWebhookEndpointDestinations(t *testing.T) {
+	e := newEnv(t, storeURLs(t)["sqlite"](t), nil)
+	for _, u := range []string{
+		"http://127.0.0.1:8080/hook",
+		"http://[::1]/hook",
+		"http://169.254.169.254/latest/meta-data/",
+		"http://[fe80::1]/hook",
+		"http://10.0.0.8/hook",
+		"http://192.168.1.2/hook",
+		"http://0.0.0.0/hook",
+		"http://[::ffff:127.0.0.1]/hook",
+		"http://localhost:3000/hook",
+		"http://user:pass@hooks.example.com/credits",
+		"ftp://hooks.example.com/credits",
+	} {
+		r := e.do("POST", "/v1/webhook-endpoints", e.admin, map[string]any{"url": u})
+		if r.status != 422 || str(r.body, "code") != "invalid_request" {
+			t.Errorf("%s: %d %s, want 422 invalid_request", u, r.status, r.raw)
+		}
+	}
+	e.must(201, "POST", "/v1/webhook-endpoints", e.admin, map[string]any{"url": "https://hooks.example.com/credits"})
+	if l := e.must(200, "GET", "/v1/webhook-endpoints", e.admin, nil).list; len(l) != 1 {
+		t.Fatalf("%d endpoints, want the 1 public one", len(l))
+	}
+}
+
+// TestWebhookEventTypesCatalogue: event_types takes exact names from the
+// catalogue, a prefix.* that matches at least one, or *; anything else is
+// a 422 that lists the catalogue.
+func TestWebhookEventTypesCatalogue(t *testing.T) {
+	e := newEnv(t, storeURLs(t)["sqlite"](t), nil)
+	for _, types := range [][]string{{"credits.spnt"}, {"credits.spent", "credits.nothing.*"}, {"credits"}, {""}, {".*"}, {"credits.spent*"}} {
+		r := e.do("POST", "/v1/webhook-endpoints", e.admin, map[string]any{"url": "https://hooks.example.com/a", "event_types": types})
+		detail := str(r.body, "detail")
+		if r.status != 422 || !strings.Contains(detail, "credits.spent") || !strings.Contains(detail, "hold.expired") {
+			t.Errorf("event_types %q: %d %s, want 422 listing the catalogue", types, r.status, r.raw)
+		}
+	}
+	for _, types := range [][]string{{"credits.spent"}, {"credits.grant.*"}, {"credits.*", "hold.expired"}, {"*"}, {}} {
+		e.must(201, "POST", "/v1/webhook-endpoints", e.admin, map[string]any{"url": "https://hooks.example.com/b", "event_types": types})
+	}
+}
+
+// TestWebhookReplayOfCreationReturnsSecret: an idempotent replay of an
+// endpoint's creation answers as the first request did, secret included,
+// as docs/api.md says.
+func TestWebhookReplayOfCreationReturnsSecret(t *testing.T) {
+	e := newEnv(t, storeURLs(t)["sqlite"](t), nil)
+	body := map[string]any{"url": "https://hooks.example.com/c"}
+	first := e.must(201, "POST", "/v1/webhook-endpoints", e.admin, body, "Idempotency-Key", "we-secret")
+	again := e.must(201, "POST", "/v1/webhook-endpoints", e.admin, body, "Idempotency-Key", "we-secret")
+	if s := str(first.body, "secret"); !strings.HasPrefix(s, "whsec_") || str(again.body, "secret") != s || str(again.body, "id") != str(first.body, "id") {
+		t.Fatalf("first %s\nreplay %s", first.raw, again.raw)
 	}
 }

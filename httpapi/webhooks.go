@@ -2,26 +2,16 @@ package httpapi
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
-	"time"
 
 	"github.com/creditkit/creditkit"
 	"github.com/creditkit/creditkit/store"
+	"github.com/creditkit/creditkit/webhook"
 )
-
-// NewEndpointSecret returns a fresh Standard Webhooks signing secret.
-func NewEndpointSecret() string {
-	b := make([]byte, 24)
-	_, _ = rand.Read(b)
-	return "whsec_" + base64.StdEncoding.EncodeToString(b)
-}
 
 // endpointOf renders an endpoint; the secret only when asked.
 func endpointOf(e *store.WebhookEndpoint, withSecret bool) endpointOut {
@@ -36,43 +26,7 @@ func endpointOf(e *store.WebhookEndpoint, withSecret bool) endpointOut {
 }
 
 // Delivery is a webhook delivery as the API and the CLI show it.
-type Delivery struct {
-	ID            string     `json:"id"`
-	EndpointID    string     `json:"endpoint_id"`
-	URL           string     `json:"url,omitempty"`
-	EventID       string     `json:"event_id" doc:"Also the webhook-id header, the same on every attempt."`
-	EventType     string     `json:"event_type"`
-	Status        string     `json:"status" enum:"pending,succeeded,failed"`
-	Attempts      int        `json:"attempts"`
-	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
-	LastAttemptAt *time.Time `json:"last_attempt_at,omitempty"`
-	LastStatus    int        `json:"last_status,omitempty"`
-	LastError     string     `json:"last_error,omitempty"`
-	CreatedAt     time.Time  `json:"created_at"`
-}
-
-// DeliveryOf renders a delivery as the API and the CLI show it.
-func DeliveryOf(d *store.Delivery) Delivery {
-	out := Delivery{ID: d.ID, EndpointID: d.EndpointID, URL: d.URL, EventID: d.EventID, Status: d.Status, Attempts: d.Attempts,
-		LastAttemptAt: d.LastAttemptAt, LastStatus: d.LastStatus, LastError: d.LastError, CreatedAt: d.CreatedAt}
-	if d.Event != nil {
-		out.EventType = d.Event.Type
-	}
-	if d.Status == store.DeliveryPending {
-		next := d.NextAttemptAt
-		out.NextAttemptAt = &next
-	}
-	return out
-}
-
-// checkEndpointURL accepts absolute http and https URLs.
-func checkEndpointURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return invalid("url must be an absolute http:// or https:// URL, got %q", raw)
-	}
-	return nil
-}
+type Delivery = webhook.Delivery
 
 // webhookRoutes registers the webhook endpoints and deliveries API.
 func (s *Server) webhookRoutes() {
@@ -81,16 +35,12 @@ func (s *Server) webhookRoutes() {
 			IdempotencyHeader
 			Body endpointBody
 		}) (*body[endpointOut], error) {
-			if err := checkEndpointURL(in.Body.URL); err != nil {
+			spec := webhook.EndpointSpec{URL: in.Body.URL, Description: in.Body.Description, EventTypes: in.Body.EventTypes}
+			if err := webhook.CheckEndpoint(spec, s.allowPrivateWebhooks); err != nil {
 				return nil, err
 			}
-			for _, t := range in.Body.EventTypes {
-				if t == "" || len(t) > 100 {
-					return nil, invalid("event_types: each item must be an event type such as credits.spent, got %q", t)
-				}
-			}
 			e := &store.WebhookEndpoint{ID: s.ids.New("we"), URL: in.Body.URL, Description: in.Body.Description,
-				Secret: NewEndpointSecret(), EventTypes: in.Body.EventTypes, CreatedAt: time.Now().UTC()}
+				Secret: webhook.NewSecret(), EventTypes: in.Body.EventTypes, CreatedAt: s.ledger.Now()}
 			if in.IdempotencyKey == "" {
 				if err := s.st.CreateWebhookEndpoint(ctx, e); err != nil {
 					return nil, err
@@ -98,7 +48,9 @@ func (s *Server) webhookRoutes() {
 				return &body[endpointOut]{endpointOf(e, true)}, nil
 			}
 			// With a key, the endpoint's ID derives from it: a replay finds
-			// the endpoint made first and answers as the first time did.
+			// the endpoint made first and answers as the first time did,
+			// secret included, so that a client that lost the first answer
+			// can still learn the secret (docs/api.md says so).
 			sum := sha256.Sum256([]byte("webhook-endpoint\x00" + in.IdempotencyKey))
 			e.ID = "we_" + hex.EncodeToString(sum[:10])
 			createErr := s.st.CreateWebhookEndpoint(ctx, e)
@@ -161,7 +113,7 @@ func (s *Server) webhookRoutes() {
 		func(ctx context.Context, in *struct {
 			Endpoint string `path:"endpoint"`
 		}) (*struct{}, error) {
-			ok, err := s.st.DeleteWebhookEndpoint(ctx, in.Endpoint, time.Now().UTC())
+			ok, err := webhook.DeleteEndpoint(ctx, s.st, in.Endpoint, s.ledger.Now())
 			if err != nil {
 				return nil, err
 			}
@@ -189,7 +141,7 @@ func (s *Server) webhookRoutes() {
 			}
 			out := make([]Delivery, len(ds))
 			for i, d := range ds {
-				out[i] = DeliveryOf(d)
+				out[i] = webhook.DeliveryOf(d)
 			}
 			return pageOf(out, limit, func(d Delivery) string { return d.ID }), nil
 		})
@@ -198,13 +150,13 @@ func (s *Server) webhookRoutes() {
 		func(ctx context.Context, in *struct {
 			Delivery string `path:"delivery"`
 		}) (*body[Delivery], error) {
-			d, err := s.st.ReplayDelivery(ctx, in.Delivery, time.Now().UTC())
+			d, err := s.st.ReplayDelivery(ctx, in.Delivery, s.ledger.Now())
 			if err != nil {
 				return nil, err
 			}
 			if d == nil {
 				return nil, notFound("webhook delivery %s (or its endpoint was deleted)", in.Delivery)
 			}
-			return &body[Delivery]{DeliveryOf(d)}, nil
+			return &body[Delivery]{webhook.DeliveryOf(d)}, nil
 		})
 }

@@ -66,7 +66,10 @@ type Store struct {
 var _ store.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the SQLite database at path and applies
-// migrations. The parent directory must exist.
+// migrations. The parent directory must exist. A new database file is
+// created readable by its owner only (0600), since it holds the customer
+// token signing key and webhook secrets; SQLite gives its -wal and -shm
+// files the same mode.
 func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	if opts == nil {
 		opts = &Options{}
@@ -90,6 +93,9 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 			return nil, fmt.Errorf("sqlite: cannot create database %s: directory %s does not exist", path, dir)
 		}
+	}
+	if err := createPrivate(path); err != nil {
+		return nil, err
 	}
 	dsn := func(txlock string) string {
 		q := url.Values{}
@@ -366,4 +372,23 @@ func (s *Store) UnchangedSinceLastWrite(ctx context.Context, wtx store.WriteTx) 
 	unchanged := s.haveVersion && v == s.dataVersion
 	s.dataVersion, s.haveVersion = v, true
 	return unchanged, nil
+}
+
+// createPrivate creates the database file at path with mode 0600 when it
+// does not exist yet, so that SQLite opens it instead of creating it with
+// the process umask's mode (0644 by default). An existing file is left
+// as it is.
+func createPrivate(path string) error {
+	if path == ":memory:" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case err == nil:
+		return f.Close()
+	case errors.Is(err, fs.ErrExist):
+		return nil
+	default:
+		return fmt.Errorf("sqlite: create database %s: %w", path, err)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/creditkit/creditkit/sqlite"
 	"github.com/creditkit/creditkit/store"
 	"github.com/creditkit/creditkit/storetest"
+	"github.com/creditkit/creditkit/webhook"
 )
 
 func TestMain(m *testing.M) {
@@ -200,7 +201,7 @@ func TestMigrateAddsServerTables(t *testing.T) {
 	if err := s.CreateWebhookEndpoint(ctx, &store.WebhookEndpoint{ID: "we_1", URL: "https://example.com", Secret: "whsec_x"}); err != nil {
 		t.Fatal(err)
 	}
-	n, err := s.DispatchEvents(ctx, storetest.Epoch, 10, func() string { return "dlv_1" })
+	n, err := s.DispatchEvents(ctx, storetest.Epoch, 10, webhook.Fanout(storetest.Epoch, func() string { return "dlv_1" }))
 	if err != nil || n != 0 {
 		t.Fatalf("dispatched %d events (err %v) from before the migration, want 0", n, err)
 	}

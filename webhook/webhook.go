@@ -40,9 +40,15 @@ var DefaultSchedule = []time.Duration{
 
 // Options configure a Deliverer. Zero fields mean defaults.
 type Options struct {
-	// Client sends the requests. Defaults to a client with a 10 second
-	// timeout that does not follow redirects.
+	// Client sends the requests. Defaults to NewClient(10*time.Second,
+	// AllowPrivate): a 10 second timeout, no redirects, no proxy, and no
+	// private destinations. A client given here is used as it is, so it
+	// must refuse private destinations itself (build it with NewClient).
 	Client *http.Client
+	// AllowPrivate lets the default client send webhooks to loopback,
+	// private and link-local addresses, for local development. Defaults to
+	// false: such destinations are refused when connecting.
+	AllowPrivate bool
 	// Schedule is the wait before each retry; when it runs out the delivery
 	// fails. Defaults to DefaultSchedule.
 	Schedule []time.Duration
@@ -58,7 +64,8 @@ type Options struct {
 	Batch int
 	// Workers is how many requests are in flight at once. Defaults to 16.
 	Workers int
-	// Now tells the time. Defaults to time.Now.
+	// Now tells the time. Defaults to time.Now; a server passes its
+	// ledger's clock (Ledger.Now).
 	Now func() time.Time
 	// Logger receives delivery logs. Defaults to a logger that discards.
 	Logger *slog.Logger
@@ -82,8 +89,7 @@ func New(st store.ServerStore, opts *Options) (*Deliverer, error) {
 		o = *opts
 	}
 	if o.Client == nil {
-		o.Client = &http.Client{Timeout: 10 * time.Second,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		o.Client = NewClient(10*time.Second, o.AllowPrivate)
 	}
 	if o.Schedule == nil {
 		o.Schedule = DefaultSchedule
@@ -132,7 +138,8 @@ func New(st store.ServerStore, opts *Options) (*Deliverer, error) {
 func (d *Deliverer) Dispatch(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		n, err := d.st.DispatchEvents(ctx, d.o.Now().UTC(), 500, func() string { return d.ids.New("dlv") })
+		now := d.o.Now().UTC()
+		n, err := d.st.DispatchEvents(ctx, now, 500, Fanout(now, func() string { return d.ids.New("dlv") }))
 		total += n
 		if err != nil {
 			return total, fmt.Errorf("dispatch events: %w", err)
@@ -207,15 +214,14 @@ func (d *Deliverer) attempt(ctx context.Context, dl *store.Delivery, leased time
 		return nil
 	}
 	now := d.o.Now().UTC()
-	a := store.DeliveryAttempt{At: now, Status: status, Succeeded: sendErr == nil}
+	a := Succeeded(now, status)
 	outcome := "succeeded"
 	if sendErr != nil {
-		a.Error = sendErr.Error()
 		if n := dl.Attempts; n < len(d.o.Schedule) {
-			next := now.Add(d.jitter(d.o.Schedule[n]))
-			a.NextAttemptAt = &next
+			a = Retry(now, status, sendErr.Error(), now.Add(d.jitter(d.o.Schedule[n])))
 			outcome = "retrying"
 		} else {
+			a = GiveUp(now, status, sendErr.Error())
 			outcome = "failed"
 		}
 		d.o.Logger.Warn("webhook attempt failed", "delivery", dl.ID, "endpoint", dl.EndpointID, "event", dl.EventID,
@@ -262,11 +268,22 @@ func (d *Deliverer) send(ctx context.Context, dl *store.Delivery) (int, error) {
 		return 0, err
 	}
 	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	// Read a little so the connection can be reused, but keep none of it:
+	// the answer's body is the receiver's, and may hold anything.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp.StatusCode, fmt.Errorf("endpoint answered %s: %s", resp.Status, bytes.TrimSpace(snippet))
+		return resp.StatusCode, errors.New(statusReason(resp.StatusCode))
 	}
 	return resp.StatusCode, nil
+}
+
+// statusReason names an HTTP status with the standard reason phrase, such
+// as "HTTP 500 Internal Server Error", not the one the receiver sent.
+func statusReason(code int) string {
+	if text := http.StatusText(code); text != "" {
+		return fmt.Sprintf("HTTP %d %s", code, text)
+	}
+	return fmt.Sprintf("HTTP %d", code)
 }
 
 // jitter spreads a wait by up to ±Jitter.

@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/creditkit/creditkit"
+	"github.com/creditkit/creditkit/auth"
 	"github.com/creditkit/creditkit/bench/pgbench"
 	"github.com/creditkit/creditkit/httpapi"
 	"github.com/creditkit/creditkit/internal/bench"
@@ -308,12 +309,15 @@ func benchHTTPClient(callers int) *http.Client {
 // serveForBench serves l on 127.0.0.1 in this process with a write key and
 // returns a client of it, and a function that stops the server.
 func serveForBench(ctx context.Context, l *creditkit.Ledger, callers int) (*httpapi.Client, func(), error) {
-	srv, err := httpapi.New(ctx, l, nil)
+	st, err := serverStoreOf(l)
 	if err != nil {
 		return nil, nil, err
 	}
-	st, _ := l.Store().(store.ServerStore) // httpapi.New checked it
-	_, key, err := httpapi.CreateKey(ctx, st, "bench", store.ScopeWrite, time.Now())
+	srv, err := httpapi.New(ctx, l, &httpapi.Options{ServerStore: st})
+	if err != nil {
+		return nil, nil, err
+	}
+	_, key, err := auth.CreateKey(ctx, st, "bench", store.ScopeWrite, l.Now())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit"
-	"github.com/creditkit/creditkit/httpapi"
+	"github.com/creditkit/creditkit/auth"
 	"github.com/creditkit/creditkit/store"
 )
 
@@ -16,6 +16,8 @@ type KeysCmd struct {
 	Create KeysCreateCmd `cmd:"" help:"Create an API key and print its secret (shown only once)."`
 	List   KeysListCmd   `cmd:"" help:"List API keys (never their secrets)."`
 	Revoke KeysRevokeCmd `cmd:"" help:"Revoke an API key."`
+
+	RotateTokenKey KeysRotateTokenKeyCmd `cmd:"" name:"rotate-token-key" help:"Replace the customer token signing key: every customer token issued so far stops working."`
 }
 
 // KeysCreateCmd creates an API key.
@@ -35,26 +37,38 @@ type keyJSON struct {
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
-// withServerStore opens the ledger on --db and hands fn its server store.
-func (s *session) withServerStore(fn func(st store.ServerStore) error) error {
+// withServerStore opens the ledger on --db and hands fn the ledger (for its
+// clock) and its server store.
+func (s *session) withServerStore(fn func(l *creditkit.Ledger, st store.ServerStore) error) error {
 	if s.globals.Server != "" {
 		return &creditkit.Error{Code: creditkit.CodeInvalidRequest, Message: "this command works on the database: use --db, not --server"}
 	}
 	return s.withLedger(func(l *creditkit.Ledger) error {
-		st, ok := l.Store().(store.ServerStore)
-		if !ok {
-			return creditkit.ErrNoServerStore
+		st, err := serverStoreOf(l)
+		if err != nil {
+			return err
 		}
-		return fn(st)
+		return fn(l, st)
 	})
+}
+
+// serverStoreOf returns the server store of a ledger opened on --db: the
+// one place the CLI learns that the database's store keeps keys and
+// webhooks too. Everything after it is handed the server store explicitly.
+func serverStoreOf(l *creditkit.Ledger) (store.ServerStore, error) {
+	st, ok := l.Store().(store.ServerStore)
+	if !ok {
+		return nil, creditkit.ErrNoServerStore
+	}
+	return st, nil
 }
 
 // Run creates the key.
 func (c *KeysCreateCmd) Run(s *session) error {
-	return s.withServerStore(func(st store.ServerStore) error {
-		k, secret, err := httpapi.CreateKey(s.ctx, st, c.Name, c.Scope, time.Now())
+	return s.withServerStore(func(l *creditkit.Ledger, st store.ServerStore) error {
+		k, secret, err := auth.CreateKey(s.ctx, st, c.Name, c.Scope, l.Now())
 		if err != nil {
-			return &creditkit.Error{Code: creditkit.CodeInvalidRequest, Message: err.Error()}
+			return err
 		}
 		out := keyJSON{ID: k.ID, Name: k.Name, Scope: k.Scope, Secret: secret, CreatedAt: k.CreatedAt}
 		return s.output(out, func(w io.Writer) {
@@ -70,7 +84,7 @@ type KeysListCmd struct{}
 
 // Run lists the keys, oldest first.
 func (c *KeysListCmd) Run(s *session) error {
-	return s.withServerStore(func(st store.ServerStore) error {
+	return s.withServerStore(func(l *creditkit.Ledger, st store.ServerStore) error {
 		keys, err := st.APIKeys(s.ctx)
 		if err != nil {
 			return err
@@ -106,8 +120,8 @@ type KeysRevokeCmd struct {
 // Run revokes the key. Servers stop accepting it within seconds (their
 // key cache).
 func (c *KeysRevokeCmd) Run(s *session) error {
-	return s.withServerStore(func(st store.ServerStore) error {
-		ok, err := st.RevokeAPIKey(s.ctx, c.ID, time.Now().UTC())
+	return s.withServerStore(func(l *creditkit.Ledger, st store.ServerStore) error {
+		ok, err := st.RevokeAPIKey(s.ctx, c.ID, l.Now())
 		if err != nil {
 			return err
 		}
@@ -115,5 +129,23 @@ func (c *KeysRevokeCmd) Run(s *session) error {
 			return &creditkit.Error{Code: creditkit.CodeNotFound, Message: fmt.Sprintf("no active API key %s; see creditkit keys list", c.ID)}
 		}
 		return s.output(map[string]any{"id": c.ID, "revoked": true}, func(w io.Writer) { fmt.Fprintf(w, "revoked %s\n", c.ID) })
+	})
+}
+
+// KeysRotateTokenKeyCmd replaces the customer token signing key.
+type KeysRotateTokenKeyCmd struct{}
+
+// Run stores a new random signing key. Running servers pick it up within
+// their key cache TTL (2 seconds by default); from then on every customer
+// token signed with the old key is refused and new tokens are signed with
+// the new one.
+func (c *KeysRotateTokenKeyCmd) Run(s *session) error {
+	return s.withServerStore(func(l *creditkit.Ledger, st store.ServerStore) error {
+		if err := auth.RotateTokenKey(s.ctx, st); err != nil {
+			return err
+		}
+		return s.output(map[string]any{"rotated": true}, func(w io.Writer) {
+			fmt.Fprintln(w, "rotated the customer token signing key: tokens issued before stop working within seconds; mint new ones")
+		})
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit"
+	"github.com/creditkit/creditkit/auth"
 	"github.com/creditkit/creditkit/httpapi"
 	"github.com/creditkit/creditkit/scheduler"
 	"github.com/creditkit/creditkit/store"
@@ -27,6 +28,7 @@ type ServeCmd struct {
 	WebhookBackoff string        `name:"webhook-backoff" default:"5s,5m,30m,2h,5h,10h,10h" help:"Waits between webhook retries, comma separated; then the delivery fails."`
 	NoScheduler    bool          `name:"no-scheduler" help:"Serve the API only; another process runs the scheduler."`
 	Grace          time.Duration `name:"grace" default:"30s" help:"On SIGTERM, how long requests in flight may take to finish."`
+	AllowPrivate   bool          `name:"allow-private-webhooks" help:"Let webhook endpoints be on loopback, private and link-local addresses (local development only; implied by --demo)."`
 }
 
 // Run serves until the process is told to stop, then shuts down in order:
@@ -41,6 +43,12 @@ func (c *ServeCmd) Run(s *session) error {
 		return err
 	}
 	logger := s.serverLogger(c.LogFormat)
+	// The demo is a local playground: its webhooks may go to a receiver on
+	// this machine.
+	allowPrivate := c.AllowPrivate || c.Demo
+	if allowPrivate {
+		logger.Warn("webhooks may go to loopback, private and link-local addresses (--allow-private-webhooks or --demo): for local development only")
+	}
 	if c.Demo {
 		if _, err := s.loadConfig(func() (*creditkit.Config, error) {
 			return creditkit.ParseConfig(exampleConfigName, exampleConfig)
@@ -49,12 +57,12 @@ func (c *ServeCmd) Run(s *session) error {
 		}
 	}
 	return s.withLedger(func(l *creditkit.Ledger) error {
-		st, ok := l.Store().(store.ServerStore)
-		if !ok {
-			return creditkit.ErrNoServerStore
+		st, err := serverStoreOf(l)
+		if err != nil {
+			return err
 		}
 		reg := httpapi.NewRegistry()
-		srv, err := httpapi.New(s.ctx, l, &httpapi.Options{Logger: logger, Registry: reg})
+		srv, err := httpapi.New(s.ctx, l, &httpapi.Options{Logger: logger, Registry: reg, ServerStore: st, AllowPrivateWebhooks: allowPrivate})
 		if err != nil {
 			return err
 		}
@@ -81,7 +89,8 @@ func (c *ServeCmd) Run(s *session) error {
 		defer stopSched()
 		var wg sync.WaitGroup
 		if !c.NoScheduler {
-			wh, err := webhook.New(st, &webhook.Options{Schedule: backoff, Logger: logger, Registerer: reg})
+			wh, err := webhook.New(st, &webhook.Options{Schedule: backoff, Logger: logger, Registerer: reg,
+				AllowPrivate: allowPrivate, Now: l.Now})
 			if err != nil {
 				ln.Close()
 				return err
@@ -167,6 +176,6 @@ func seedDemo(ctx context.Context, l *creditkit.Ledger, st store.ServerStore) (s
 			}
 		}
 	}
-	_, secret, err := httpapi.CreateKey(ctx, st, "demo "+time.Now().UTC().Format(time.RFC3339), "admin", time.Now())
+	_, secret, err := auth.CreateKey(ctx, st, "demo "+l.Now().Format(time.RFC3339), store.ScopeAdmin, l.Now())
 	return secret, err
 }

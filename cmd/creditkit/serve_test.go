@@ -330,7 +330,7 @@ func TestThreeServeProcessesShareTheScheduler(t *testing.T) {
 	var children []*exec.Cmd
 	var outs []*syncBuffer
 	for i := 0; i < 3; i++ {
-		args := []string{"--db", b.db, "--config", b.config, "serve", "--addr", "127.0.0.1:0", "--tick", "50ms", "--expiring-notice", "1h", "--webhook-backoff", "200ms"}
+		args := []string{"--db", b.db, "--config", b.config, "serve", "--addr", "127.0.0.1:0", "--tick", "50ms", "--expiring-notice", "1h", "--webhook-backoff", "200ms", "--allow-private-webhooks"}
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), envChild+"=1", envChildArgs+"="+strings.Join(args, "\x1f"))
 		out := &syncBuffer{}
@@ -440,7 +440,7 @@ func TestKeysAndWebhooksCommands(t *testing.T) {
 	defer rs.Close()
 
 	m := &Main{Dir: b.dir}
-	base, _, stop := startServe(t, m, "--db", b.db, "--config", b.config, "serve", "--addr", "127.0.0.1:0",
+	base, _, stop := startServe(t, m, "--db", b.db, "--config", b.config, "serve", "--addr", "127.0.0.1:0", "--allow-private-webhooks",
 		"--tick", "20ms", "--webhook-backoff", "10ms", "--log-format", "json")
 	client := &http.Client{Timeout: 10 * time.Second}
 	defer client.CloseIdleConnections()

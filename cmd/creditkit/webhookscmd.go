@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit"
-	"github.com/creditkit/creditkit/httpapi"
 	"github.com/creditkit/creditkit/store"
+	"github.com/creditkit/creditkit/webhook"
 )
 
 // WebhooksCmd groups the webhook commands. They work on --db directly.
@@ -29,14 +29,14 @@ type WebhooksListCmd struct {
 
 // Run lists the deliveries.
 func (c *WebhooksListCmd) Run(s *session) error {
-	return s.withServerStore(func(st store.ServerStore) error {
+	return s.withServerStore(func(l *creditkit.Ledger, st store.ServerStore) error {
 		ds, err := st.Deliveries(s.ctx, store.DeliveryQuery{Status: c.Status, EndpointID: c.Endpoint, EventID: c.Event, Before: c.Before, Limit: c.Limit})
 		if err != nil {
 			return err
 		}
-		out := make([]httpapi.Delivery, len(ds))
+		out := make([]webhook.Delivery, len(ds))
 		for i, d := range ds {
-			out[i] = httpapi.DeliveryOf(d)
+			out[i] = webhook.DeliveryOf(d)
 		}
 		return s.output(out, func(w io.Writer) {
 			if len(out) == 0 {
@@ -64,15 +64,15 @@ type WebhooksReplayCmd struct {
 
 // Run makes the delivery due now; a running server sends it within a tick.
 func (c *WebhooksReplayCmd) Run(s *session) error {
-	return s.withServerStore(func(st store.ServerStore) error {
-		d, err := st.ReplayDelivery(s.ctx, c.ID, time.Now().UTC())
+	return s.withServerStore(func(l *creditkit.Ledger, st store.ServerStore) error {
+		d, err := st.ReplayDelivery(s.ctx, c.ID, l.Now())
 		if err != nil {
 			return err
 		}
 		if d == nil {
 			return &creditkit.Error{Code: creditkit.CodeNotFound, Message: fmt.Sprintf("no delivery %s (or its endpoint was deleted); see creditkit webhooks list", c.ID)}
 		}
-		out := httpapi.DeliveryOf(d)
+		out := webhook.DeliveryOf(d)
 		return s.output(out, func(w io.Writer) {
 			fmt.Fprintf(w, "delivery %s of %s to %s is due again; a running server sends it at its next tick\n", d.ID, out.EventType, d.URL)
 		})
@@ -84,7 +84,7 @@ type WebhooksEndpointsCmd struct{}
 
 // Run lists the endpoints that are not deleted.
 func (c *WebhooksEndpointsCmd) Run(s *session) error {
-	return s.withServerStore(func(st store.ServerStore) error {
+	return s.withServerStore(func(l *creditkit.Ledger, st store.ServerStore) error {
 		es, err := st.WebhookEndpoints(s.ctx, "", 1000)
 		if err != nil {
 			return err

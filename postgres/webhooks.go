@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -11,13 +10,6 @@ import (
 	"github.com/creditkit/creditkit/store"
 )
 
-var _ store.ServerStore = (*Store)(nil)
-
-// Every ServerStore method is one statement (its own transaction), one
-// pipelined batch (an implicit transaction, in which each statement still
-// takes a fresh READ COMMITTED snapshot), or, for DispatchEvents, one
-// explicit transaction.
-//
 // Endpoints and deliveries are locked in one order: an endpoint first (FOR
 // SHARE by those that create or revive pending deliveries, by UPDATE when it
 // is deleted), then its deliveries. That way a deleted endpoint never keeps
@@ -26,7 +18,6 @@ var _ store.ServerStore = (*Store)(nil)
 
 // Column lists, in the order the scan functions read them.
 const (
-	apiKeyColumns   = "id, name, scope, hash, prefix, created_at, revoked_at"
 	endpointColumns = "id, url, description, secret, event_types, created_at, deleted_at"
 	// deliveryColumns reads a delivery d with the URL of its endpoint w and
 	// its event e.
@@ -36,13 +27,6 @@ const (
 	// deliveryJoins completes a FROM webhook_deliveries AS d.
 	deliveryJoins = " JOIN webhook_endpoints AS w ON w.id = d.endpoint_id JOIN events AS e ON e.id = d.event_id"
 )
-
-// noticeExpiring is the grant_notices kind of NotifyExpiring.
-const noticeExpiring = "expiring"
-
-// errorEndpointDeleted is the last error of the deliveries that were pending
-// when their endpoint was deleted.
-const errorEndpointDeleted = "endpoint deleted"
 
 // The claiming queries, which must use their partial indexes whatever the
 // history's length; TestIndexes checks their generic plans.
@@ -67,68 +51,7 @@ const (
 )
 SELECT ` + deliveryColumns + `, w.secret FROM claimed AS d` + deliveryJoins + `
 ORDER BY d.due_at, d.id`
-	// expiringQuery reads grants_due (expires_at > $1 implies expires_at IS
-	// NOT NULL) and the primary key of grant_notices.
-	expiringQuery = "SELECT " + grantColumns + " FROM grants AS g WHERE expires_at > $1 AND expires_at <= $2" +
-		" AND remaining > 0 AND voided_at IS NULL AND expired_at IS NULL" +
-		" AND NOT EXISTS (SELECT 1 FROM grant_notices AS n WHERE n.grant_id = g.id AND n.kind = '" + noticeExpiring + "')" +
-		" ORDER BY expires_at, id LIMIT $3"
 )
-
-// CreateAPIKey stores a new key.
-func (s *Store) CreateAPIKey(ctx context.Context, k *store.APIKey) error {
-	_, err := s.pool.Exec(ctx, "INSERT INTO api_keys ("+apiKeyColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7)",
-		k.ID, k.Name, k.Scope, k.Hash, k.Prefix, k.CreatedAt.UnixMicro(), microsPtr(k.RevokedAt))
-	return translate("create API key", err)
-}
-
-// APIKeyByHash returns the key with this hash, revoked or not.
-func (s *Store) APIKeyByHash(ctx context.Context, hash string) (*store.APIKey, error) {
-	return poolQueryOne(ctx, s, scanAPIKey, "read API key",
-		"SELECT "+apiKeyColumns+" FROM api_keys WHERE hash = $1", hash)
-}
-
-// APIKeys lists every key, oldest first.
-func (s *Store) APIKeys(ctx context.Context) ([]*store.APIKey, error) {
-	rows, err := s.pool.Query(ctx, "SELECT "+apiKeyColumns+" FROM api_keys ORDER BY created_at, id")
-	return collect(rows, err, scanAPIKey, "list API keys")
-}
-
-// RevokeAPIKey marks an unrevoked key revoked at t.
-func (s *Store) RevokeAPIKey(ctx context.Context, id string, t time.Time) (bool, error) {
-	tag, err := s.pool.Exec(ctx, "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL", id, t.UnixMicro())
-	if err != nil {
-		return false, translate("revoke API key", err)
-	}
-	return tag.RowsAffected() == 1, nil
-}
-
-// Secret returns the secret stored under name, storing generated first when
-// there is none. Two statements in one round trip: the insert waits for a
-// concurrent insert of the same name to commit or roll back, and the
-// select, with a snapshot taken after that, reads whichever value won.
-func (s *Store) Secret(ctx context.Context, name string, generated []byte) ([]byte, error) {
-	if generated == nil {
-		// A nil slice would be sent as NULL.
-		generated = []byte{}
-	}
-	b := &pgx.Batch{}
-	b.Queue("INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", name, generated)
-	b.Queue("SELECT value FROM secrets WHERE name = $1", name)
-	br := s.pool.SendBatch(ctx, b)
-	defer br.Close()
-	if _, err := br.Exec(); err != nil {
-		return nil, translate("store secret", err)
-	}
-	var value []byte
-	if err := br.QueryRow().Scan(&value); err != nil {
-		return nil, translate("read secret", err)
-	}
-	if err := br.Close(); err != nil {
-		return nil, translate("read secret", err)
-	}
-	return value, nil
-}
 
 // CreateWebhookEndpoint stores a new endpoint.
 func (s *Store) CreateWebhookEndpoint(ctx context.Context, e *store.WebhookEndpoint) error {
@@ -155,16 +78,17 @@ func (s *Store) WebhookEndpoints(ctx context.Context, after string, limit int) (
 	return collect(rows, err, scanEndpoint, "list webhook endpoints")
 }
 
-// DeleteWebhookEndpoint marks an endpoint deleted at t and fails its pending
-// deliveries, in one round trip. The update of the endpoint waits for any
-// dispatch or replay holding it (FOR SHARE); the update of the deliveries,
-// a later statement with a later snapshot, then sees what they wrote.
-func (s *Store) DeleteWebhookEndpoint(ctx context.Context, id string, t time.Time) (bool, error) {
+// DeleteWebhookEndpoint marks an endpoint deleted and gives its pending
+// deliveries the deletion's status and error, in one round trip. The update
+// of the endpoint waits for any dispatch or replay holding it (FOR SHARE);
+// the update of the deliveries, a later statement with a later snapshot,
+// then sees what they wrote.
+func (s *Store) DeleteWebhookEndpoint(ctx context.Context, id string, d store.EndpointDeletion) (bool, error) {
 	b := &pgx.Batch{}
-	b.Queue("UPDATE webhook_endpoints SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL", id, t.UnixMicro())
+	b.Queue("UPDATE webhook_endpoints SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL", id, d.At.UnixMicro())
 	// Unconditional: a deleted or unknown endpoint has no pending delivery.
-	b.Queue("UPDATE webhook_deliveries SET status = '"+store.DeliveryFailed+"', last_error = $2"+
-		" WHERE endpoint_id = $1 AND status = '"+store.DeliveryPending+"'", id, errorEndpointDeleted)
+	b.Queue("UPDATE webhook_deliveries SET status = $2, last_error = $3"+
+		" WHERE endpoint_id = $1 AND status = '"+store.DeliveryPending+"'", id, d.PendingStatus, d.PendingError)
 	br := s.pool.SendBatch(ctx, b)
 	defer br.Close()
 	tag, err := br.Exec()
@@ -172,7 +96,7 @@ func (s *Store) DeleteWebhookEndpoint(ctx context.Context, id string, t time.Tim
 		return false, translate("delete webhook endpoint", err)
 	}
 	if _, err := br.Exec(); err != nil {
-		return false, translate("fail the deleted endpoint's deliveries", err)
+		return false, translate("update the deleted endpoint's deliveries", err)
 	}
 	if err := br.Close(); err != nil {
 		return false, translate("delete webhook endpoint", err)
@@ -180,26 +104,22 @@ func (s *Store) DeleteWebhookEndpoint(ctx context.Context, id string, t time.Tim
 	return tag.RowsAffected() == 1, nil
 }
 
-// DispatchEvents fans undispatched events out to the endpoints that want
-// them, in one transaction: it locks up to limit events (skipping those
-// another dispatcher holds), shares the endpoints, then inserts the
-// deliveries and marks the events dispatched in one round trip. With
+// DispatchEvents hands undispatched events and the endpoints to fanout, in
+// one transaction: it locks up to limit events (skipping those another
+// dispatcher holds), shares the endpoints, then inserts the deliveries
+// fanout returns and marks the events dispatched in one round trip. With
 // nothing to dispatch, it locks no endpoint and writes nothing.
-func (s *Store) DispatchEvents(ctx context.Context, now time.Time, limit int, newID func() string) (int, error) {
+func (s *Store) DispatchEvents(ctx context.Context, now time.Time, limit int, fanout store.Fanout) (int, error) {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite})
 	if err != nil {
 		return 0, translate("dispatch events: begin", err)
 	}
 	defer rollback(ctx, tx)
 
-	type event struct {
-		seq     int64
-		id, typ string
-	}
 	rows, err := tx.Query(ctx, undispatchedQuery, limitArg(limit))
-	events, err := collect(rows, err, func(row pgx.Row) (*event, error) {
-		var e event
-		return &e, row.Scan(&e.seq, &e.id, &e.typ)
+	events, err := collect(rows, err, func(row pgx.Row) (*store.Event, error) {
+		var e store.Event
+		return &e, row.Scan(&e.Seq, &e.ID, &e.Type)
 	}, "dispatch events: read events")
 	if err != nil {
 		return 0, err
@@ -219,33 +139,30 @@ func (s *Store) DispatchEvents(ctx context.Context, now time.Time, limit int, ne
 		return 0, err
 	}
 
-	var ids, endpointIDs, eventIDs []string
-	seqs := make([]int64, len(events))
-	for i, ev := range events {
-		seqs[i] = ev.seq
-		for _, ep := range endpoints {
-			if store.MatchEventType(ep.EventTypes, ev.typ) {
-				ids = append(ids, newID())
-				endpointIDs = append(endpointIDs, ep.ID)
-				eventIDs = append(eventIDs, ev.id)
-			}
-		}
-	}
+	deliveries := fanout(events, endpoints)
+	seqs := column(events, func(e *store.Event) int64 { return e.Seq })
 	b := &pgx.Batch{}
-	if len(ids) > 0 {
+	if len(deliveries) > 0 {
 		// The events are locked, so no other dispatcher can be creating
 		// these deliveries; ON CONFLICT is a belt over those braces.
 		b.Queue(`INSERT INTO webhook_deliveries (id, endpoint_id, event_id, status, next_attempt_at, created_at)
-SELECT id, endpoint_id, event_id, '`+store.DeliveryPending+`', $4, $4
-FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(id, endpoint_id, event_id, ord)
+SELECT id, endpoint_id, event_id, status, next_attempt_at, created_at
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
+     WITH ORDINALITY AS t(id, endpoint_id, event_id, status, next_attempt_at, created_at, ord)
 ORDER BY ord
-ON CONFLICT (endpoint_id, event_id) DO NOTHING`, ids, endpointIDs, eventIDs, now.UnixMicro())
+ON CONFLICT (endpoint_id, event_id) DO NOTHING`,
+			column(deliveries, func(d *store.Delivery) string { return d.ID }),
+			column(deliveries, func(d *store.Delivery) string { return d.EndpointID }),
+			column(deliveries, func(d *store.Delivery) string { return d.EventID }),
+			column(deliveries, func(d *store.Delivery) string { return d.Status }),
+			column(deliveries, func(d *store.Delivery) int64 { return d.NextAttemptAt.UnixMicro() }),
+			column(deliveries, func(d *store.Delivery) int64 { return d.CreatedAt.UnixMicro() }))
 	}
 	b.Queue("UPDATE events SET dispatched_at = $1 WHERE seq = ANY($2::bigint[])", now.UnixMicro(), seqs)
 	marked, err := func() (int64, error) {
 		br := tx.SendBatch(ctx, b)
 		defer br.Close()
-		if len(ids) > 0 {
+		if len(deliveries) > 0 {
 			if _, err := br.Exec(); err != nil {
 				return 0, translate("dispatch events: create deliveries", err)
 			}
@@ -277,28 +194,17 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 }
 
 // FinishDelivery records one attempt of a claimed delivery. It shares the
-// endpoint first, so that a retry of a delivery whose endpoint was deleted
-// meanwhile fails instead of staying pending.
+// endpoint first, so that an attempt recorded after its endpoint was
+// deleted takes the status the attempt gives for that case.
 func (s *Store) FinishDelivery(ctx context.Context, id string, a store.DeliveryAttempt) error {
-	status := store.DeliveryFailed
-	switch {
-	case a.Succeeded:
-		status = store.DeliverySucceeded
-	case a.NextAttemptAt != nil:
-		status = store.DeliveryPending
-	}
-	var next *int64
-	if !a.Succeeded {
-		next = microsPtr(a.NextAttemptAt)
-	}
 	tag, err := s.pool.Exec(ctx, `UPDATE webhook_deliveries AS d SET
     attempts = d.attempts + 1, last_attempt_at = $2, last_status = $3, last_error = $4,
-    status = CASE WHEN $5::text = '`+store.DeliveryPending+`' AND w.deleted_at IS NOT NULL THEN '`+store.DeliveryFailed+`' ELSE $5::text END,
-    next_attempt_at = COALESCE($6::bigint, d.next_attempt_at)
+    status = CASE WHEN w.deleted_at IS NULL THEN $5::text ELSE $6::text END,
+    next_attempt_at = COALESCE($7::bigint, d.next_attempt_at)
 FROM (SELECT id, deleted_at FROM webhook_endpoints
       WHERE id = (SELECT endpoint_id FROM webhook_deliveries WHERE id = $1) FOR SHARE) AS w
 WHERE d.id = $1 AND d.endpoint_id = w.id`,
-		id, a.At.UnixMicro(), int64(a.Status), a.Error, status, next)
+		id, a.At.UnixMicro(), int64(a.HTTPStatus), a.Error, a.Status, a.StatusIfEndpointDeleted, microsPtr(a.NextAttemptAt))
 	if err != nil {
 		return translate("finish delivery", err)
 	}
@@ -348,82 +254,6 @@ FROM (SELECT id, url FROM webhook_endpoints
      events AS e
 WHERE d.id = $1 AND d.endpoint_id = w.id AND e.id = d.event_id
 RETURNING `+deliveryColumns, id, now.UnixMicro())
-}
-
-// NotifyExpiring reads the grants expiring in (now, until] that were never
-// notified, then, in one statement, records their notices and inserts the
-// events of the grants whose notice it inserted. A notice inserted
-// concurrently by another caller makes the insert wait for it, then skip
-// the grant, so that only one caller writes its event.
-func (s *Store) NotifyExpiring(ctx context.Context, now, until time.Time, limit int, mk func(g *store.Grant) *store.Event) (int, error) {
-	rows, err := s.pool.Query(ctx, expiringQuery, now.UnixMicro(), until.UnixMicro(), limitArg(limit))
-	grants, err := collect(rows, err, scanGrant, "read expiring grants")
-	if err != nil || len(grants) == 0 {
-		return 0, err
-	}
-	grantIDs := column(grants, func(g *store.Grant) string { return g.ID })
-	events := make([]*store.Event, 0, len(grants))
-	eventGrants := make([]string, 0, len(grants))
-	for _, g := range grants {
-		if ev := mk(g); ev != nil {
-			events = append(events, ev)
-			eventGrants = append(eventGrants, g.ID)
-		}
-	}
-	// The events columns are those Apply writes; WITH ORDINALITY keeps
-	// their seq in the order of the grants.
-	var notified int
-	err = s.pool.QueryRow(ctx, `WITH n AS (
-    INSERT INTO grant_notices (grant_id, kind, created_at)
-    SELECT grant_id, '`+noticeExpiring+`', $1 FROM unnest($2::text[]) AS t(grant_id)
-    ON CONFLICT (grant_id, kind) DO NOTHING
-    RETURNING grant_id
-), ev AS (
-    INSERT INTO events (id, type, customer, currency, data, at)
-    SELECT id, type, customer, currency, data::jsonb, at
-    FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[]) WITH ORDINALITY
-         AS t(id, type, customer, currency, data, at, grant_id, ord)
-    WHERE t.grant_id IN (SELECT n.grant_id FROM n)
-    ORDER BY ord
-)
-SELECT count(*) FROM n`,
-		now.UnixMicro(), grantIDs,
-		column(events, func(v *store.Event) string { return v.ID }),
-		column(events, func(v *store.Event) string { return v.Type }),
-		column(events, func(v *store.Event) string { return v.Customer }),
-		column(events, func(v *store.Event) string { return v.Currency }),
-		column(events, func(v *store.Event) *string { return jsonText(v.Data) }),
-		column(events, func(v *store.Event) int64 { return v.At.UnixMicro() }),
-		eventGrants,
-	).Scan(&notified)
-	if err != nil {
-		return 0, translate("notify expiring grants", err)
-	}
-	return notified, nil
-}
-
-// poolQueryOne reads one row outside a transaction, or nil when there is
-// none.
-func poolQueryOne[T any](ctx context.Context, s *Store, scan func(pgx.Row) (*T, error), op, sql string, args ...any) (*T, error) {
-	v, err := scan(s.pool.QueryRow(ctx, sql, args...))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, translate(op, err)
-	}
-	return v, nil
-}
-
-func scanAPIKey(row pgx.Row) (*store.APIKey, error) {
-	var k store.APIKey
-	var created int64
-	var revoked *int64
-	if err := row.Scan(&k.ID, &k.Name, &k.Scope, &k.Hash, &k.Prefix, &created, &revoked); err != nil {
-		return nil, err
-	}
-	k.CreatedAt, k.RevokedAt = fromMicros(created), fromMicrosPtr(revoked)
-	return &k, nil
 }
 
 func scanEndpoint(row pgx.Row) (*store.WebhookEndpoint, error) {

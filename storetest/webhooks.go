@@ -1,12 +1,8 @@
 package storetest
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
-	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -15,318 +11,8 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit/store"
+	"github.com/creditkit/creditkit/webhook"
 )
-
-// RunServer runs the conformance cases of store.ServerStore against stores
-// made by newStore, which must also implement store.ServerStore:
-//
-//	func TestServerStore(t *testing.T) {
-//		storetest.RunServer(t, func(t *testing.T) store.Store { return openTestStore(t) })
-//	}
-func RunServer(t *testing.T, newStore func(t *testing.T) store.Store) {
-	cases := []struct {
-		name string
-		fn   func(t *testing.T, b *serverBundle)
-	}{
-		{"APIKeys", testAPIKeys},
-		{"Secret", testSecret},
-		{"SecretConcurrent", testSecretConcurrent},
-		{"WebhookEndpoints", testWebhookEndpoints},
-		{"DeleteEndpointFailsPendingDeliveries", testDeleteEndpointFailsDeliveries},
-		{"DispatchEvents", testDispatchEvents},
-		{"DispatchWithoutEndpoints", testDispatchWithoutEndpoints},
-		{"DispatchConcurrent", testDispatchConcurrent},
-		{"ClaimDeliveries", testClaimDeliveries},
-		{"ClaimConcurrent", testClaimConcurrent},
-		{"FinishDelivery", testFinishDelivery},
-		{"DeliveriesQuery", testDeliveriesQuery},
-		{"ReplayDelivery", testReplayDelivery},
-		{"NotifyExpiring", testNotifyExpiring},
-		{"NotifyExpiringConcurrent", testNotifyExpiringConcurrent},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			defer guard(t)
-			c.fn(t, setupServer(t, newStore))
-		})
-	}
-}
-
-// serverBundle is what each ServerStore case gets: a fresh store, seen both
-// as a store.Store (to write outbox events and grants through the ledger's
-// write path) and as a store.ServerStore.
-type serverBundle struct {
-	store  store.Store
-	server store.ServerStore
-	// newID makes delivery IDs that sort in the order they were made, so
-	// that "newest first" is checkable. Safe for concurrent use.
-	newID func() string
-}
-
-func setupServer(t *testing.T, newStore func(t *testing.T) store.Store) *serverBundle {
-	t.Helper()
-	s := newStore(t)
-	ss, ok := s.(store.ServerStore)
-	if !ok {
-		t.Fatalf("%T does not implement store.ServerStore", s)
-	}
-	var n atomic.Int64
-	return &serverBundle{store: s, server: ss, newID: func() string { return fmt.Sprintf("dlv_%06d", n.Add(1)) }}
-}
-
-// insertEvents writes outbox events through the one write path, in order.
-func (b *serverBundle) insertEvents(t *testing.T, events ...*store.Event) {
-	t.Helper()
-	err := b.store.Update(ctx(t), func(c context.Context, tx store.WriteTx) error {
-		return tx.Apply(c, &store.Changes{Events: events})
-	})
-	if err != nil {
-		t.Fatalf("insert events: %v", err)
-	}
-}
-
-// insertGrants writes grant rows through the one write path, locking their
-// wallets first as the domain does.
-func (b *serverBundle) insertGrants(t *testing.T, now time.Time, grants ...*store.Grant) {
-	t.Helper()
-	keys := map[store.WalletKey]bool{}
-	for _, g := range grants {
-		keys[store.WalletKey{Customer: g.Customer, Currency: g.Currency}] = true
-	}
-	sorted := slices.SortedFunc(maps.Keys(keys), func(a, b store.WalletKey) int {
-		return strings.Compare(a.Customer+"\x00"+a.Currency, b.Customer+"\x00"+b.Currency)
-	})
-	err := b.store.Update(ctx(t), func(c context.Context, tx store.WriteTx) error {
-		if _, err := tx.LockWallets(c, sorted, now); err != nil {
-			return err
-		}
-		return tx.Apply(c, &store.Changes{NewGrants: grants})
-	})
-	if err != nil {
-		t.Fatalf("insert grants: %v", err)
-	}
-}
-
-// outbox returns every outbox event.
-func (b *serverBundle) outbox(t *testing.T) []*store.Event {
-	t.Helper()
-	var out []*store.Event
-	err := b.store.View(ctx(t), func(c context.Context, tx store.ReadTx) error {
-		var err error
-		out, err = tx.Events(c, 0, 100000)
-		return err
-	})
-	if err != nil {
-		t.Fatalf("read outbox: %v", err)
-	}
-	return out
-}
-
-// deliveries lists every delivery matching q (its Limit ignored).
-func (b *serverBundle) deliveries(t *testing.T, q store.DeliveryQuery) []*store.Delivery {
-	t.Helper()
-	q.Limit = 100000
-	return must(b.server.Deliveries(ctx(t), q))
-}
-
-// delivery reads one delivery and fails when there is none.
-func (b *serverBundle) delivery(t *testing.T, id string) *store.Delivery {
-	t.Helper()
-	d := must(b.server.Delivery(ctx(t), id))
-	if d == nil {
-		t.Fatalf("delivery %s not found", id)
-	}
-	return d
-}
-
-func (b *serverBundle) createEndpoint(t *testing.T, id string, types []string, at time.Time) *store.WebhookEndpoint {
-	t.Helper()
-	e := &store.WebhookEndpoint{
-		ID: id, URL: "https://example.com/hooks/" + id, Description: "endpoint " + id,
-		Secret: "whsec_" + id, EventTypes: types, CreatedAt: at,
-	}
-	if err := b.server.CreateWebhookEndpoint(ctx(t), e); err != nil {
-		t.Fatalf("create endpoint %s: %v", id, err)
-	}
-	return e
-}
-
-func newEvent(id, typ, customer string, at time.Time) *store.Event {
-	return &store.Event{
-		ID: id, Type: typ, Customer: customer, Currency: "credits",
-		Data: []byte(`{"customer":"` + customer + `","n":1}`), At: at,
-	}
-}
-
-// pair names a delivery by what it delivers where.
-type pair struct{ endpoint, event string }
-
-func pairsOf(ds []*store.Delivery) map[pair]int {
-	out := map[pair]int{}
-	for _, d := range ds {
-		out[pair{d.EndpointID, d.EventID}]++
-	}
-	return out
-}
-
-func idsOf(ds []*store.Delivery) []string {
-	out := make([]string, len(ds))
-	for i, d := range ds {
-		out[i] = d.ID
-	}
-	return out
-}
-
-// sameJSON reports whether two JSON documents hold the same value, whatever
-// their spacing and key order (PostgreSQL's jsonb rewrites both).
-func sameJSON(a, b []byte) bool {
-	var va, vb any
-	if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
-		return bytes.Equal(a, b)
-	}
-	return reflect.DeepEqual(va, vb)
-}
-
-func fmtAPIKey(k *store.APIKey) string {
-	if k == nil {
-		return "<nil>"
-	}
-	return fmt.Sprintf("{%s %q scope=%s hash=%s prefix=%s created=%s revoked=%s}",
-		k.ID, k.Name, k.Scope, k.Hash, k.Prefix, fmtPtr(&k.CreatedAt), fmtPtr(k.RevokedAt))
-}
-
-func fmtEndpoint(e *store.WebhookEndpoint) string {
-	if e == nil {
-		return "<nil>"
-	}
-	types := e.EventTypes
-	if len(types) == 0 {
-		types = nil // an empty list and no list mean the same: every event
-	}
-	return fmt.Sprintf("{%s %s %q secret=%s types=%q created=%s deleted=%s}",
-		e.ID, e.URL, e.Description, e.Secret, types, fmtPtr(&e.CreatedAt), fmtPtr(e.DeletedAt))
-}
-
-// checkEvent fails unless got is the event want.
-func checkEvent(t *testing.T, what string, got, want *store.Event) {
-	t.Helper()
-	if got == nil {
-		t.Fatalf("%s: no event, want %s", what, want.ID)
-	}
-	if got.ID != want.ID || got.Type != want.Type || got.Customer != want.Customer || got.Currency != want.Currency ||
-		!got.At.Equal(want.At) || !sameJSON(got.Data, want.Data) {
-		t.Fatalf("%s: event {%s %s %s %s %s %s}, want {%s %s %s %s %s %s}", what,
-			got.ID, got.Type, got.Customer, got.Currency, got.Data, fmtPtr(&got.At),
-			want.ID, want.Type, want.Customer, want.Currency, want.Data, fmtPtr(&want.At))
-	}
-}
-
-// checkState fails unless a delivery has this status and attempt count and
-// is due at next.
-func checkState(t *testing.T, d *store.Delivery, status string, attempts int, next time.Time) {
-	t.Helper()
-	if d.Status != status || d.Attempts != attempts || !d.NextAttemptAt.Equal(next) {
-		t.Fatalf("delivery %s: status %s, %d attempts, next attempt %s; want %s, %d, %s",
-			d.ID, d.Status, d.Attempts, fmtPtr(&d.NextAttemptAt), status, attempts, fmtPtr(&next))
-	}
-}
-
-func testAPIKeys(t *testing.T, b *serverBundle) {
-	s, c := b.server, ctx(t)
-	older := &store.APIKey{ID: "key_b", Name: "ci", Scope: store.ScopeWrite, Hash: strings.Repeat("b", 64), Prefix: "ck_bbbb", CreatedAt: Epoch}
-	newer := &store.APIKey{ID: "key_a", Name: "admin", Scope: store.ScopeAdmin, Hash: strings.Repeat("a", 64), Prefix: "ck_aaaa", CreatedAt: Epoch.Add(time.Second)}
-	// Created newest first with IDs in the opposite order, so that only
-	// CreatedAt orders the list.
-	for _, k := range []*store.APIKey{newer, older} {
-		if err := s.CreateAPIKey(c, k); err != nil {
-			t.Fatalf("create key %s: %v", k.ID, err)
-		}
-	}
-	for _, k := range []*store.APIKey{older, newer} {
-		if got := must(s.APIKeyByHash(c, k.Hash)); fmtAPIKey(got) != fmtAPIKey(k) {
-			t.Fatalf("key by hash = %s, want %s", fmtAPIKey(got), fmtAPIKey(k))
-		}
-	}
-	if got := must(s.APIKeyByHash(c, strings.Repeat("0", 64))); got != nil {
-		t.Fatalf("unknown hash found %s", fmtAPIKey(got))
-	}
-	list := func() []string {
-		var out []string
-		for _, k := range must(s.APIKeys(c)) {
-			out = append(out, fmtAPIKey(k))
-		}
-		return out
-	}
-	if got, want := list(), []string{fmtAPIKey(older), fmtAPIKey(newer)}; !slices.Equal(got, want) {
-		t.Fatalf("keys = %v\nwant   %v (oldest first)", got, want)
-	}
-
-	revokedAt := Epoch.Add(time.Hour)
-	if !must(s.RevokeAPIKey(c, older.ID, revokedAt)) {
-		t.Fatal("revoking a live key reported false")
-	}
-	if must(s.RevokeAPIKey(c, older.ID, revokedAt.Add(time.Hour))) {
-		t.Fatal("revoking a revoked key reported true")
-	}
-	if must(s.RevokeAPIKey(c, "key_missing", revokedAt)) {
-		t.Fatal("revoking an unknown key reported true")
-	}
-	older.RevokedAt = &revokedAt // the first revocation's time stays
-	if got := must(s.APIKeyByHash(c, older.Hash)); fmtAPIKey(got) != fmtAPIKey(older) {
-		t.Fatalf("revoked key by hash = %s, want %s", fmtAPIKey(got), fmtAPIKey(older))
-	}
-	if got, want := list(), []string{fmtAPIKey(older), fmtAPIKey(newer)}; !slices.Equal(got, want) {
-		t.Fatalf("keys after revoking = %v\nwant   %v", got, want)
-	}
-}
-
-func testSecret(t *testing.T, b *serverBundle) {
-	s, c := b.server, ctx(t)
-	if got := must(s.Secret(c, "webhook_signing", []byte("first"))); string(got) != "first" {
-		t.Fatalf("first call = %q, want the generated value %q", got, "first")
-	}
-	if got := must(s.Secret(c, "webhook_signing", []byte("second"))); string(got) != "first" {
-		t.Fatalf("second call = %q, want the stored value %q", got, "first")
-	}
-	if got := must(s.Secret(c, "session", []byte{0, 1, 2, 0xff})); !bytes.Equal(got, []byte{0, 1, 2, 0xff}) {
-		t.Fatalf("another name = %x, want its own (binary) value 000102ff", got)
-	}
-	if got := must(s.Secret(c, "webhook_signing", []byte("third"))); string(got) != "first" {
-		t.Fatalf("third call = %q, want %q", got, "first")
-	}
-}
-
-// Processes starting together agree on one value.
-func testSecretConcurrent(t *testing.T, b *serverBundle) {
-	s, c := b.server, ctx(t)
-	got := make([][]byte, 8)
-	var wg sync.WaitGroup
-	for i := range got {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			v, err := s.Secret(c, "shared", []byte(fmt.Sprintf("generated-%d", i)))
-			if err != nil {
-				t.Errorf("secret %d: %v", i, err)
-			}
-			got[i] = v
-		}()
-	}
-	wg.Wait()
-	if t.Failed() {
-		return
-	}
-	want := must(s.Secret(c, "shared", []byte("late")))
-	if !strings.HasPrefix(string(want), "generated-") {
-		t.Fatalf("stored value %q is none of the generated ones", want)
-	}
-	for i, v := range got {
-		if !bytes.Equal(v, want) {
-			t.Fatalf("caller %d got %q, the store kept %q", i, v, want)
-		}
-	}
-}
 
 func testWebhookEndpoints(t *testing.T, b *serverBundle) {
 	s, c := b.server, ctx(t)
@@ -359,13 +45,13 @@ func testWebhookEndpoints(t *testing.T, b *serverBundle) {
 	}
 
 	deletedAt := Epoch.Add(time.Hour)
-	if !must(s.DeleteWebhookEndpoint(c, "we_2", deletedAt)) {
+	if !must(webhook.DeleteEndpoint(c, s, "we_2", deletedAt)) {
 		t.Fatal("deleting an endpoint reported false")
 	}
-	if must(s.DeleteWebhookEndpoint(c, "we_2", deletedAt)) {
+	if must(webhook.DeleteEndpoint(c, s, "we_2", deletedAt)) {
 		t.Fatal("deleting a deleted endpoint reported true")
 	}
-	if must(s.DeleteWebhookEndpoint(c, "we_missing", deletedAt)) {
+	if must(webhook.DeleteEndpoint(c, s, "we_missing", deletedAt)) {
 		t.Fatal("deleting an unknown endpoint reported true")
 	}
 	if got := must(s.WebhookEndpoint(c, "we_2")); got != nil {
@@ -382,7 +68,7 @@ func testDeleteEndpointFailsDeliveries(t *testing.T, b *serverBundle) {
 	b.createEndpoint(t, "we_keep", nil, Epoch)
 	b.createEndpoint(t, "we_drop", nil, Epoch)
 	b.insertEvents(t, newEvent("evt_1", "credits.spent", "amy", Epoch), newEvent("evt_2", "credits.spent", "amy", Epoch))
-	if n := must(s.DispatchEvents(c, Epoch, 10, b.newID)); n != 2 {
+	if n := must(s.DispatchEvents(c, Epoch, 10, webhook.Fanout(Epoch, b.newID))); n != 2 {
 		t.Fatalf("dispatched %d events, want 2", n)
 	}
 	dropped := b.deliveries(t, store.DeliveryQuery{EndpointID: "we_drop"})
@@ -391,10 +77,10 @@ func testDeleteEndpointFailsDeliveries(t *testing.T, b *serverBundle) {
 	}
 	done := dropped[0]
 	at := Epoch.Add(time.Minute)
-	if err := s.FinishDelivery(c, done.ID, store.DeliveryAttempt{At: at, Succeeded: true, Status: 200}); err != nil {
+	if err := s.FinishDelivery(c, done.ID, webhook.Succeeded(at, 200)); err != nil {
 		t.Fatal(err)
 	}
-	if !must(s.DeleteWebhookEndpoint(c, "we_drop", Epoch.Add(time.Hour))) {
+	if !must(webhook.DeleteEndpoint(c, s, "we_drop", Epoch.Add(time.Hour))) {
 		t.Fatal("delete reported false")
 	}
 	for _, d := range b.deliveries(t, store.DeliveryQuery{}) {
@@ -426,7 +112,7 @@ func testDispatchEvents(t *testing.T, b *serverBundle) {
 	b.createEndpoint(t, "we_spent", []string{"credits.spent"}, Epoch)
 	b.createEndpoint(t, "we_grant", []string{"credits.grant.*"}, Epoch)
 	b.createEndpoint(t, "we_gone", nil, Epoch)
-	if !must(s.DeleteWebhookEndpoint(c, "we_gone", Epoch)) {
+	if !must(webhook.DeleteEndpoint(c, s, "we_gone", Epoch)) {
 		t.Fatal("delete reported false")
 	}
 	// The endpoints that are not deleted, and what they subscribed to.
@@ -447,7 +133,7 @@ func testDispatchEvents(t *testing.T, b *serverBundle) {
 		out := map[pair]int{}
 		for _, e := range evs {
 			for ep, types := range live {
-				if store.MatchEventType(types, e.Type) {
+				if webhook.MatchEventType(types, e.Type) {
 					out[pair{ep, e.ID}]++
 				}
 			}
@@ -456,16 +142,16 @@ func testDispatchEvents(t *testing.T, b *serverBundle) {
 	}
 
 	now := Epoch.Add(time.Minute)
-	if n := must(s.DispatchEvents(c, now, 2, b.newID)); n != 2 {
+	if n := must(s.DispatchEvents(c, now, 2, webhook.Fanout(now, b.newID))); n != 2 {
 		t.Fatalf("dispatched %d events with limit 2, want 2", n)
 	}
 	if got, want := pairsOf(b.deliveries(t, store.DeliveryQuery{})), expect(events[:2]); !maps.Equal(got, want) {
 		t.Fatalf("deliveries after the first 2 events = %v\nwant %v", got, want)
 	}
-	if n := must(s.DispatchEvents(c, now, 100, b.newID)); n != 2 {
+	if n := must(s.DispatchEvents(c, now, 100, webhook.Fanout(now, b.newID))); n != 2 {
 		t.Fatalf("dispatched %d events, want the 2 left", n)
 	}
-	if n := must(s.DispatchEvents(c, now, 100, b.newID)); n != 0 {
+	if n := must(s.DispatchEvents(c, now, 100, webhook.Fanout(now, b.newID))); n != 0 {
 		t.Fatalf("dispatched %d events again, want 0", n)
 	}
 	all := b.deliveries(t, store.DeliveryQuery{})
@@ -487,7 +173,7 @@ func testDispatchEvents(t *testing.T, b *serverBundle) {
 	// A later event is dispatched alone.
 	late := newEvent("evt_5", "credits.spent", "amy", Epoch.Add(time.Hour))
 	b.insertEvents(t, late)
-	if n := must(s.DispatchEvents(c, Epoch.Add(time.Hour), 100, b.newID)); n != 1 {
+	if n := must(s.DispatchEvents(c, Epoch.Add(time.Hour), 100, webhook.Fanout(Epoch.Add(time.Hour), b.newID))); n != 1 {
 		t.Fatalf("dispatched %d events, want the 1 new", n)
 	}
 	if got, want := pairsOf(b.deliveries(t, store.DeliveryQuery{})), expect(append(events, late)); !maps.Equal(got, want) {
@@ -500,11 +186,11 @@ func testDispatchEvents(t *testing.T, b *serverBundle) {
 func testDispatchWithoutEndpoints(t *testing.T, b *serverBundle) {
 	s, c := b.server, ctx(t)
 	b.insertEvents(t, newEvent("evt_1", "credits.spent", "amy", Epoch), newEvent("evt_2", "credits.spent", "amy", Epoch))
-	if n := must(s.DispatchEvents(c, Epoch, 10, b.newID)); n != 2 {
+	if n := must(s.DispatchEvents(c, Epoch, 10, webhook.Fanout(Epoch, b.newID))); n != 2 {
 		t.Fatalf("dispatched %d events, want 2", n)
 	}
 	b.createEndpoint(t, "we_late", nil, Epoch.Add(time.Minute))
-	if n := must(s.DispatchEvents(c, Epoch.Add(time.Minute), 10, b.newID)); n != 0 {
+	if n := must(s.DispatchEvents(c, Epoch.Add(time.Minute), 10, webhook.Fanout(Epoch.Add(time.Minute), b.newID))); n != 0 {
 		t.Fatalf("dispatched %d events again, want 0", n)
 	}
 	if ds := b.deliveries(t, store.DeliveryQuery{}); len(ds) != 0 {
@@ -532,7 +218,7 @@ func testDispatchConcurrent(t *testing.T, b *serverBundle) {
 			// A store that never marks events dispatched would loop
 			// forever: stop once more was reported than there is.
 			for total.Load() <= events {
-				n, err := s.DispatchEvents(c, Epoch, 7, b.newID)
+				n, err := s.DispatchEvents(c, Epoch, 7, webhook.Fanout(Epoch, b.newID))
 				if err != nil {
 					t.Errorf("dispatch: %v", err)
 					return
@@ -551,7 +237,7 @@ func testDispatchConcurrent(t *testing.T, b *serverBundle) {
 	if total.Load() != events {
 		t.Fatalf("dispatchers reported %d events in total, want %d", total.Load(), events)
 	}
-	if n := must(s.DispatchEvents(c, Epoch, 100, b.newID)); n != 0 {
+	if n := must(s.DispatchEvents(c, Epoch, 100, webhook.Fanout(Epoch, b.newID))); n != 0 {
 		t.Fatalf("dispatched %d events after the race, want 0", n)
 	}
 	got := pairsOf(b.deliveries(t, store.DeliveryQuery{}))
@@ -578,7 +264,7 @@ func testClaimDeliveries(t *testing.T, b *serverBundle) {
 	due := []time.Time{Epoch, Epoch.Add(time.Second), Epoch.Add(10 * time.Minute)}
 	var ids []string
 	for i, at := range due {
-		if n := must(s.DispatchEvents(c, at, 1, b.newID)); n != 1 {
+		if n := must(s.DispatchEvents(c, at, 1, webhook.Fanout(at, b.newID))); n != 1 {
 			t.Fatalf("dispatch %d: %d events, want 1", i, n)
 		}
 		ds := b.deliveries(t, store.DeliveryQuery{EventID: events[i].ID})
@@ -628,10 +314,10 @@ func testClaimDeliveries(t *testing.T, b *serverBundle) {
 
 	// Only pending deliveries are claimed.
 	later := Epoch.Add(time.Hour)
-	if err := s.FinishDelivery(c, ids[0], store.DeliveryAttempt{At: later, Succeeded: true, Status: 204}); err != nil {
+	if err := s.FinishDelivery(c, ids[0], webhook.Succeeded(later, 204)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.FinishDelivery(c, ids[1], store.DeliveryAttempt{At: later, Status: 410, Error: "gone"}); err != nil {
+	if err := s.FinishDelivery(c, ids[1], webhook.GiveUp(later, 410, "gone")); err != nil {
 		t.Fatal(err)
 	}
 	if got := idsOf(claim(later.Add(time.Hour), 10)); !slices.Equal(got, ids[2:]) {
@@ -650,7 +336,7 @@ func testClaimConcurrent(t *testing.T, b *serverBundle) {
 		batch = append(batch, newEvent(fmt.Sprintf("evt_%03d", i), "credits.spent", "amy", Epoch))
 	}
 	b.insertEvents(t, batch...)
-	if n := must(s.DispatchEvents(c, Epoch, 1000, b.newID)); n != events {
+	if n := must(s.DispatchEvents(c, Epoch, 1000, webhook.Fanout(Epoch, b.newID))); n != events {
 		t.Fatalf("dispatched %d events, want %d", n, events)
 	}
 	now := Epoch.Add(time.Minute)
@@ -700,7 +386,7 @@ func testFinishDelivery(t *testing.T, b *serverBundle) {
 	s, c := b.server, ctx(t)
 	b.createEndpoint(t, "we_1", nil, Epoch)
 	b.insertEvents(t, newEvent("evt_ok", "credits.spent", "amy", Epoch), newEvent("evt_retry", "credits.spent", "amy", Epoch))
-	if n := must(s.DispatchEvents(c, Epoch, 10, b.newID)); n != 2 {
+	if n := must(s.DispatchEvents(c, Epoch, 10, webhook.Fanout(Epoch, b.newID))); n != 2 {
 		t.Fatalf("dispatched %d events, want 2", n)
 	}
 	byEvent := map[string]string{}
@@ -712,7 +398,7 @@ func testFinishDelivery(t *testing.T, b *serverBundle) {
 	}
 
 	at := Epoch.Add(10 * time.Second)
-	if err := s.FinishDelivery(c, byEvent["evt_ok"], store.DeliveryAttempt{At: at, Succeeded: true, Status: 200}); err != nil {
+	if err := s.FinishDelivery(c, byEvent["evt_ok"], webhook.Succeeded(at, 200)); err != nil {
 		t.Fatal(err)
 	}
 	ok := b.delivery(t, byEvent["evt_ok"])
@@ -723,7 +409,7 @@ func testFinishDelivery(t *testing.T, b *serverBundle) {
 	}
 
 	retryAt := at.Add(5 * time.Minute)
-	err := s.FinishDelivery(c, byEvent["evt_retry"], store.DeliveryAttempt{At: at, Status: 503, Error: "HTTP 503", NextAttemptAt: &retryAt})
+	err := s.FinishDelivery(c, byEvent["evt_retry"], webhook.Retry(at, 503, "HTTP 503", retryAt))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -740,7 +426,7 @@ func testFinishDelivery(t *testing.T, b *serverBundle) {
 	}
 
 	last := retryAt.Add(time.Second)
-	if err := s.FinishDelivery(c, d.ID, store.DeliveryAttempt{At: last, Error: "connection refused"}); err != nil {
+	if err := s.FinishDelivery(c, d.ID, webhook.GiveUp(last, 0, "connection refused")); err != nil {
 		t.Fatal(err)
 	}
 	d = b.delivery(t, d.ID)
@@ -764,7 +450,7 @@ func testDeliveriesQuery(t *testing.T, b *serverBundle) {
 		events[e.ID] = e
 		b.insertEvents(t, e)
 		// One event per dispatch, so that delivery IDs follow event order.
-		if n := must(s.DispatchEvents(c, Epoch, 1, b.newID)); n != 1 {
+		if n := must(s.DispatchEvents(c, Epoch, 1, webhook.Fanout(Epoch, b.newID))); n != 1 {
 			t.Fatalf("dispatch %s: %d events, want 1", e.ID, n)
 		}
 	}
@@ -790,10 +476,10 @@ func testDeliveriesQuery(t *testing.T, b *serverBundle) {
 	for _, d := range all {
 		switch d.EventID {
 		case "evt_1":
-			must(0, s.FinishDelivery(c, d.ID, store.DeliveryAttempt{At: Epoch, Succeeded: true, Status: 200}))
+			must(0, s.FinishDelivery(c, d.ID, webhook.Succeeded(Epoch, 200)))
 			finished[d.ID] = store.DeliverySucceeded
 		case "evt_2":
-			must(0, s.FinishDelivery(c, d.ID, store.DeliveryAttempt{At: Epoch, Status: 500, Error: "HTTP 500"}))
+			must(0, s.FinishDelivery(c, d.ID, webhook.GiveUp(Epoch, 500, "HTTP 500")))
 			finished[d.ID] = store.DeliveryFailed
 		}
 	}
@@ -852,17 +538,17 @@ func testReplayDelivery(t *testing.T, b *serverBundle) {
 	b.createEndpoint(t, "we_1", nil, Epoch)
 	b.createEndpoint(t, "we_gone", nil, Epoch)
 	b.insertEvents(t, newEvent("evt_1", "credits.spent", "amy", Epoch), newEvent("evt_2", "credits.spent", "amy", Epoch))
-	if n := must(s.DispatchEvents(c, Epoch, 10, b.newID)); n != 2 {
+	if n := must(s.DispatchEvents(c, Epoch, 10, webhook.Fanout(Epoch, b.newID))); n != 2 {
 		t.Fatalf("dispatched %d events, want 2", n)
 	}
 	ds := b.deliveries(t, store.DeliveryQuery{EndpointID: "we_1"})
 	failed, succeeded := ds[0], ds[1]
-	must(0, s.FinishDelivery(c, failed.ID, store.DeliveryAttempt{At: Epoch, Status: 500, Error: "HTTP 500"}))
-	must(0, s.FinishDelivery(c, succeeded.ID, store.DeliveryAttempt{At: Epoch, Succeeded: true, Status: 200}))
+	must(0, s.FinishDelivery(c, failed.ID, webhook.GiveUp(Epoch, 500, "HTTP 500")))
+	must(0, s.FinishDelivery(c, succeeded.ID, webhook.Succeeded(Epoch, 200)))
 
 	// Deleting an endpoint fails its pending deliveries for good.
 	gone := b.deliveries(t, store.DeliveryQuery{EndpointID: "we_gone"})[0]
-	if !must(s.DeleteWebhookEndpoint(c, "we_gone", Epoch)) {
+	if !must(webhook.DeleteEndpoint(c, s, "we_gone", Epoch)) {
 		t.Fatal("delete reported false")
 	}
 
@@ -891,130 +577,33 @@ func testReplayDelivery(t *testing.T, b *serverBundle) {
 	}
 }
 
-func testNotifyExpiring(t *testing.T, b *serverBundle) {
+// An attempt recorded after its endpoint was deleted takes the status the
+// attempt gives for that case: a retry becomes a failure, a success stays
+// a success.
+func testFinishAfterEndpointDeleted(t *testing.T, b *serverBundle) {
 	s, c := b.server, ctx(t)
-	now := Epoch.Add(24 * time.Hour)
-	until := now.Add(72 * time.Hour)
-	grant := func(id, customer string, remaining int64, expires *time.Time) *store.Grant {
-		return &store.Grant{
-			ID: id, Customer: customer, Currency: "credits", Amount: 100, Remaining: remaining,
-			Reason: "test", Source: "bonus", Priority: 10, CreatedAt: Epoch, EffectiveAt: Epoch,
-			ExpiresAt: expires, Metadata: []byte("{}"),
-		}
+	b.createEndpoint(t, "we_1", nil, Epoch)
+	b.insertEvents(t, newEvent("evt_retry", "credits.spent", "amy", Epoch), newEvent("evt_ok", "credits.spent", "amy", Epoch))
+	if n := must(s.DispatchEvents(c, Epoch, 10, webhook.Fanout(Epoch, b.newID))); n != 2 {
+		t.Fatalf("dispatched %d events, want 2", n)
 	}
-	voided := grant("grt_voided", "amy", 100, ptr(now.Add(time.Hour)))
-	voided.VoidedAt = ptr(Epoch.Add(time.Hour))
-	expired := grant("grt_expired", "amy", 30, ptr(now.Add(time.Hour)))
-	expired.ExpiredAt = ptr(Epoch.Add(time.Hour))
-	b.insertGrants(t, Epoch,
-		grant("grt_soon", "amy", 50, ptr(now.Add(time.Hour))),
-		grant("grt_edge", "amy", 1, ptr(until)), // at until: inside
-		grant("grt_other", "bob", 100, ptr(now.Add(48*time.Hour))),
-		grant("grt_now", "amy", 100, ptr(now)), // at now: outside
-		grant("grt_past", "amy", 100, ptr(now.Add(-time.Hour))),
-		grant("grt_late", "amy", 100, ptr(until.Add(time.Second))),
-		grant("grt_never", "amy", 100, nil),
-		grant("grt_empty", "amy", 0, ptr(now.Add(time.Hour))),
-		voided, expired,
-	)
-	var mu sync.Mutex
-	calls := map[string]int{}
-	mk := func(g *store.Grant) *store.Event {
-		mu.Lock()
-		defer mu.Unlock()
-		calls[g.ID]++
-		e := newEvent("evt_expiring_"+g.ID, "credits.grant.expiring", g.Customer, now)
-		e.Data = []byte(fmt.Sprintf(`{"grant_id":%q,"remaining":%d}`, g.ID, g.Remaining))
-		return e
+	byEvent := map[string]string{}
+	for _, d := range must(s.ClaimDeliveries(c, Epoch, time.Minute, 10)) {
+		byEvent[d.EventID] = d.ID
 	}
-	if n := must(s.NotifyExpiring(c, now, until, 2, mk)); n != 2 {
-		t.Fatalf("notified %d grants with limit 2, want 2", n)
+	if !must(webhook.DeleteEndpoint(c, s, "we_1", Epoch)) {
+		t.Fatal("delete reported false")
 	}
-	if n := must(s.NotifyExpiring(c, now, until, 100, mk)); n != 1 {
-		t.Fatalf("notified %d grants, want the 1 left", n)
+	at := Epoch.Add(time.Second)
+	must(0, s.FinishDelivery(c, byEvent["evt_retry"], webhook.Retry(at, 503, "HTTP 503 Service Unavailable", at.Add(time.Minute))))
+	must(0, s.FinishDelivery(c, byEvent["evt_ok"], webhook.Succeeded(at, 200)))
+	if d := b.delivery(t, byEvent["evt_retry"]); d.Status != store.DeliveryFailed || d.Attempts != 1 || d.LastError != "HTTP 503 Service Unavailable" {
+		t.Fatalf("retry after the endpoint was deleted: %s, %d attempts, error %q; want failed, 1, HTTP 503 Service Unavailable", d.Status, d.Attempts, d.LastError)
 	}
-	if n := must(s.NotifyExpiring(c, now, until, 100, mk)); n != 0 {
-		t.Fatalf("notified %d grants again, want 0", n)
+	if d := b.delivery(t, byEvent["evt_ok"]); d.Status != store.DeliverySucceeded || d.LastStatus != 200 {
+		t.Fatalf("success after the endpoint was deleted: %s, status %d; want succeeded, 200", d.Status, d.LastStatus)
 	}
-	want := map[string]int{"grt_soon": 1, "grt_edge": 1, "grt_other": 1}
-	if !maps.Equal(calls, want) {
-		t.Fatalf("mk called for %v, want %v", calls, want)
-	}
-	notice := map[string]struct {
-		customer  string
-		remaining int64
-	}{"grt_soon": {"amy", 50}, "grt_edge": {"amy", 1}, "grt_other": {"bob", 100}}
-	var notified []string
-	for _, e := range b.outbox(t) {
-		id, ok := strings.CutPrefix(e.ID, "evt_expiring_")
-		if !ok {
-			continue
-		}
-		notified = append(notified, id)
-		wantEvent := newEvent(e.ID, "credits.grant.expiring", notice[id].customer, now)
-		wantEvent.Data = []byte(fmt.Sprintf(`{"grant_id":%q,"remaining":%d}`, id, notice[id].remaining))
-		checkEvent(t, "outbox", e, wantEvent)
-	}
-	if got := slices.Sorted(slices.Values(notified)); !slices.Equal(got, []string{"grt_edge", "grt_other", "grt_soon"}) {
-		t.Fatalf("outbox holds expiring events for %v, want grt_edge, grt_other, grt_soon", got)
-	}
-	// The grant expiring just after the window is notified once the window
-	// reaches it.
-	if n := must(s.NotifyExpiring(c, now, until.Add(time.Second), 100, mk)); n != 1 || calls["grt_late"] != 1 {
-		t.Fatalf("widened window notified %d grants (mk calls %v), want grt_late alone", n, calls)
-	}
-}
-
-// Schedulers in several processes notify each grant exactly once.
-func testNotifyExpiringConcurrent(t *testing.T, b *serverBundle) {
-	s, c := b.server, ctx(t)
-	now := Epoch.Add(time.Hour)
-	const grants = 40
-	var gs []*store.Grant
-	for i := range grants {
-		gs = append(gs, &store.Grant{
-			ID: fmt.Sprintf("grt_%03d", i), Customer: fmt.Sprintf("cust_%d", i%5), Currency: "credits", Amount: 10, Remaining: 10,
-			Reason: "test", Source: "bonus", Priority: 10, CreatedAt: Epoch, EffectiveAt: Epoch,
-			ExpiresAt: ptr(now.Add(time.Duration(i+1) * time.Minute)), Metadata: []byte("{}"),
-		})
-	}
-	b.insertGrants(t, Epoch, gs...)
-	mk := func(g *store.Grant) *store.Event {
-		return newEvent("evt_expiring_"+g.ID, "credits.grant.expiring", g.Customer, now)
-	}
-	var total atomic.Int64
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for total.Load() <= grants {
-				n, err := s.NotifyExpiring(c, now, now.Add(24*time.Hour), 3, mk)
-				if err != nil {
-					t.Errorf("notify: %v", err)
-					return
-				}
-				if n == 0 {
-					return
-				}
-				total.Add(int64(n))
-			}
-		}()
-	}
-	wg.Wait()
-	if t.Failed() {
-		return
-	}
-	if total.Load() != grants {
-		t.Fatalf("notifiers reported %d grants in total, want %d", total.Load(), grants)
-	}
-	count := map[string]int{}
-	for _, e := range b.outbox(t) {
-		count[e.ID]++
-	}
-	for _, g := range gs {
-		if n := count["evt_expiring_"+g.ID]; n != 1 {
-			t.Fatalf("%d expiring events for %s, want 1", n, g.ID)
-		}
+	if err := s.FinishDelivery(c, "dlv_missing", webhook.Succeeded(at, 200)); err == nil {
+		t.Fatal("finishing an unknown delivery succeeded")
 	}
 }

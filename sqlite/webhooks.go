@@ -4,129 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/creditkit/creditkit/store"
 )
-
-// The server's rows live beside the ledger's and are written through the
-// same write connection: every method below is one Update or one View, so
-// that claims and notices are exclusive across processes sharing the file
-// (BEGIN IMMEDIATE makes each write transaction the only one).
-
-var _ store.ServerStore = (*Store)(nil)
-
-// errorDeliveryEndpointDeleted is the last error of the pending deliveries
-// of an endpoint when it is deleted.
-const errorDeliveryEndpointDeleted = "endpoint deleted"
-
-// execCount runs one statement through the prepared-statement cache and
-// returns how many rows it changed.
-func (t *txn) execCount(ctx context.Context, what, query string, args ...any) (int64, error) {
-	st, err := t.stmt(ctx, query)
-	if err != nil {
-		return 0, t.s.translate(what, err)
-	}
-	res, err := st.ExecContext(ctx, args...)
-	if err != nil {
-		return 0, t.s.translate(what, err)
-	}
-	n, err := res.RowsAffected()
-	return n, t.s.translate(what, err)
-}
-
-// sqlLimit turns a limit where zero or less means none into SQLite's, where
-// -1 means none.
-func sqlLimit(limit int) int {
-	if limit <= 0 {
-		return -1
-	}
-	return limit
-}
-
-const apiKeyCols = `id, name, scope, hash, prefix, created_at, revoked_at`
-
-func scanAPIKey(r scanner) (*store.APIKey, error) {
-	var k store.APIKey
-	var created int64
-	var revoked sql.NullInt64
-	if err := r.Scan(&k.ID, &k.Name, &k.Scope, &k.Hash, &k.Prefix, &created, &revoked); err != nil {
-		return nil, err
-	}
-	k.CreatedAt, k.RevokedAt = fromMicros(created), fromNullMicros(revoked)
-	return &k, nil
-}
-
-// CreateAPIKey stores a new key.
-func (s *Store) CreateAPIKey(ctx context.Context, k *store.APIKey) error {
-	return s.Update(ctx, func(ctx context.Context, wtx store.WriteTx) error {
-		return wtx.(*txn).exec(ctx, "create api key", `INSERT INTO api_keys (`+apiKeyCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			[]any{k.ID, k.Name, k.Scope, k.Hash, k.Prefix, micros(k.CreatedAt), microsPtr(k.RevokedAt)})
-	})
-}
-
-// APIKeyByHash returns the key with this hash, revoked or not, or nil.
-func (s *Store) APIKeyByHash(ctx context.Context, hash string) (*store.APIKey, error) {
-	var k *store.APIKey
-	err := s.View(ctx, func(ctx context.Context, rtx store.ReadTx) error {
-		var err error
-		k, err = queryOne(ctx, rtx.(*txn), "read api key", scanAPIKey, `SELECT `+apiKeyCols+` FROM api_keys WHERE hash = ?`, hash)
-		return err
-	})
-	return k, err
-}
-
-// APIKeys lists every key, revoked ones included, oldest first.
-func (s *Store) APIKeys(ctx context.Context) ([]*store.APIKey, error) {
-	var ks []*store.APIKey
-	err := s.View(ctx, func(ctx context.Context, rtx store.ReadTx) error {
-		var err error
-		ks, err = queryAll(ctx, rtx.(*txn), "list api keys", scanAPIKey, `SELECT `+apiKeyCols+` FROM api_keys ORDER BY created_at, id`)
-		return err
-	})
-	return ks, err
-}
-
-// RevokeAPIKey marks a key revoked at t; it reports false when no unrevoked
-// key has this ID.
-func (s *Store) RevokeAPIKey(ctx context.Context, id string, t time.Time) (bool, error) {
-	var n int64
-	err := s.Update(ctx, func(ctx context.Context, wtx store.WriteTx) error {
-		var err error
-		n, err = wtx.(*txn).execCount(ctx, "revoke api key",
-			`UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, micros(t), id)
-		return err
-	})
-	return n > 0, err
-}
-
-// Secret returns the secret stored under name, first storing generated when
-// there is none.
-func (s *Store) Secret(ctx context.Context, name string, generated []byte) ([]byte, error) {
-	var value []byte
-	err := s.Update(ctx, func(ctx context.Context, wtx store.WriteTx) error {
-		t := wtx.(*txn)
-		st, err := t.stmt(ctx, `SELECT value FROM secrets WHERE name = ?`)
-		if err != nil {
-			return s.translate("read secret", err)
-		}
-		switch err := st.QueryRowContext(ctx, name).Scan(&value); {
-		case err == nil:
-			return nil
-		case !errors.Is(err, sql.ErrNoRows):
-			return s.translate("read secret", err)
-		}
-		value = generated
-		return t.exec(ctx, "store secret", `INSERT INTO secrets (name, value) VALUES (?, ?)`, []any{name, generated})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return value, nil
-}
 
 const endpointCols = `id, url, description, secret, event_types, created_at, deleted_at`
 
@@ -187,42 +70,39 @@ func (s *Store) WebhookEndpoints(ctx context.Context, after string, limit int) (
 	return es, err
 }
 
-// DeleteWebhookEndpoint marks an endpoint deleted at t and fails its pending
-// deliveries; it reports false when no endpoint that is not deleted has
-// this ID.
-func (s *Store) DeleteWebhookEndpoint(ctx context.Context, id string, t time.Time) (bool, error) {
+// DeleteWebhookEndpoint marks an endpoint deleted and gives its pending
+// deliveries the deletion's status and error; it reports false when no
+// endpoint that is not deleted has this ID.
+func (s *Store) DeleteWebhookEndpoint(ctx context.Context, id string, d store.EndpointDeletion) (bool, error) {
 	var n int64
 	err := s.Update(ctx, func(ctx context.Context, wtx store.WriteTx) error {
 		tx := wtx.(*txn)
 		var err error
 		n, err = tx.execCount(ctx, "delete webhook endpoint",
-			`UPDATE webhook_endpoints SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL`, micros(t), id)
+			`UPDATE webhook_endpoints SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL`, micros(d.At), id)
 		if err != nil || n == 0 {
 			return err
 		}
-		return tx.exec(ctx, "fail deliveries of deleted endpoint",
+		return tx.exec(ctx, "update deliveries of deleted endpoint",
 			`UPDATE webhook_deliveries SET status = ?, last_error = ? WHERE endpoint_id = ? AND status = ?`,
-			[]any{store.DeliveryFailed, errorDeliveryEndpointDeleted, id, store.DeliveryPending})
+			[]any{d.PendingStatus, d.PendingError, id, store.DeliveryPending})
 	})
 	return n > 0, err
 }
 
-// DispatchEvents creates the deliveries of up to limit undispatched outbox
-// events, oldest first, and marks them dispatched.
-func (s *Store) DispatchEvents(ctx context.Context, now time.Time, limit int, newID func() string) (int, error) {
+// DispatchEvents hands up to limit undispatched outbox events, oldest
+// first, and the endpoints to fanout, inserts the deliveries it returns,
+// and marks the events dispatched.
+func (s *Store) DispatchEvents(ctx context.Context, now time.Time, limit int, fanout store.Fanout) (int, error) {
 	if limit <= 0 {
 		return 0, nil
 	}
 	var dispatched int
 	err := s.Update(ctx, func(ctx context.Context, wtx store.WriteTx) error {
 		tx := wtx.(*txn)
-		type pending struct {
-			seq     int64
-			id, typ string
-		}
-		events, err := queryAll(ctx, tx, "read undispatched events", func(r scanner) (*pending, error) {
-			var p pending
-			return &p, r.Scan(&p.seq, &p.id, &p.typ)
+		events, err := queryAll(ctx, tx, "read undispatched events", func(r scanner) (*store.Event, error) {
+			var e store.Event
+			return &e, r.Scan(&e.Seq, &e.ID, &e.Type)
 		}, `SELECT seq, id, type FROM events INDEXED BY events_undispatched WHERE dispatched_at IS NULL ORDER BY seq LIMIT ?`, limit)
 		if err != nil || len(events) == 0 {
 			return err
@@ -244,16 +124,11 @@ func (s *Store) DispatchEvents(ctx context.Context, now time.Time, limit int, ne
 			rows = rows[:0]
 			return err
 		}
-		for _, e := range events {
-			for _, ep := range endpoints {
-				if !store.MatchEventType(ep.EventTypes, e.typ) {
-					continue
-				}
-				rows = append(rows, newID(), ep.ID, e.id, store.DeliveryPending, micros(now), micros(now))
-				if len(rows) == insertChunk*width {
-					if err := flush(); err != nil {
-						return err
-					}
+		for _, d := range fanout(events, endpoints) {
+			rows = append(rows, d.ID, d.EndpointID, d.EventID, d.Status, micros(d.NextAttemptAt), micros(d.CreatedAt))
+			if len(rows) == insertChunk*width {
+				if err := flush(); err != nil {
+					return err
 				}
 			}
 		}
@@ -263,7 +138,7 @@ func (s *Store) DispatchEvents(ctx context.Context, now time.Time, limit int, ne
 		// The events taken are exactly the undispatched ones up to the
 		// last seq taken: this transaction is the only writer.
 		n, err := tx.execCount(ctx, "mark events dispatched",
-			`UPDATE events SET dispatched_at = ? WHERE dispatched_at IS NULL AND seq <= ?`, micros(now), events[len(events)-1].seq)
+			`UPDATE events SET dispatched_at = ? WHERE dispatched_at IS NULL AND seq <= ?`, micros(now), events[len(events)-1].Seq)
 		if err != nil {
 			return err
 		}
@@ -346,38 +221,24 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 	return ds, nil
 }
 
-// FinishDelivery records one attempt of a claimed delivery. A delivery whose
-// endpoint was deleted while it was being attempted stays failed rather than
-// waiting for a retry that would never be claimed.
+// FinishDelivery records one attempt of a claimed delivery, with the
+// status the attempt asks for, or the one it gives should the endpoint be
+// deleted by now.
 func (s *Store) FinishDelivery(ctx context.Context, id string, a store.DeliveryAttempt) error {
-	status := store.DeliveryFailed
-	switch {
-	case a.Succeeded:
-		status = store.DeliverySucceeded
-	case a.NextAttemptAt != nil:
-		status = store.DeliveryPending
-	}
 	return s.Update(ctx, func(ctx context.Context, wtx store.WriteTx) error {
-		tx := wtx.(*txn)
-		var deleted bool
-		st, err := tx.stmt(ctx, `SELECT ep.deleted_at IS NOT NULL FROM webhook_deliveries AS d
-			JOIN webhook_endpoints AS ep ON ep.id = d.endpoint_id WHERE d.id = ?`)
-		if err != nil {
-			return s.translate("read delivery", err)
-		}
-		switch err := st.QueryRowContext(ctx, id).Scan(&deleted); {
-		case errors.Is(err, sql.ErrNoRows):
-			return fmt.Errorf("sqlite %s: finish delivery %s: no such delivery", s.path, id)
-		case err != nil:
-			return s.translate("read delivery", err)
-		}
-		if deleted && status == store.DeliveryPending {
-			status = store.DeliveryFailed
-		}
-		return tx.exec(ctx, "finish delivery",
-			`UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, last_attempt_at = ?, last_status = ?, last_error = ?,
+		n, err := wtx.(*txn).execCount(ctx, "finish delivery",
+			`UPDATE webhook_deliveries SET attempts = attempts + 1, last_attempt_at = ?, last_status = ?, last_error = ?,
+			 status = CASE WHEN (SELECT deleted_at FROM webhook_endpoints AS ep WHERE ep.id = webhook_deliveries.endpoint_id) IS NULL
+			               THEN ? ELSE ? END,
 			 next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ?`,
-			[]any{status, micros(a.At), a.Status, a.Error, microsPtr(a.NextAttemptAt), id})
+			micros(a.At), a.HTTPStatus, a.Error, a.Status, a.StatusIfEndpointDeleted, microsPtr(a.NextAttemptAt), id)
+		if err != nil {
+			return err
+		}
+		if n != 1 {
+			return fmt.Errorf("sqlite %s: finish delivery %s: no such delivery", s.path, id)
+		}
+		return nil
 	})
 }
 
@@ -446,46 +307,4 @@ func (s *Store) ReplayDelivery(ctx context.Context, id string, now time.Time) (*
 		return err
 	})
 	return d, err
-}
-
-// NotifyExpiring records an "expiring" notice and inserts the outbox event
-// mk returns (none when it returns nil) for up to limit grants with credits
-// left that expire in (now, until] and were never notified.
-func (s *Store) NotifyExpiring(ctx context.Context, now, until time.Time, limit int, mk func(g *store.Grant) *store.Event) (int, error) {
-	if limit <= 0 {
-		return 0, nil
-	}
-	var notified int
-	err := s.Update(ctx, func(ctx context.Context, wtx store.WriteTx) error {
-		tx := wtx.(*txn)
-		grants, err := queryAll(ctx, tx, "read expiring grants", scanGrant,
-			`SELECT `+grantCols+` FROM grants INDEXED BY grants_due
-			 WHERE expires_at > ? AND expires_at <= ? AND remaining > 0 AND voided_at IS NULL AND expired_at IS NULL
-			 AND expires_at IS NOT NULL
-			 AND NOT EXISTS (SELECT 1 FROM grant_notices AS n WHERE n.grant_id = grants.id AND n.kind = 'expiring')
-			 ORDER BY expires_at, id LIMIT ?`, micros(now), micros(until), limit)
-		if err != nil || len(grants) == 0 {
-			return err
-		}
-		var events []*store.Event
-		for _, g := range grants {
-			if err := tx.exec(ctx, "record expiring notice",
-				`INSERT INTO grant_notices (grant_id, kind, created_at) VALUES (?, 'expiring', ?)`,
-				[]any{g.ID, micros(now)}); err != nil {
-				return err
-			}
-			if e := mk(g); e != nil {
-				events = append(events, e)
-			}
-		}
-		if err := tx.Apply(ctx, &store.Changes{Events: events}); err != nil {
-			return err
-		}
-		notified = len(grants)
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	return notified, nil
 }
