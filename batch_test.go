@@ -425,11 +425,19 @@ func TestFullQueueFailsFastWithOverloaded(t *testing.T) {
 	c := l.batcher
 	c.gate.Lock() // the lane stops draining
 	results := make(chan error, 10)
-	for range 10 {
-		go func() {
-			_, err := l.Debit(ctx, "ann", 1, nil)
-			results <- err
-		}()
+	debit := func() {
+		_, err := l.Debit(ctx, "ann", 1, nil)
+		results <- err
+	}
+	// The first request is taken off the queue and waits at the gate
+	// before the others arrive, so exactly four fit in the queue.
+	before := c.submitted.Load()
+	go debit()
+	for c.submitted.Load() == before || len(c.lanes[0]) > 0 {
+		time.Sleep(time.Millisecond)
+	}
+	for range 9 {
+		go debit()
 	}
 	// One request waits at the gate, four fill the queue, five are refused.
 	var overloaded int

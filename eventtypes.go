@@ -11,9 +11,12 @@ var eventTypes = []string{
 	EventCreditsTransferred,
 	EventBalanceLow,
 	EventBalanceDepleted,
+	EventBalanceRecovered,
 	EventGrantExpired,
 	EventGrantExpiring,
 	EventGrantVoided,
+	EventGrantUpdated,
+	EventCreditsReversed,
 	EventHoldExpired,
 }
 
