@@ -303,8 +303,8 @@ func (s *session) output(v any, human func(w io.Writer)) error {
 	return nil
 }
 
-// fail reports err: one line on stderr and, with --json, an error object on
-// stdout.
+// fail reports err: with --json, only an error object on stdout; else one
+// "error: " line on stderr.
 func (s *session) fail(err error) {
 	body := errorBody{Code: string(creditkit.ErrorCodeOf(err)), Message: oneLine(s.errorMessage(err))}
 	var ic *creditkit.InsufficientCreditsError
@@ -312,10 +312,18 @@ func (s *session) fail(err error) {
 		needed, available := ic.Needed, ic.Available
 		body.Needed, body.Available, body.Currency = &needed, &available, ic.Currency
 	}
-	fmt.Fprintf(s.stderr, "error: %s\n", body.Message)
-	if s.globals.JSON {
-		_ = writeJSON(s.stdout, errorJSON{Error: body})
+	reportError(s.stdout, s.stderr, s.globals.JSON, body)
+}
+
+// reportError prints an error in the one shape every command uses: with
+// asJSON, only {"error": {...}} on stdout; else "error: MESSAGE" on
+// stderr.
+func reportError(stdout, stderr io.Writer, asJSON bool, body errorBody) {
+	if asJSON {
+		_ = writeJSON(stdout, errorJSON{Error: body})
+		return
 	}
+	fmt.Fprintf(stderr, "error: %s\n", body.Message)
 }
 
 // errorMessage says what went wrong in the user's words: amounts in
