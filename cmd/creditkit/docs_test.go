@@ -16,6 +16,7 @@ import (
 // "export BASE=" and "export KEY=" get the served address and key; the
 // example webhook URL points at a closed port on loopback.
 func TestAPIWalkthroughWorksAsWritten(t *testing.T) {
+	t.Parallel()
 	for _, tool := range []string{"bash", "curl", "jq"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("the walk-through needs %s: %v (.ci/run installs it)", tool, err)

@@ -70,6 +70,11 @@ type Main struct {
 	// Clock, if set, replaces the config's clock, so that tests can move
 	// time. Nil means the system clock.
 	Clock creditkit.Clock
+	// Ready, if set, receives serve's base URL (http://HOST:PORT) once it
+	// listens and its start-up check is logged, so that a caller need
+	// not read stdout. Serve never blocks on it: give it room for one
+	// value.
+	Ready chan<- string
 }
 
 // NewMain returns a Main wired to the process: os.Stdout, os.Stderr and
@@ -129,6 +134,7 @@ func (m *Main) Run(ctx context.Context, args []string) (exitCode int) {
 		dir:         m.Dir,
 		openTimeout: m.OpenTimeout,
 		clock:       m.Clock,
+		ready:       m.Ready,
 		logger:      slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 	}
 	if s.openTimeout <= 0 {

@@ -885,6 +885,43 @@ func TestConfigCheck(t *testing.T) {
 	}
 }
 
+// TestNoSilentEmptyConfig: without --config, CREDITKIT_CONFIG or
+// ./creditkit.yaml, a command that needs an operation says that no config
+// was loaded and how to give one; with one, errors and serve name it.
+func TestNoSilentEmptyConfig(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	r := runMain(t, &Main{Dir: dir}, "--json", "spend", "alice", "process_image")
+	e := requireError(t, r, ExitError)
+	for _, want := range []string{"unknown operation", "no config file loaded", "--config FILE", "CREDITKIT_CONFIG", filepath.Join(dir, "creditkit.yaml")} {
+		if !strings.Contains(e.Message, want) {
+			t.Errorf("message lacks %q: %s", want, e.Message)
+		}
+	}
+	if e.Code != "unknown_operation" {
+		t.Errorf("code %s", e.Code)
+	}
+	r = runMain(t, &Main{Dir: dir}, "config", "check")
+	if r.code != ExitOK || !strings.Contains(r.stdout, "no config file loaded") || !strings.Contains(r.stdout, "--config FILE") {
+		t.Errorf("config check without a file: %s", r.stdout)
+	}
+
+	b := setup(t)
+	if e := b.fail(t, ExitError, "spend", "alice", "teleport"); !strings.Contains(e.Message, "config "+b.config) {
+		t.Errorf("unknown operation with a config does not name it: %s", e.Message)
+	}
+	_, out, stop := startServe(t, &Main{Dir: dir}, "serve", "--addr", "127.0.0.1:0")
+	stop()
+	if !strings.Contains(out.String(), "no config file loaded") {
+		t.Errorf("serve without a config does not say so:\n%s", out)
+	}
+	_, out, stop = startServe(t, &Main{Dir: b.dir}, "--db", b.db, "--config", b.config, "serve", "--addr", "127.0.0.1:0")
+	stop()
+	if !strings.Contains(out.String(), "config "+b.config) {
+		t.Errorf("serve does not name its config:\n%s", out)
+	}
+}
+
 func TestDatabaseErrors(t *testing.T) {
 	t.Parallel()
 	t.Run("unreachable postgres", func(t *testing.T) {

@@ -33,6 +33,7 @@ type session struct {
 	dir         string
 	openTimeout time.Duration
 	clock       creditkit.Clock
+	ready       chan<- string
 	logger      *slog.Logger
 
 	// cfg is the loaded config, once loadConfig succeeded; errors use it to
@@ -337,7 +338,26 @@ func (s *session) errorMessage(err error) string {
 	if errors.Is(err, context.Canceled) {
 		return "interrupted: " + err.Error()
 	}
+	if creditkit.ErrorCodeOf(err) == creditkit.CodeUnknownOperation && !s.isRemote() && s.cfg != nil {
+		// Operations come from the config: say which one was read.
+		return err.Error() + " (" + s.configSource() + ")"
+	}
 	return err.Error()
+}
+
+// configSource says which config the command runs with, or that none was
+// found and how to give one.
+func (s *session) configSource() string {
+	if s.cfg != nil && s.cfg.Path != "" {
+		return "config " + s.cfg.Path
+	}
+	return noConfigHint(s.path(defaultConfigFile))
+}
+
+// noConfigHint says that no config file was loaded and how to give one.
+func noConfigHint(lookedFor string) string {
+	return fmt.Sprintf("no config file loaded: no --config, no CREDITKIT_CONFIG, no %s; "+
+		"give one with --config FILE or CREDITKIT_CONFIG=FILE, such as creditkit.example.yaml", lookedFor)
 }
 
 // errorJSON is the --json shape of an error.
