@@ -887,7 +887,7 @@ func TestConfigCheck(t *testing.T) {
 
 // TestNoSilentEmptyConfig: without --config, CREDITKIT_CONFIG or
 // ./creditkit.yaml, a command that needs an operation says that no config
-// was loaded and how to give one; with one, errors and serve name it.
+// was loaded and how to give one; serve says which config it loaded.
 func TestNoSilentEmptyConfig(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -907,9 +907,6 @@ func TestNoSilentEmptyConfig(t *testing.T) {
 	}
 
 	b := setup(t)
-	if e := b.fail(t, ExitError, "spend", "alice", "teleport"); !strings.Contains(e.Message, "config "+b.config) {
-		t.Errorf("unknown operation with a config does not name it: %s", e.Message)
-	}
 	_, out, stop := startServe(t, &Main{Dir: dir}, "serve", "--addr", "127.0.0.1:0")
 	stop()
 	if !strings.Contains(out.String(), "no config file loaded") {

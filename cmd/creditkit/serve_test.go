@@ -313,14 +313,6 @@ func TestThreeServeProcessesShareTheScheduler(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	const grants = 40
-	expires := time.Now().Add(3 * time.Second)
-	for i := 0; i < grants; i++ {
-		if _, err := l.Grant(ctx, fmt.Sprintf("cust%02d", i), 10, &creditkit.GrantOpts{ExpiresAt: expires}); err != nil {
-			t.Fatal(err)
-		}
-	}
-
 	var children []*exec.Cmd
 	var outs []*syncBuffer
 	for i := 0; i < 3; i++ {
@@ -328,18 +320,38 @@ func TestThreeServeProcessesShareTheScheduler(t *testing.T) {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), envChild+"=1", envChildArgs+"="+strings.Join(args, "\x1f"))
 		out := &syncBuffer{}
-		cmd.Stdout, cmd.Stderr = out, out
+		cmd.Stderr = out
+		pipe, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		children = append(children, cmd)
 		outs = append(outs, out)
+		// Ready when it prints where it serves; the rest of its output
+		// goes to out.
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() && !strings.Contains(sc.Text(), "creditkit serving") {
+		}
+		go func() { _, _ = io.Copy(out, pipe) }()
 	}
 	defer func() {
 		for _, c := range children {
 			_ = c.Process.Kill()
 		}
 	}()
+
+	// The grants expire a few seconds from now, with the three processes
+	// running: time for each grant's expiring notice, then its expiry.
+	const grants = 40
+	expires := time.Now().Add(3 * time.Second)
+	for i := 0; i < grants; i++ {
+		if _, err := l.Grant(ctx, fmt.Sprintf("cust%02d", i), 10, &creditkit.GrantOpts{ExpiresAt: expires}); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	// Wait until every grant expired and both its events reached the receiver.
 	deadline := time.Now().Add(60 * time.Second)

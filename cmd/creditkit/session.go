@@ -338,8 +338,9 @@ func (s *session) errorMessage(err error) string {
 	if errors.Is(err, context.Canceled) {
 		return "interrupted: " + err.Error()
 	}
-	if creditkit.ErrorCodeOf(err) == creditkit.CodeUnknownOperation && !s.isRemote() && s.cfg != nil {
-		// Operations come from the config: say which one was read.
+	if creditkit.ErrorCodeOf(err) == creditkit.CodeUnknownOperation && !s.isRemote() && s.cfg != nil && s.cfg.Path == "" {
+		// Operations come from the config, and none was loaded: say so,
+		// and how to give one.
 		return err.Error() + " (" + s.configSource() + ")"
 	}
 	return err.Error()
