@@ -107,11 +107,11 @@ type benchCase struct {
 	batching bool
 }
 
-// Run runs the benchmark sweep and prints the table, or the rows as JSON.
 // benchNoRetries turns the client's retries off: bench measures each
 // request as the server answers it, an overload included.
 const benchNoRetries = -1
 
+// Run runs the benchmark sweep and prints the table, or the rows as JSON.
 func (c *BenchCmd) Run(s *session, kctx *kong.Context) error {
 	callers, err := parseCounts("--callers", c.Callers)
 	if err != nil {
