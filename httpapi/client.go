@@ -72,10 +72,9 @@ type ClientOptions struct {
 //
 // Differences from the library:
 //
-//   - Every write sends the option's IdempotencyKey as the Idempotency-Key
-//     header. Options the API has no place for are ignored: Actor (the
-//     server records the calling API key as the actor) and SpendOpts.HoldTTL
-//     (it only bounds SpendOn, which the API does not have).
+//   - Options the API has no place for are ignored: Actor (the server
+//     records the calling API key as the actor) and SpendOpts.HoldTTL (it
+//     only bounds SpendOn, which the API does not have).
 //   - Errors the server reports decode back into library errors, so
 //     errors.Is(err, creditkit.ErrInsufficientCredits) and
 //     creditkit.ErrorCodeOf(err) work as they do on a Ledger: a 402 is a
@@ -91,7 +90,10 @@ type ClientOptions struct {
 //     at most MaxRetries times, waiting with exponential backoff and
 //     jitter, or as long as the server's Retry-After says; so a write
 //     whose answer was lost is applied once, and the retry returns its
-//     first result. 4xx answers are never retried. When the retries run
+//     first result. 4xx answers are never retried. A call is bounded: at
+//     most MaxRetries+1 attempts, each within the HTTPClient's timeout,
+//     and at most MaxRetries waits of at most RetryMaxDelay each (and ctx
+//     ends it all sooner). When the retries run
 //     out, the last error is returned: a creditkit.ErrOverloaded or
 //     creditkit.ErrOutcomeUnknown error says the write may still have been
 //     applied, so retry it with the same key, never assume it was not.
