@@ -20,6 +20,11 @@ func TestAPIWalkthroughWorksAsWritten(t *testing.T) {
 	t.Parallel()
 	for _, tool := range []string{"bash", "curl", "jq"} {
 		if _, err := exec.LookPath(tool); err != nil {
+			// On a fresh machine go test ./... still passes; CI, which
+			// requires everything (CREDITKIT_REQUIRE_POSTGRES=1), fails.
+			if os.Getenv("CREDITKIT_REQUIRE_POSTGRES") != "1" {
+				t.Skipf("the walk-through needs %s: %v (install it; .ci/run does)", tool, err)
+			}
 			t.Fatalf("the walk-through needs %s: %v (.ci/run installs it)", tool, err)
 		}
 	}
