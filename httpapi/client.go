@@ -3,10 +3,12 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -27,6 +29,18 @@ const DefaultUserAgent = "creditkit-go"
 // maxErrorBody bounds how much of an error response the client reads.
 const maxErrorBody = 1 << 20
 
+// Retry defaults, as Stripe's SDKs have them.
+const (
+	// DefaultMaxRetries is how many times a Client retries a failed
+	// request unless told otherwise.
+	DefaultMaxRetries = 2
+	// DefaultRetryBaseDelay is the wait before the first retry; each
+	// further retry waits twice as long, with jitter.
+	DefaultRetryBaseDelay = 500 * time.Millisecond
+	// DefaultRetryMaxDelay caps one wait between attempts.
+	DefaultRetryMaxDelay = 5 * time.Second
+)
+
 // ClientOptions configure a Client. Nil means defaults.
 type ClientOptions struct {
 	// HTTPClient sends the requests. Defaults to a client with a 30-second
@@ -34,6 +48,22 @@ type ClientOptions struct {
 	HTTPClient *http.Client
 	// UserAgent is sent with every request. Defaults to "creditkit-go".
 	UserAgent string
+	// MaxRetries is how many times a request that failed on the network,
+	// or was answered 5xx (503 overloaded or outcome_unknown included), is
+	// sent again, under the same Idempotency-Key. Defaults to
+	// DefaultMaxRetries (2); negative disables retries.
+	MaxRetries int
+	// RetryBaseDelay is the wait before the first retry; each further
+	// retry waits twice as long, with jitter. Defaults to
+	// DefaultRetryBaseDelay (500ms).
+	RetryBaseDelay time.Duration
+	// RetryMaxDelay caps one wait between attempts. A Retry-After longer
+	// than it ends the retries: the server's error is returned. Defaults to
+	// DefaultRetryMaxDelay (5s).
+	RetryMaxDelay time.Duration
+	// Wait pauses between attempts for d, or until ctx is done. Defaults
+	// to a timer; tests replace it to see the waits without sleeping.
+	Wait func(ctx context.Context, d time.Duration) error
 }
 
 // Client calls a creditkit server over its HTTP API. Its ledger methods
@@ -42,10 +72,9 @@ type ClientOptions struct {
 //
 // Differences from the library:
 //
-//   - Every write sends the option's IdempotencyKey as the Idempotency-Key
-//     header. Options the API has no place for are ignored: Actor (the
-//     server records the calling API key as the actor) and SpendOpts.HoldTTL
-//     (it only bounds SpendOn, which the API does not have).
+//   - Options the API has no place for are ignored: Actor (the server
+//     records the calling API key as the actor) and SpendOpts.HoldTTL (it
+//     only bounds SpendOn, which the API does not have).
 //   - Errors the server reports decode back into library errors, so
 //     errors.Is(err, creditkit.ErrInsufficientCredits) and
 //     creditkit.ErrorCodeOf(err) work as they do on a Ledger: a 402 is a
@@ -53,11 +82,21 @@ type ClientOptions struct {
 //     every other error a *creditkit.Error with the server's code. Codes only
 //     the API has (CodeUnauthorized, CodeForbidden, ...) keep their string as
 //     the ErrorCode.
-//   - The client never retries on its own. A server that is overloaded or
-//     shutting down answers 503 with a Retry-After header; the client
-//     returns that as a creditkit.ErrOverloaded error, and the caller
-//     decides whether to retry (with the same IdempotencyKey, a retried
-//     write is safe).
+//   - Every write (grant, void, spend, debit, hold, capture, release,
+//     transfer) carries an Idempotency-Key: the option's IdempotencyKey, or
+//     one the client generates when it is empty. The client retries a
+//     request that failed on the network or was answered 5xx (a 503
+//     overloaded or outcome_unknown, a proxy's 502) under that same key,
+//     at most MaxRetries times, waiting with exponential backoff and
+//     jitter, or as long as the server's Retry-After says; so a write
+//     whose answer was lost is applied once, and the retry returns its
+//     first result. 4xx answers are never retried. A call is bounded: at
+//     most MaxRetries+1 attempts, each within the HTTPClient's timeout,
+//     and at most MaxRetries waits of at most RetryMaxDelay each (and ctx
+//     ends it all sooner). When the retries run
+//     out, the last error is returned: a creditkit.ErrOverloaded or
+//     creditkit.ErrOutcomeUnknown error says the write may still have been
+//     applied, so retry it with the same key, never assume it was not.
 //   - Transport failures are returned wrapped with the method and path;
 //     their code is CodeInternal.
 //
@@ -67,6 +106,10 @@ type Client struct {
 	key  string
 	hc   *http.Client
 	ua   string
+
+	maxRetries          int
+	baseDelay, maxDelay time.Duration
+	wait                func(ctx context.Context, d time.Duration) error
 
 	// decimals caches the server's currencies, read once to word the
 	// message of insufficient-credits errors.
@@ -101,7 +144,35 @@ func NewClient(baseURL, apiKey string, opts *ClientOptions) (*Client, error) {
 	if o.UserAgent == "" {
 		o.UserAgent = DefaultUserAgent
 	}
-	return &Client{base: strings.TrimRight(u.String(), "/"), key: strings.TrimSpace(apiKey), hc: o.HTTPClient, ua: o.UserAgent}, nil
+	switch {
+	case o.MaxRetries == 0:
+		o.MaxRetries = DefaultMaxRetries
+	case o.MaxRetries < 0:
+		o.MaxRetries = 0
+	}
+	if o.RetryBaseDelay <= 0 {
+		o.RetryBaseDelay = DefaultRetryBaseDelay
+	}
+	if o.RetryMaxDelay <= 0 {
+		o.RetryMaxDelay = DefaultRetryMaxDelay
+	}
+	if o.Wait == nil {
+		o.Wait = sleep
+	}
+	return &Client{base: strings.TrimRight(u.String(), "/"), key: strings.TrimSpace(apiKey), hc: o.HTTPClient, ua: o.UserAgent,
+		maxRetries: o.MaxRetries, baseDelay: o.RetryBaseDelay, maxDelay: o.RetryMaxDelay, wait: o.Wait}, nil
+}
+
+// sleep waits d, or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Catalog is the server's priced catalog, as GET /v1/operations answers.
@@ -167,6 +238,9 @@ type call struct {
 	body         any
 	idem         string
 	customer     string
+	// write marks a ledger write: it gets a generated Idempotency-Key
+	// when idem is empty, so that it can be retried safely.
+	write bool
 }
 
 // seg escapes one path segment. A segment the server's router would clean
@@ -206,28 +280,63 @@ func timePtr(t time.Time) *time.Time {
 }
 
 // do sends a request and decodes a 2xx JSON answer into out (unless nil),
-// or returns the error the server reported.
+// or returns the error the server reported. A request that failed on the
+// network or was answered 5xx is sent again, under the same
+// Idempotency-Key, as ClientOptions describe.
 func (c *Client) do(ctx context.Context, r call, out any) error {
 	target := c.base + r.path
 	if len(r.query) > 0 {
 		target += "?" + r.query.Encode()
 	}
-	var body io.Reader
+	var body []byte
 	if r.body != nil {
 		b, err := json.Marshal(r.body)
 		if err != nil {
 			return fmt.Errorf("encode the %s %s request: %w", r.method, r.path, err)
 		}
-		body = bytes.NewReader(b)
+		body = b
 	}
-	req, err := http.NewRequestWithContext(ctx, r.method, target, body)
+	if r.write && r.idem == "" {
+		// One key for every attempt: the server applies the write once
+		// and answers a retry with the first result.
+		r.idem = "ck-" + rand.Text()
+	}
+	for attempt := 0; ; attempt++ {
+		retry, retryAfter, err := c.attempt(ctx, r, target, body, out)
+		if err == nil || !retry || attempt >= c.maxRetries || ctx.Err() != nil {
+			return err
+		}
+		d := c.backoff(attempt)
+		if retryAfter >= 0 {
+			if retryAfter > c.maxDelay {
+				// The server asks for a longer pause than the client
+				// waits: hand the error back to the caller.
+				return err
+			}
+			d = retryAfter
+		}
+		if werr := c.wait(ctx, d); werr != nil {
+			return err
+		}
+	}
+}
+
+// attempt sends the request once. retry reports whether a failure may be
+// retried (a network failure or a 5xx); retryAfter is the server's
+// Retry-After, or -1 without one.
+func (c *Client) attempt(ctx context.Context, r call, target string, body []byte, out any) (retry bool, retryAfter time.Duration, err error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, target, rd)
 	if err != nil {
-		return fmt.Errorf("build the %s %s request: %w", r.method, r.path, err)
+		return false, -1, fmt.Errorf("build the %s %s request: %w", r.method, r.path, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.key)
 	req.Header.Set("Accept", "application/json, application/problem+json")
 	req.Header.Set("User-Agent", c.ua)
-	if r.body != nil {
+	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if r.idem != "" {
@@ -235,20 +344,56 @@ func (c *Client) do(ctx context.Context, r call, out any) error {
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("creditkit server %s %s: %w", r.method, c.base+r.path, err)
+		// The request may or may not have reached the server: retry it
+		// under its key.
+		return true, -1, fmt.Errorf("creditkit server %s %s: %w", r.method, c.base+r.path, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return c.decodeError(ctx, resp, r.customer)
+		err := c.decodeError(ctx, resp, r.customer)
+		return retryable(resp.StatusCode), parseRetryAfter(resp.Header.Get("Retry-After")), err
 	}
 	if out == nil {
 		_, _ = io.Copy(io.Discard, resp.Body)
-		return nil
+		return false, -1, nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("read the answer to %s %s: %w", r.method, r.path, err)
+		// The write was applied but its answer was cut: a retry under the
+		// same key reads the first result.
+		return true, -1, fmt.Errorf("read the answer to %s %s: %w", r.method, r.path, err)
 	}
-	return nil
+	return false, -1, nil
+}
+
+// retryable reports whether an answer with this status may be retried:
+// every 5xx but 501 Not Implemented and 505 HTTP Version Not Supported,
+// which will not change.
+func retryable(status int) bool {
+	return status >= 500 && status != http.StatusNotImplemented && status != http.StatusHTTPVersionNotSupported
+}
+
+// parseRetryAfter reads a Retry-After header given in seconds; -1 when it
+// is absent or not a number of seconds (an HTTP date is ignored, and the
+// client's own backoff applies).
+func parseRetryAfter(v string) time.Duration {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 0 {
+		return -1
+	}
+	return time.Duration(n) * time.Second
+}
+
+// backoff is the wait before retry number attempt+1: the base delay
+// doubled per attempt, capped, with the upper half of it random (so that
+// clients failing together do not come back together).
+func (c *Client) backoff(attempt int) time.Duration {
+	d := c.baseDelay
+	for i := 0; i < attempt && d < c.maxDelay; i++ {
+		d *= 2
+	}
+	d = min(d, c.maxDelay)
+	half := d / 2
+	return half + mrand.N(half+1)
 }
 
 // decodeError turns an error answer into a library error.
@@ -381,7 +526,7 @@ func (c *Client) Grant(ctx context.Context, customer string, amount creditkit.Am
 	b := grantBody{Amount: amount, Currency: opts.Currency, Reason: opts.Reason, Source: string(opts.Source), Priority: opts.Priority,
 		EffectiveAt: timePtr(opts.EffectiveAt), ExpiresAt: timePtr(opts.ExpiresAt), ExpiresIn: durParam(opts.ExpiresIn),
 		CostBasis: opts.CostBasis, Metadata: opts.Metadata}
-	return fetch[creditkit.Grant](ctx, c, call{method: http.MethodPost, path: "/v1/customers/" + cu + "/grants", body: b, idem: opts.IdempotencyKey, customer: customer})
+	return fetch[creditkit.Grant](ctx, c, call{method: http.MethodPost, path: "/v1/customers/" + cu + "/grants", body: b, idem: opts.IdempotencyKey, customer: customer, write: true})
 }
 
 // Grants lists a customer's grants, oldest first, one page at a time, as
@@ -426,7 +571,7 @@ func (c *Client) Void(ctx context.Context, grantID string, opts *creditkit.VoidO
 	if opts == nil {
 		opts = &creditkit.VoidOpts{}
 	}
-	return fetch[creditkit.Entry](ctx, c, call{method: http.MethodPost, path: "/v1/grants/" + gid + "/void", body: voidBody{Reason: opts.Reason}, idem: opts.IdempotencyKey})
+	return fetch[creditkit.Entry](ctx, c, call{method: http.MethodPost, path: "/v1/grants/" + gid + "/void", body: voidBody{Reason: opts.Reason}, idem: opts.IdempotencyKey, write: true})
 }
 
 // Spend charges a customer for an operation, as Ledger.Spend.
@@ -440,7 +585,7 @@ func (c *Client) Spend(ctx context.Context, customer, operation string, params c
 		opts = &creditkit.SpendOpts{}
 	}
 	b := spendBody{Operation: operation, Params: params, Metadata: opts.Metadata}
-	return fetch[creditkit.Entry](ctx, c, call{method: http.MethodPost, path: "/v1/customers/" + cu + "/spend", body: b, idem: opts.IdempotencyKey, customer: customer})
+	return fetch[creditkit.Entry](ctx, c, call{method: http.MethodPost, path: "/v1/customers/" + cu + "/spend", body: b, idem: opts.IdempotencyKey, customer: customer, write: true})
 }
 
 // Debit removes a raw amount of credits from a customer, as Ledger.Debit.
@@ -454,7 +599,7 @@ func (c *Client) Debit(ctx context.Context, customer string, amount creditkit.Am
 		opts = &creditkit.DebitOpts{}
 	}
 	b := spendBody{Amount: &amount, Currency: opts.Currency, Reason: opts.Reason, Metadata: opts.Metadata}
-	return fetch[creditkit.Entry](ctx, c, call{method: http.MethodPost, path: "/v1/customers/" + cu + "/spend", body: b, idem: opts.IdempotencyKey, customer: customer})
+	return fetch[creditkit.Entry](ctx, c, call{method: http.MethodPost, path: "/v1/customers/" + cu + "/spend", body: b, idem: opts.IdempotencyKey, customer: customer, write: true})
 }
 
 // Estimate prices an operation without touching any wallet, as
@@ -498,7 +643,7 @@ func (c *Client) Hold(ctx context.Context, customer, operation string, params cr
 		opts = &creditkit.HoldOpts{}
 	}
 	b := holdBody{Operation: operation, Params: params, Amount: opts.Amount, Currency: opts.Currency, TTL: durParam(opts.TTL), Metadata: opts.Metadata}
-	return fetch[creditkit.Hold](ctx, c, call{method: http.MethodPost, path: "/v1/customers/" + cu + "/holds", body: b, idem: opts.IdempotencyKey, customer: customer})
+	return fetch[creditkit.Hold](ctx, c, call{method: http.MethodPost, path: "/v1/customers/" + cu + "/holds", body: b, idem: opts.IdempotencyKey, customer: customer, write: true})
 }
 
 // GetHold returns a hold by ID, as Ledger.GetHold.
@@ -520,7 +665,7 @@ func (c *Client) Capture(ctx context.Context, holdID string, amount *creditkit.A
 	if opts == nil {
 		opts = &creditkit.CaptureOpts{}
 	}
-	return fetch[creditkit.Entry](ctx, c, call{method: http.MethodPost, path: "/v1/holds/" + hid + "/capture", body: captureBody{Amount: amount, Metadata: opts.Metadata}, idem: opts.IdempotencyKey})
+	return fetch[creditkit.Entry](ctx, c, call{method: http.MethodPost, path: "/v1/holds/" + hid + "/capture", body: captureBody{Amount: amount, Metadata: opts.Metadata}, idem: opts.IdempotencyKey, write: true})
 }
 
 // Release cancels a hold, as Ledger.Release. opts.Actor is ignored.
@@ -532,7 +677,7 @@ func (c *Client) Release(ctx context.Context, holdID string, opts *creditkit.Cap
 	if opts == nil {
 		opts = &creditkit.CaptureOpts{}
 	}
-	return fetch[creditkit.Hold](ctx, c, call{method: http.MethodPost, path: "/v1/holds/" + hid + "/release", body: releaseBody{Metadata: opts.Metadata}, idem: opts.IdempotencyKey})
+	return fetch[creditkit.Hold](ctx, c, call{method: http.MethodPost, path: "/v1/holds/" + hid + "/release", body: releaseBody{Metadata: opts.Metadata}, idem: opts.IdempotencyKey, write: true})
 }
 
 // Transfer moves credits from one customer to another, as
@@ -542,7 +687,7 @@ func (c *Client) Transfer(ctx context.Context, from, to string, amount creditkit
 		opts = &creditkit.TransferOpts{}
 	}
 	b := transferBody{From: from, To: to, Amount: amount, Currency: opts.Currency, Evergreen: opts.Evergreen, Metadata: opts.Metadata}
-	return fetch[creditkit.TransferResult](ctx, c, call{method: http.MethodPost, path: "/v1/transfers", body: b, idem: opts.IdempotencyKey, customer: from})
+	return fetch[creditkit.TransferResult](ctx, c, call{method: http.MethodPost, path: "/v1/transfers", body: b, idem: opts.IdempotencyKey, customer: from, write: true})
 }
 
 // History lists a customer's ledger entries, one page at a time, as

@@ -4,10 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -43,6 +47,13 @@ type clientWorld struct {
 // read key.
 func newClientWorld(t *testing.T) *clientWorld {
 	t.Helper()
+	return newClientWorldBehind(t, nil)
+}
+
+// newClientWorldBehind is newClientWorld with the server's handler
+// wrapped by wrap (nil for none), such as a proxy that loses answers.
+func newClientWorldBehind(t *testing.T, wrap func(http.Handler) http.Handler) *clientWorld {
+	t.Helper()
 	ctx := context.Background()
 	cfg, err := creditkit.ParseConfig("client_test.yaml", []byte(clientTestConfig))
 	if err != nil {
@@ -63,7 +74,11 @@ func newClientWorld(t *testing.T) *clientWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	h := srv.Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
 	w := &clientWorld{ctx: ctx, l: l, clock: clock, url: hs.URL}
 	w.admin = w.client(t, w.key(t, store.ScopeAdmin))
@@ -544,35 +559,6 @@ func TestClientAuthorization(t *testing.T) {
 	requireCode(t, "balance with an expired token", err, httpapi.CodeUnauthorized)
 }
 
-// TestClientDoesNotRetryOverload runs the client against a stand-in for an
-// overloaded server: the 503 comes back once, as ErrOverloaded.
-func TestClientDoesNotRetryOverload(t *testing.T) {
-	t.Parallel()
-	var calls atomic.Int32
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		if r.Header.Get("Idempotency-Key") != "k1" || r.Header.Get("Authorization") != "Bearer ck_test" || r.Header.Get("User-Agent") != "test-agent" {
-			t.Errorf("request headers: %v", r.Header)
-		}
-		w.Header().Set("Content-Type", "application/problem+json")
-		w.Header().Set("Retry-After", "1")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte(`{"type":"https://creditkit.dev/errors#overloaded","title":"Service Unavailable","status":503,"detail":"too many requests in flight; retry shortly","code":"overloaded"}`))
-	}))
-	defer hs.Close()
-	c, err := httpapi.NewClient(hs.URL+"/", "ck_test", &httpapi.ClientOptions{UserAgent: "test-agent"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = c.Spend(context.Background(), "alice", "send_email", nil, &creditkit.SpendOpts{IdempotencyKey: "k1"})
-	if !errors.Is(err, creditkit.ErrOverloaded) {
-		t.Errorf("503: %v; want ErrOverloaded", err)
-	}
-	if n := calls.Load(); n != 1 {
-		t.Errorf("the client sent %d requests; want 1, no retry", n)
-	}
-}
-
 // TestClientNonProblemErrors shows what a proxy's own error page becomes.
 func TestClientNonProblemErrors(t *testing.T) {
 	t.Parallel()
@@ -580,7 +566,7 @@ func TestClientNonProblemErrors(t *testing.T) {
 		http.Error(w, "<html>bad gateway</html>", http.StatusBadGateway)
 	}))
 	defer hs.Close()
-	c, err := httpapi.NewClient(hs.URL, "ck_test", nil)
+	c, err := httpapi.NewClient(hs.URL, "ck_test", &httpapi.ClientOptions{MaxRetries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -607,4 +593,295 @@ func TestNewClientChecksArguments(t *testing.T) {
 	if _, err := httpapi.NewClient("https://credits.example.com/api/", "ck_x", nil); err != nil {
 		t.Errorf("a URL with a path prefix: %v", err)
 	}
+}
+
+// lossyProxy stands between a client and a real server. It forwards every
+// request, so the server applies each write, then fails the first `fail`
+// answers of the route it watches: as a 503 outcome_unknown, as a cut
+// connection, or as a 502 from a proxy. It records the Idempotency-Key of
+// every attempt and the first answer the server gave.
+type lossyProxy struct {
+	next  http.Handler
+	path  string
+	fail  int
+	how   string // "outcome_unknown", "cut" or "bad_gateway"
+	mu    sync.Mutex
+	keys  []string
+	first []byte
+}
+
+func (p *lossyProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || r.URL.Path != p.path {
+		p.next.ServeHTTP(w, r)
+		return
+	}
+	rec := httptest.NewRecorder()
+	p.next.ServeHTTP(rec, r)
+	p.mu.Lock()
+	p.keys = append(p.keys, r.Header.Get("Idempotency-Key"))
+	n := len(p.keys)
+	if p.first == nil {
+		p.first = rec.Body.Bytes()
+	}
+	p.mu.Unlock()
+	if n <= p.fail {
+		switch p.how {
+		case "outcome_unknown":
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"title":"Service Unavailable","status":503,"detail":"the outcome of the write is unknown: retry with the same idempotency key","code":"outcome_unknown"}`))
+		case "cut":
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		case "bad_gateway":
+			http.Error(w, "upstream went away", http.StatusBadGateway)
+		}
+		return
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+// waits records the waits a client asks for, instead of sleeping.
+type waits struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (w *waits) wait(ctx context.Context, d time.Duration) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.d = append(w.d, d)
+	return ctx.Err()
+}
+
+func (w *waits) all() []time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.d)
+}
+
+// TestClientRetriesLostAnswersOnce runs writes through a proxy that lets
+// the server apply them and then loses the first two answers. The client
+// retries under one generated key: the customer is charged once and the
+// client returns the entry the server wrote first.
+func TestClientRetriesLostAnswersOnce(t *testing.T) {
+	t.Parallel()
+	for _, how := range []string{"outcome_unknown", "cut", "bad_gateway"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			proxy := &lossyProxy{path: "/v1/customers/alice/spend", fail: 2, how: how}
+			w := newClientWorldBehind(t, func(h http.Handler) http.Handler { proxy.next = h; return proxy })
+			if _, err := w.l.Grant(w.ctx, "alice", 100, nil); err != nil {
+				t.Fatal(err)
+			}
+			var ws waits
+			c, err := httpapi.NewClient(w.url, w.key(t, store.ScopeWrite), &httpapi.ClientOptions{RetryBaseDelay: time.Millisecond, Wait: ws.wait})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := c.Spend(w.ctx, "alice", "process_image", creditkit.Params{"mb": 5}, nil)
+			if err != nil {
+				t.Fatalf("spend through a lossy proxy: %v", err)
+			}
+
+			// Exactly one charge.
+			if got := w.available(t, "alice"); got != 85 {
+				t.Fatalf("alice has %d credits; want 85: one charge of 15", got)
+			}
+			charges, err := w.l.History(w.ctx, "alice", &creditkit.HistoryFilter{Category: creditkit.CategoryOperationCharge})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(charges) != 1 {
+				t.Fatalf("%d charges in the ledger; want 1", len(charges))
+			}
+			// The same entry: the one the server wrote on the first attempt.
+			var first creditkit.Entry
+			if err := json.Unmarshal(proxy.first, &first); err != nil {
+				t.Fatalf("the server's first answer: %v: %s", err, proxy.first)
+			}
+			if e.ID != first.ID || e.ID != charges[0].ID {
+				t.Fatalf("the client returned %s; the server wrote %s first, the ledger has %s", e.ID, first.ID, charges[0].ID)
+			}
+			// One key, generated by the client, on every attempt.
+			keys := proxy.keys
+			if len(keys) != 3 || !strings.HasPrefix(keys[0], "ck-") || keys[1] != keys[0] || keys[2] != keys[0] {
+				t.Fatalf("attempts carried keys %q; want 3 attempts under one generated key", keys)
+			}
+			if charges[0].IdempotencyKey != keys[0] {
+				t.Fatalf("the entry's key is %q; want %q", charges[0].IdempotencyKey, keys[0])
+			}
+			// A Retry-After of 0 is honoured; otherwise the backoff grows.
+			got := ws.all()
+			if len(got) != 2 {
+				t.Fatalf("waits %v; want 2", got)
+			}
+			if how == "outcome_unknown" && (got[0] != 0 || got[1] != 0) {
+				t.Fatalf("waits %v; want the server's Retry-After: 0", got)
+			}
+			if how != "outcome_unknown" && (got[0] < 500*time.Microsecond || got[0] > time.Millisecond || got[1] < time.Millisecond || got[1] > 2*time.Millisecond) {
+				t.Fatalf("waits %v; want about 1ms then about 2ms, with jitter", got)
+			}
+		})
+	}
+}
+
+// TestClientRetriesGrantUnderCallerKey: a caller's own key is the one
+// every attempt carries, and a lost grant answer gives one grant.
+func TestClientRetriesGrantUnderCallerKey(t *testing.T) {
+	t.Parallel()
+	proxy := &lossyProxy{path: "/v1/customers/bob/grants", fail: 1, how: "cut"}
+	w := newClientWorldBehind(t, func(h http.Handler) http.Handler { proxy.next = h; return proxy })
+	var ws waits
+	c, err := httpapi.NewClient(w.url, w.key(t, store.ScopeWrite), &httpapi.ClientOptions{Wait: ws.wait})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.Grant(w.ctx, "bob", 40, &creditkit.GrantOpts{IdempotencyKey: "grant-bob-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := w.available(t, "bob"); got != 40 {
+		t.Fatalf("bob has %d; want 40", got)
+	}
+	if !slices.Equal(proxy.keys, []string{"grant-bob-1", "grant-bob-1"}) {
+		t.Fatalf("keys %q", proxy.keys)
+	}
+	var first creditkit.Grant
+	if err := json.Unmarshal(proxy.first, &first); err != nil || first.ID != g.ID {
+		t.Fatalf("client returned %s; the server wrote %s (%v)", g.ID, first.ID, err)
+	}
+	if d := ws.all(); len(d) != 1 || d[0] < httpapi.DefaultRetryBaseDelay/2 || d[0] > httpapi.DefaultRetryBaseDelay {
+		t.Fatalf("waits %v; want one of about %s", d, httpapi.DefaultRetryBaseDelay)
+	}
+}
+
+// TestClientRetryBounds: retries stop after MaxRetries, honour
+// Retry-After, give up on a Retry-After longer than RetryMaxDelay, and
+// never happen on a 4xx.
+func TestClientRetryBounds(t *testing.T) {
+	t.Parallel()
+	type answer struct {
+		status     int
+		retryAfter string
+		code       string
+	}
+	serve := func(t *testing.T, a answer) (*httptest.Server, *atomic.Int32, *[]string) {
+		var calls atomic.Int32
+		var mu sync.Mutex
+		var keys []string
+		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			mu.Lock()
+			keys = append(keys, r.Header.Get("Idempotency-Key"))
+			mu.Unlock()
+			w.Header().Set("Content-Type", "application/problem+json")
+			if a.retryAfter != "" {
+				w.Header().Set("Retry-After", a.retryAfter)
+			}
+			w.WriteHeader(a.status)
+			_, _ = w.Write([]byte(`{"title":"x","status":` + strconv.Itoa(a.status) + `,"detail":"stand-in","code":"` + a.code + `"}`))
+		}))
+		t.Cleanup(hs.Close)
+		return hs, &calls, &keys
+	}
+	for _, tc := range []struct {
+		name       string
+		answer     answer
+		maxRetries int
+		calls      int32
+		waits      []time.Duration
+		code       creditkit.ErrorCode
+	}{
+		{"overloaded, Retry-After honoured", answer{503, "1", "overloaded"}, 0, 3, []time.Duration{time.Second, time.Second}, creditkit.CodeOverloaded},
+		{"outcome unknown, three retries", answer{503, "2", "outcome_unknown"}, 3, 4, []time.Duration{2 * time.Second, 2 * time.Second, 2 * time.Second}, creditkit.CodeOutcomeUnknown},
+		{"Retry-After past the cap", answer{503, "60", "overloaded"}, 0, 1, nil, creditkit.CodeOverloaded},
+		{"retries disabled", answer{500, "", "internal"}, -1, 1, nil, creditkit.CodeInternal},
+		{"402 is final", answer{402, "", "insufficient_credits"}, 0, 1, nil, creditkit.CodeInsufficientCredits},
+		{"409 is final", answer{409, "", "idempotency_conflict"}, 0, 1, nil, creditkit.CodeIdempotencyConflict},
+		{"422 is final", answer{422, "1", "invalid_params"}, 0, 1, nil, creditkit.CodeInvalidParams},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			hs, calls, keys := serve(t, tc.answer)
+			var ws waits
+			c, err := httpapi.NewClient(hs.URL, "ck_test", &httpapi.ClientOptions{MaxRetries: tc.maxRetries, Wait: ws.wait})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Spend(context.Background(), "alice", "send_email", nil, &creditkit.SpendOpts{IdempotencyKey: "k1"})
+			requireCode(t, "spend", err, tc.code)
+			if n := calls.Load(); n != tc.calls {
+				t.Errorf("%d requests; want %d", n, tc.calls)
+			}
+			if got := ws.all(); !slices.Equal(got, tc.waits) {
+				t.Errorf("waits %v; want %v", got, tc.waits)
+			}
+			for _, k := range *keys {
+				if k != "k1" {
+					t.Errorf("an attempt carried key %q; want k1", k)
+				}
+			}
+		})
+	}
+
+	t.Run("a cancelled wait ends the retries", func(t *testing.T) {
+		t.Parallel()
+		hs, calls, _ := serve(t, answer{503, "", "overloaded"})
+		ctx, cancel := context.WithCancel(context.Background())
+		c, err := httpapi.NewClient(hs.URL, "ck_test", &httpapi.ClientOptions{Wait: func(ctx context.Context, d time.Duration) error {
+			cancel()
+			return ctx.Err()
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Spend(ctx, "alice", "send_email", nil, nil)
+		requireCode(t, "spend", err, creditkit.CodeOverloaded)
+		if n := calls.Load(); n != 1 {
+			t.Errorf("%d requests; want 1", n)
+		}
+	})
+
+	t.Run("reads are retried on network errors, without a key", func(t *testing.T) {
+		t.Parallel()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		var accepted atomic.Int32
+		go func() {
+			for {
+				conn, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				accepted.Add(1)
+				conn.Close()
+			}
+		}()
+		var ws waits
+		c, err := httpapi.NewClient("http://"+ln.Addr().String(), "ck_test", &httpapi.ClientOptions{Wait: ws.wait})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Balance(context.Background(), "alice", nil)
+		if err == nil || creditkit.ErrorCodeOf(err) != creditkit.CodeInternal {
+			t.Fatalf("balance from a server that hangs up: %v", err)
+		}
+		if n := accepted.Load(); n < 3 {
+			t.Errorf("%d connections; want 3 attempts", n)
+		}
+		if got := len(ws.all()); got != 2 {
+			t.Errorf("%d waits; want 2", got)
+		}
+	})
 }

@@ -99,7 +99,7 @@ func (c *ConfigCheckCmd) Run(s *session) error {
 	sum := summarize(cfg)
 	return s.output(sum, func(w io.Writer) {
 		if sum.Path == "" {
-			fmt.Fprintf(w, "no config file (looked for %s): using the built-in defaults\n", s.path(defaultConfigFile))
+			fmt.Fprintf(w, "%s; using the built-in defaults\n", noConfigHint(s.path(defaultConfigFile)))
 		} else {
 			fmt.Fprintf(w, "%s is valid\n", sum.Path)
 		}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -90,8 +92,14 @@ func parseMeta(pairs []string) (map[string]string, error) {
 	return parsePairs("--meta", pairs)
 }
 
-// parseParams parses PARAM=VALUE arguments into operation params; the
-// values stay decimal strings, which the pricing reads exactly.
+// jsonNumberRE matches a JSON number literal.
+var jsonNumberRE = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
+
+// parseParams parses PARAM=VALUE arguments into operation params. A value
+// written as a number (tokens=2000, mb=5.2) is a json.Number, so the
+// ledger records a number, as when the API receives {"tokens": 2000}, and
+// the pricing still reads its exact decimal; any other value stays a
+// string.
 func parseParams(pairs []string) (creditkit.Params, error) {
 	m, err := parsePairs("param", pairs)
 	if err != nil || m == nil {
@@ -99,7 +107,11 @@ func parseParams(pairs []string) (creditkit.Params, error) {
 	}
 	p := make(creditkit.Params, len(m))
 	for k, v := range m {
-		p[k] = v
+		if jsonNumberRE.MatchString(v) {
+			p[k] = json.Number(v)
+		} else {
+			p[k] = v
+		}
 	}
 	return p, nil
 }

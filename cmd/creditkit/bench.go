@@ -108,6 +108,10 @@ type benchCase struct {
 	batching bool
 }
 
+// benchNoRetries turns the client's retries off: bench measures each
+// request as the server answers it, an overload included.
+const benchNoRetries = -1
+
 // Run runs the benchmark sweep and prints the table, or the rows as JSON.
 func (c *BenchCmd) Run(s *session, kctx *kong.Context) error {
 	callers, err := parseCounts("--callers", c.Callers)
@@ -329,7 +333,7 @@ func serveForBench(ctx context.Context, l *creditkit.Ledger, callers int) (*http
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.Serve(sctx, ln, 10*time.Second) }()
 	hc := benchHTTPClient(callers)
-	client, err := httpapi.NewClient("http://"+ln.Addr().String(), key, &httpapi.ClientOptions{HTTPClient: hc})
+	client, err := httpapi.NewClient("http://"+ln.Addr().String(), key, &httpapi.ClientOptions{HTTPClient: hc, MaxRetries: benchNoRetries})
 	stop := func() { hc.CloseIdleConnections(); cancel(); <-done }
 	if err != nil {
 		stop()
@@ -349,7 +353,7 @@ func (c *BenchCmd) runAgainstServer(s *session, callers []int) error {
 	failed := 0
 	for i, n := range callers {
 		hc := benchHTTPClient(n)
-		client, err := httpapi.NewClient(s.globals.Server, s.globals.APIKey, &httpapi.ClientOptions{HTTPClient: hc})
+		client, err := httpapi.NewClient(s.globals.Server, s.globals.APIKey, &httpapi.ClientOptions{HTTPClient: hc, MaxRetries: benchNoRetries})
 		if err != nil {
 			return &creditkit.Error{Code: creditkit.CodeInvalidRequest, Message: err.Error()}
 		}

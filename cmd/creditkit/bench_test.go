@@ -12,6 +12,7 @@ import (
 var benchQuick = []string{"bench", "--duration", "200ms", "--warmup", "0s", "--customers", "10"}
 
 func TestBenchJSONOnTempSQLite(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	// No --db and no config file: a temp database and the built-in config.
 	r := runMain(t, &Main{Dir: dir}, append(benchQuick, "--callers", "1,4", "--json")...)
@@ -49,6 +50,7 @@ func TestBenchJSONOnTempSQLite(t *testing.T) {
 }
 
 func TestBenchTableBatchingBothOnGivenDB(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	r := b.run(t, append(benchQuick, "--callers", "1", "--batching", "both", "--no-reads")...)
 	if r.code != ExitOK {
@@ -80,6 +82,7 @@ func TestBenchTableBatchingBothOnGivenDB(t *testing.T) {
 }
 
 func TestBenchRejectsBadFlags(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for _, tc := range []struct {
 		args []string
@@ -99,6 +102,7 @@ func TestBenchRejectsBadFlags(t *testing.T) {
 }
 
 func TestParseCounts(t *testing.T) {
+	t.Parallel()
 	got, err := parseCounts("--callers", "1, 16,64,512")
 	if err != nil || len(got) != 4 || got[0] != 1 || got[3] != 512 {
 		t.Fatalf("parseCounts = %v, %v", got, err)
@@ -113,6 +117,7 @@ func TestParseCounts(t *testing.T) {
 // TestBenchOverHTTP runs bench through the HTTP API: in process with
 // --http, and against a running server with --server.
 func TestBenchOverHTTP(t *testing.T) {
+	t.Parallel()
 	check := func(t *testing.T, r result, kind, store string) {
 		t.Helper()
 		if r.code != ExitOK {
@@ -128,10 +133,12 @@ func TestBenchOverHTTP(t *testing.T) {
 		}
 	}
 	t.Run("in process", func(t *testing.T) {
+		t.Parallel()
 		r := runMain(t, &Main{Dir: t.TempDir()}, append(benchQuick, "--callers", "4", "--http", "--json")...)
 		check(t, r, "http", "http+sqlite")
 	})
 	t.Run("running server", func(t *testing.T) {
+		t.Parallel()
 		b := setup(t)
 		r := b.run(t, "--json", "keys", "create", "--name", "bench", "--scope", "write")
 		var k struct{ Secret string }

@@ -30,13 +30,18 @@ func main() {
 	os.Exit(code)
 }
 
-// Exit codes returned by Main.Run.
+// Exit codes returned by Main.Run, the same for every command.
 const (
 	// ExitOK means the command succeeded.
 	ExitOK = 0
-	// ExitError means the command failed; the reason is on stderr.
+	// ExitError means the command ran and was refused or failed: an
+	// amount, a time, a param or a config the ledger does not accept, not
+	// enough credits, an unknown grant, an unreachable database. The
+	// reason is on stderr (on stdout as JSON with --json).
 	ExitError = 1
-	// ExitUsage means the command line could not be parsed.
+	// ExitUsage means the command line could not be parsed: an unknown
+	// command or flag, a missing argument, a flag value of the wrong type,
+	// flags that exclude each other. Nothing ran.
 	ExitUsage = 2
 )
 
@@ -65,6 +70,11 @@ type Main struct {
 	// Clock, if set, replaces the config's clock, so that tests can move
 	// time. Nil means the system clock.
 	Clock creditkit.Clock
+	// Ready, if set, receives serve's base URL (http://HOST:PORT) once it
+	// listens and its start-up check is logged, so that a caller need
+	// not read stdout. Serve never blocks on it: give it room for one
+	// value.
+	Ready chan<- string
 }
 
 // NewMain returns a Main wired to the process: os.Stdout, os.Stderr and
@@ -124,6 +134,7 @@ func (m *Main) Run(ctx context.Context, args []string) (exitCode int) {
 		dir:         m.Dir,
 		openTimeout: m.OpenTimeout,
 		clock:       m.Clock,
+		ready:       m.Ready,
 		logger:      slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 	}
 	if s.openTimeout <= 0 {
@@ -141,29 +152,27 @@ func (m *Main) Run(ctx context.Context, args []string) (exitCode int) {
 var negativeNumberRE = regexp.MustCompile(`^-[0-9]+(\.[0-9]*)?$`)
 
 // usageError reports a command line kong could not parse, in the same shape
-// as every other error.
+// as every other error, and returns its exit code: ExitUsage, but
+// ExitError for a negative amount, which the ledger refuses like a zero
+// one.
 func (m *Main) usageError(stdout, stderr io.Writer, args []string, err error) int {
 	end := slices.Index(args, "--")
 	if end < 0 {
 		end = len(args)
 	}
-	code := "invalid_request"
+	code, exit := "invalid_request", ExitUsage
 	msg := err.Error() + `; run "creditkit --help" for usage`
 	for _, a := range args[:end] {
 		if negativeNumberRE.MatchString(a) && strings.HasPrefix(err.Error(), "unknown flag "+a[:2]) {
 			// "creditkit grant alice -5" reads -5 as the short flag -5 (and -5.5
 			// too): say what went wrong.
-			code = "invalid_amount"
+			code, exit = "invalid_amount", ExitError
 			msg = fmt.Sprintf("amount %s is negative: amounts must be greater than zero", a)
 			break
 		}
 	}
-	msg = oneLine(msg)
-	fmt.Fprintf(stderr, "error: %s\n", msg)
-	if slices.Contains(args[:end], "--json") {
-		_ = writeJSON(stdout, errorJSON{Error: errorBody{Code: code, Message: msg}})
-	}
-	return ExitUsage
+	reportError(stdout, stderr, slices.Contains(args[:end], "--json"), errorBody{Code: code, Message: oneLine(msg)})
+	return exit
 }
 
 // envResolver fills the flags tagged envvar:"NAME" from getenv when they

@@ -99,34 +99,52 @@ func (b *bundle) okJSON(t *testing.T, v any, args ...string) {
 }
 
 // fail runs args with --json, requires exit code want and the error shape
-// (one "error: " line on stderr, an error object on stdout), and returns
-// the error object.
+// (only an error object on stdout, nothing on stderr), and returns the
+// error object.
 func (b *bundle) fail(t *testing.T, want int, args ...string) errorBody {
 	t.Helper()
 	return requireError(t, b.run(t, append([]string{"--json"}, args...)...), want)
 }
 
-// requireError checks a failed run's exit code and error output.
+// requireError checks a failed --json run's exit code and error output:
+// one {"error": {...}} object on stdout and nothing on stderr.
 func requireError(t *testing.T, r result, want int) errorBody {
 	t.Helper()
 	if r.code != want {
 		t.Fatalf("exit code = %d, want %d\nstderr: %s\nstdout: %s", r.code, want, r.stderr, r.stdout)
 	}
-	lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
-	if len(lines) != 1 || !strings.HasPrefix(lines[0], "error: ") {
-		t.Fatalf("stderr should be one line starting with \"error: \", got %q", r.stderr)
+	if r.stderr != "" {
+		t.Fatalf("with --json stderr should be empty, got %q", r.stderr)
 	}
+	dec := json.NewDecoder(strings.NewReader(r.stdout))
 	var out errorJSON
-	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+	if err := dec.Decode(&out); err != nil {
 		t.Fatalf("stdout is not an error object: %v\n%s", err, r.stdout)
+	}
+	if dec.More() {
+		t.Fatalf("stdout has more than the error object:\n%s", r.stdout)
 	}
 	if out.Error.Code == "" || out.Error.Message == "" {
 		t.Fatalf("error object lacks code or message: %s", r.stdout)
 	}
-	if got := strings.TrimPrefix(lines[0], "error: "); got != out.Error.Message {
-		t.Fatalf("stderr message %q differs from JSON message %q", got, out.Error.Message)
+	if strings.Contains(r.stdout, `\u003c`) || strings.Contains(r.stdout, `\u003e`) || strings.Contains(r.stdout, `\u0026`) {
+		t.Fatalf("stdout escapes <, > or &: %s", r.stdout)
 	}
 	return out.Error
+}
+
+// requireTextError checks a failed run without --json: nothing on stdout,
+// one "error: " line on stderr, whose message it returns.
+func requireTextError(t *testing.T, r result, want int) string {
+	t.Helper()
+	if r.code != want {
+		t.Fatalf("exit code = %d, want %d\nstderr: %s\nstdout: %s", r.code, want, r.stderr, r.stdout)
+	}
+	lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
+	if r.stdout != "" || len(lines) != 1 || !strings.HasPrefix(lines[0], "error: ") {
+		t.Fatalf("want one \"error: \" line on stderr and nothing on stdout, got stdout %q, stderr %q", r.stdout, r.stderr)
+	}
+	return strings.TrimPrefix(lines[0], "error: ")
 }
 
 // balance returns a customer's balance in a currency ("" is the default).
@@ -326,8 +344,10 @@ func TestSpendWithParams(t *testing.T) {
 	if e.Metadata["operation"] != "process_image" {
 		t.Fatalf("entry metadata operation = %v", e.Metadata["operation"])
 	}
-	if p, _ := e.Metadata["params"].(map[string]any); p["mb"] != "5.2" {
-		t.Fatalf("entry metadata params = %v", e.Metadata["params"])
+	// A numeric param is recorded as a number, as the API records
+	// {"mb": 5.2}; a non-numeric one stays a string.
+	if p, _ := e.Metadata["params"].(map[string]any); p["mb"] != 5.2 {
+		t.Fatalf("entry metadata params = %#v, want the number 5.2", e.Metadata["params"])
 	}
 	if md, _ := e.Metadata["metadata"].(map[string]any); md["job"] != "j1" {
 		t.Fatalf("entry metadata metadata = %v", e.Metadata["metadata"])
@@ -339,6 +359,17 @@ func TestSpendWithParams(t *testing.T) {
 		t.Fatalf("human spend output:\n%s", out)
 	}
 	b.requireAvailable(t, "alice", 81)
+	var h creditkit.Hold
+	b.okJSON(t, &h, "hold", "alice", "small_model", "tokens=20")
+	if h.Params["tokens"] != 20.0 {
+		t.Fatalf("hold params = %#v, want the number 20", h.Params)
+	}
+	var last []creditkit.Entry
+	b.okJSON(t, &last, "history", "alice", "--limit", "1", "--category", "operation_charge")
+	if p, _ := last[0].Metadata["params"].(map[string]any); p["tokens"] != 25.0 {
+		t.Fatalf("history params = %#v, want the number 25", last[0].Metadata["params"])
+	}
+	b.ok(t, "release", h.ID)
 
 	if e := b.fail(t, ExitError, "spend", "alice", "process_image"); e.Code != "invalid_params" {
 		t.Fatalf("missing param code = %s (%s)", e.Code, e.Message)
@@ -539,7 +570,7 @@ func TestVoid(t *testing.T) {
 		t.Fatalf("void entry = %+v", e)
 	}
 	b.requireAvailable(t, "alice", 0)
-	if e := b.fail(t, ExitError, "void", g.ID); e.Code != "invalid_request" || !strings.Contains(e.Message, "already voided") {
+	if e := b.fail(t, ExitError, "void", g.ID); e.Code != "grant_not_active" || !strings.Contains(e.Message, "was voided") {
 		t.Fatalf("second void = %+v", e)
 	}
 }
@@ -675,7 +706,8 @@ func TestErrors(t *testing.T) {
 		{"unknown operation", []string{"spend", "alice", "teleport"}, ExitError, "unknown_operation", "teleport"},
 		{"amount not a number", []string{"grant", "alice", "abc"}, ExitError, "invalid_amount", `"abc"`},
 		{"amount zero", []string{"grant", "alice", "0"}, ExitError, "invalid_amount", "greater than zero"},
-		{"negative amount", []string{"grant", "alice", "-5"}, ExitUsage, "invalid_amount", "-5"},
+		{"negative amount", []string{"grant", "alice", "-5"}, ExitError, "invalid_amount", "-5"},
+		{"negative decimal amount", []string{"debit", "alice", "-5.5"}, ExitError, "invalid_amount", "-5.5"},
 		{"negative amount after --", []string{"grant", "alice", "--", "-5"}, ExitError, "invalid_amount", "-5"},
 		{"too many decimals", []string{"grant", "alice", "1.5"}, ExitError, "invalid_amount", "decimal"},
 		{"debit not a number", []string{"debit", "alice", "ten"}, ExitError, "invalid_amount", `"ten"`},
@@ -708,11 +740,62 @@ func TestErrors(t *testing.T) {
 
 	t.Run("without --json only stderr", func(t *testing.T) {
 		t.Parallel()
-		r := b.run(t, "spend", "alice", "teleport")
-		if r.code != ExitError || r.stdout != "" || !strings.HasPrefix(r.stderr, "error: unknown operation") {
-			t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+		if msg := requireTextError(t, b.run(t, "spend", "alice", "teleport"), ExitError); !strings.HasPrefix(msg, "unknown operation") {
+			t.Fatalf("message %q", msg)
+		}
+		if msg := requireTextError(t, b.run(t, "grant", "alice", "5", "--bogus"), ExitUsage); !strings.Contains(msg, "--bogus") {
+			t.Fatalf("message %q", msg)
+		}
+		if msg := requireTextError(t, b.run(t, "grant", "alice", "-5"), ExitError); !strings.Contains(msg, "negative") {
+			t.Fatalf("message %q", msg)
 		}
 	})
+
+	t.Run("JSON keeps < and > as they are", func(t *testing.T) {
+		t.Parallel()
+		e := b.fail(t, ExitError, "grant", "alice", "5", "--currency", "<gold>")
+		if !strings.Contains(e.Message, `"<gold>"`) {
+			t.Fatalf("message %q", e.Message)
+		}
+	})
+}
+
+// TestExitCodesForEveryVerb: for every ledger verb, a command line that
+// does not parse exits 2 and a refusal exits 1, both in the one error
+// shape.
+func TestExitCodesForEveryVerb(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.grant(t, "alice", "10")
+	for _, tc := range []struct {
+		verb    string
+		refused []string // runs, and is refused
+	}{
+		{"grant", []string{"grant", "alice", "0"}},
+		{"spend", []string{"spend", "alice", "teleport"}},
+		{"debit", []string{"debit", "alice", "0"}},
+		{"estimate", []string{"estimate", "teleport"}},
+		{"balance", []string{"balance", "alice", "--currency", "gold"}},
+		{"grants", []string{"grants", "alice", "--status", "bogus"}},
+		{"history", []string{"history", "", "--limit", "5"}},
+		{"transfer", []string{"transfer", "alice", "bob", "11"}},
+		{"void", []string{"void", "grt_missing"}},
+		{"hold", []string{"hold", "alice", "send_email", "--ttl", "soon"}},
+		{"capture", []string{"capture", "hld_missing"}},
+		{"release", []string{"release", "hld_missing"}},
+		{"run-due", []string{"run-due", "--db", "mysql://x"}},
+		{"migrate", []string{"migrate", "--db", "mysql://x"}},
+		{"config check", []string{"config", "check", "--config", "missing.yaml"}},
+	} {
+		t.Run(tc.verb, func(t *testing.T) {
+			t.Parallel()
+			usage := append(strings.Fields(tc.verb), "--no-such-flag")
+			if e := b.fail(t, ExitUsage, usage...); e.Code != "invalid_request" {
+				t.Errorf("%v: code %s", usage, e.Code)
+			}
+			b.fail(t, ExitError, tc.refused...)
+		})
+	}
 }
 
 func TestErrorsNothingMoved(t *testing.T) {
@@ -799,6 +882,40 @@ func TestConfigCheck(t *testing.T) {
 	r = runMain(t, &Main{Dir: dir}, "--json", "estimate", "premium_call")
 	if r.code != ExitOK || !strings.Contains(r.stdout, `"cost": 250`) {
 		t.Fatalf("./creditkit.yaml not used: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestNoSilentEmptyConfig: without --config, CREDITKIT_CONFIG or
+// ./creditkit.yaml, a command that needs an operation says that no config
+// was loaded and how to give one; serve says which config it loaded.
+func TestNoSilentEmptyConfig(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	r := runMain(t, &Main{Dir: dir}, "--json", "spend", "alice", "process_image")
+	e := requireError(t, r, ExitError)
+	for _, want := range []string{"unknown operation", "no config file loaded", "--config FILE", "CREDITKIT_CONFIG", filepath.Join(dir, "creditkit.yaml")} {
+		if !strings.Contains(e.Message, want) {
+			t.Errorf("message lacks %q: %s", want, e.Message)
+		}
+	}
+	if e.Code != "unknown_operation" {
+		t.Errorf("code %s", e.Code)
+	}
+	r = runMain(t, &Main{Dir: dir}, "config", "check")
+	if r.code != ExitOK || !strings.Contains(r.stdout, "no config file loaded") || !strings.Contains(r.stdout, "--config FILE") {
+		t.Errorf("config check without a file: %s", r.stdout)
+	}
+
+	b := setup(t)
+	_, out, stop := startServe(t, &Main{Dir: dir}, "serve", "--addr", "127.0.0.1:0")
+	stop()
+	if !strings.Contains(out.String(), "no config file loaded") {
+		t.Errorf("serve without a config does not say so:\n%s", out)
+	}
+	_, out, stop = startServe(t, &Main{Dir: b.dir}, "--db", b.db, "--config", b.config, "serve", "--addr", "127.0.0.1:0")
+	stop()
+	if !strings.Contains(out.String(), "config "+b.config) {
+		t.Errorf("serve does not name its config:\n%s", out)
 	}
 }
 

@@ -12,9 +12,11 @@ import (
 	"github.com/creditkit/creditkit"
 )
 
-// writeJSON prints v as indented JSON followed by a newline.
+// writeJSON prints v as indented JSON followed by a newline, with <, >
+// and & as they are (not \u003c), since no browser reads it.
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }

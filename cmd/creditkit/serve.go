@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +30,7 @@ type ServeCmd struct {
 	NoScheduler    bool          `name:"no-scheduler" help:"Serve the API only; another process runs the scheduler."`
 	Grace          time.Duration `name:"grace" default:"30s" help:"On SIGTERM, how long requests in flight may take to finish."`
 	AllowPrivate   bool          `name:"allow-private-webhooks" help:"Let webhook endpoints be on loopback, private and link-local addresses (local development only; implied by --demo)."`
+	KeyCacheTTL    time.Duration `name:"key-cache-ttl" default:"2s" help:"How long an API key lookup is remembered; a revoked key stops working within it. 0 disables the cache."`
 }
 
 // Run serves until the process is told to stop, then shuts down in order:
@@ -56,13 +58,21 @@ func (c *ServeCmd) Run(s *session) error {
 			return err
 		}
 	}
+	// Look for a WAL left behind before opening the database, which
+	// replays it.
+	wal := leftoverWAL(s.dbURL())
 	return s.withLedger(func(l *creditkit.Ledger) error {
 		st, err := serverStoreOf(l)
 		if err != nil {
 			return err
 		}
 		reg := httpapi.NewRegistry()
-		srv, err := httpapi.New(s.ctx, l, &httpapi.Options{Logger: logger, Registry: reg, ServerStore: st, AllowPrivateWebhooks: allowPrivate})
+		keyCache := c.KeyCacheTTL
+		if keyCache <= 0 {
+			keyCache = -1 // httpapi: negative disables the cache
+		}
+		srv, err := httpapi.New(s.ctx, l, &httpapi.Options{Logger: logger, Registry: reg, ServerStore: st,
+			AllowPrivateWebhooks: allowPrivate, KeyCacheTTL: keyCache})
 		if err != nil {
 			return err
 		}
@@ -78,12 +88,20 @@ func (c *ServeCmd) Run(s *session) error {
 		}
 		base := "http://" + ln.Addr().String()
 		fmt.Fprintf(s.stdout, "creditkit serving %s on %s\n", s.redactedDB(), base)
+		fmt.Fprintf(s.stdout, "  %s\n", s.configSource())
 		fmt.Fprintf(s.stdout, "  API docs: %s/docs   OpenAPI: %s/openapi.json   metrics: %s/metrics\n", base, base, base)
 		if adminKey != "" {
 			fmt.Fprintf(s.stdout, "  admin API key (demo): %s\n", adminKey)
 			fmt.Fprintf(s.stdout, "  try: curl -H 'Authorization: Bearer %s' %s/v1/customers/alice/balance\n", adminKey, base)
 		}
-		logger.Info("serving", "addr", ln.Addr().String(), "db", s.redactedDB(), "scheduler", !c.NoScheduler)
+		logger.Info("serving", "addr", ln.Addr().String(), "db", s.redactedDB(), "config", cmp.Or(s.cfg.Path, "none"), "scheduler", !c.NoScheduler)
+		logStartupCheck(s.ctx, logger, l, wal)
+		if s.ready != nil {
+			select {
+			case s.ready <- base:
+			default:
+			}
+		}
 
 		schedCtx, stopSched := context.WithCancel(context.WithoutCancel(s.ctx))
 		defer stopSched()

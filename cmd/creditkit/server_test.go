@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,6 +37,13 @@ type remoteWorld struct {
 // newRemoteWorld starts the server.
 func newRemoteWorld(t *testing.T) *remoteWorld {
 	t.Helper()
+	return newRemoteWorldBehind(t, nil)
+}
+
+// newRemoteWorldBehind is newRemoteWorld with the server's handler
+// wrapped by wrap (nil for none).
+func newRemoteWorldBehind(t *testing.T, wrap func(http.Handler) http.Handler) *remoteWorld {
+	t.Helper()
 	ctx := context.Background()
 	cfg, err := creditkit.ParseConfig("test.yaml", []byte(testConfig))
 	if err != nil {
@@ -55,7 +64,11 @@ func newRemoteWorld(t *testing.T) *remoteWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	h := srv.Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
 	w := &remoteWorld{url: hs.URL, dir: t.TempDir(), clock: clock, l: l}
 	for _, k := range []struct {
@@ -91,8 +104,9 @@ type cliRun func(t *testing.T, args ...string) result
 var idRE = regexp.MustCompile(`\b([a-z]+)_[0-9A-Z]{26}\b`)
 
 // normalize rewrites what differs between two ledgers doing the same
-// thing: IDs become prefix_ID, and the actor (cli on --db, the API key on
-// --server) becomes ACTOR.
+// thing: IDs become prefix_ID, the actor (cli on --db, the API key on
+// --server) becomes ACTOR, and the idempotency key the client generates
+// for a write that had none (ck-...) is dropped, as --db records none.
 func normalize(t *testing.T, out string) string {
 	t.Helper()
 	var v any
@@ -106,6 +120,8 @@ func normalize(t *testing.T, out string) string {
 			for k, e := range x {
 				if k == "actor" {
 					x[k] = "ACTOR"
+				} else if key, ok := e.(string); ok && k == "idempotency_key" && strings.HasPrefix(key, "ck-") {
+					delete(x, k)
 				} else {
 					x[k] = walk(e)
 				}
@@ -311,4 +327,67 @@ func (w *remoteWorld) client(t *testing.T) *httpapi.Client {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestServerRetriesAnUnknownOutcome: the server applies a spend, and the
+// answer is lost as a 503 outcome_unknown; the CLI retries under the key
+// it generated and prints the entry the server wrote, charged once.
+func TestServerRetriesAnUnknownOutcome(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var keys []string
+	var first []byte
+	w := newRemoteWorldBehind(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPost || r.URL.Path != "/v1/customers/alice/spend" {
+				next.ServeHTTP(rw, r)
+				return
+			}
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r)
+			mu.Lock()
+			defer mu.Unlock()
+			keys = append(keys, r.Header.Get("Idempotency-Key"))
+			if first == nil {
+				first = rec.Body.Bytes()
+				rw.Header().Set("Content-Type", "application/problem+json")
+				rw.Header().Set("Retry-After", "0")
+				rw.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = rw.Write([]byte(`{"title":"Service Unavailable","status":503,"detail":"the outcome of the write is unknown","code":"outcome_unknown"}`))
+				return
+			}
+			for k, v := range rec.Header() {
+				rw.Header()[k] = v
+			}
+			rw.WriteHeader(rec.Code)
+			_, _ = rw.Write(rec.Body.Bytes())
+		})
+	})
+	if r := w.run(t, w.write, "grant", "alice", "100"); r.code != ExitOK {
+		t.Fatalf("grant: %s", r.stderr)
+	}
+	r := w.run(t, w.write, "--json", "spend", "alice", "process_image", "mb=5")
+	if r.code != ExitOK {
+		t.Fatalf("spend: exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
+	var got, applied creditkit.Entry
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(first, &applied); err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != applied.ID {
+		t.Fatalf("the CLI printed %s; the server wrote %s", got.ID, applied.ID)
+	}
+	if len(keys) != 2 || keys[0] == "" || keys[0] != keys[1] {
+		t.Fatalf("attempts carried keys %q; want two under one key", keys)
+	}
+	bal, err := w.l.Balance(context.Background(), "alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bal.Available != 85 {
+		t.Fatalf("alice has %d; want 85, charged once", bal.Available)
+	}
 }

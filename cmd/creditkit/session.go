@@ -33,6 +33,7 @@ type session struct {
 	dir         string
 	openTimeout time.Duration
 	clock       creditkit.Clock
+	ready       chan<- string
 	logger      *slog.Logger
 
 	// cfg is the loaded config, once loadConfig succeeded; errors use it to
@@ -303,8 +304,8 @@ func (s *session) output(v any, human func(w io.Writer)) error {
 	return nil
 }
 
-// fail reports err: one line on stderr and, with --json, an error object on
-// stdout.
+// fail reports err: with --json, only an error object on stdout; else one
+// "error: " line on stderr.
 func (s *session) fail(err error) {
 	body := errorBody{Code: string(creditkit.ErrorCodeOf(err)), Message: oneLine(s.errorMessage(err))}
 	var ic *creditkit.InsufficientCreditsError
@@ -312,10 +313,18 @@ func (s *session) fail(err error) {
 		needed, available := ic.Needed, ic.Available
 		body.Needed, body.Available, body.Currency = &needed, &available, ic.Currency
 	}
-	fmt.Fprintf(s.stderr, "error: %s\n", body.Message)
-	if s.globals.JSON {
-		_ = writeJSON(s.stdout, errorJSON{Error: body})
+	reportError(s.stdout, s.stderr, s.globals.JSON, body)
+}
+
+// reportError prints an error in the one shape every command uses: with
+// asJSON, only {"error": {...}} on stdout; else "error: MESSAGE" on
+// stderr.
+func reportError(stdout, stderr io.Writer, asJSON bool, body errorBody) {
+	if asJSON {
+		_ = writeJSON(stdout, errorJSON{Error: body})
+		return
 	}
+	fmt.Fprintf(stderr, "error: %s\n", body.Message)
 }
 
 // errorMessage says what went wrong in the user's words: amounts in
@@ -329,7 +338,27 @@ func (s *session) errorMessage(err error) string {
 	if errors.Is(err, context.Canceled) {
 		return "interrupted: " + err.Error()
 	}
+	if creditkit.ErrorCodeOf(err) == creditkit.CodeUnknownOperation && !s.isRemote() && s.cfg != nil && s.cfg.Path == "" {
+		// Operations come from the config, and none was loaded: say so,
+		// and how to give one.
+		return err.Error() + " (" + s.configSource() + ")"
+	}
 	return err.Error()
+}
+
+// configSource says which config the command runs with, or that none was
+// found and how to give one.
+func (s *session) configSource() string {
+	if s.cfg != nil && s.cfg.Path != "" {
+		return "config " + s.cfg.Path
+	}
+	return noConfigHint(s.path(defaultConfigFile))
+}
+
+// noConfigHint says that no config file was loaded and how to give one.
+func noConfigHint(lookedFor string) string {
+	return fmt.Sprintf("no config file loaded: no --config, no CREDITKIT_CONFIG, no %s; "+
+		"give one with --config FILE or CREDITKIT_CONFIG=FILE, such as creditkit.example.yaml", lookedFor)
 }
 
 // errorJSON is the --json shape of an error.
