@@ -3,8 +3,10 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -79,9 +81,9 @@ func statusOf(code creditkit.ErrorCode) int {
 		return http.StatusUnprocessableEntity
 	case creditkit.CodeNotFound:
 		return http.StatusNotFound
-	case creditkit.CodeIdempotencyConflict, creditkit.CodeHoldNotActive:
+	case creditkit.CodeIdempotencyConflict, creditkit.CodeHoldNotActive, creditkit.CodeGrantNotActive:
 		return http.StatusConflict
-	case creditkit.CodeOverloaded:
+	case creditkit.CodeOverloaded, creditkit.CodeOutcomeUnknown:
 		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
@@ -108,6 +110,11 @@ func problemFrom(ctx context.Context, err error) *Problem {
 			p = newProblem(http.StatusServiceUnavailable, string(creditkit.CodeOverloaded), "the server is shutting down; retry shortly")
 			p.retryAfter = 1
 		}
+	case code == creditkit.CodeOutcomeUnknown:
+		// The cause (a driver error) stays in the server log.
+		p = newProblem(http.StatusServiceUnavailable, string(code), "the database failed while committing this write, so it may or may not "+
+			"have been applied: retry with the same Idempotency-Key, and never assume it was not charged")
+		p.retryAfter = 1
 	default:
 		p = newProblem(statusOf(code), string(code), err.Error())
 		if code == creditkit.CodeOverloaded {
@@ -155,8 +162,42 @@ func problemTransformer(ctx huma.Context, _ string, v any) (any, error) {
 	if !ok {
 		return v, nil
 	}
-	p := newProblem(em.Status, codeForStatus(em.Status), em.Detail)
+	code := codeForStatus(em.Status)
+	detail := em.Detail
+	var msgs []string
+	for _, d := range em.Errors {
+		if d == nil {
+			continue
+		}
+		if isAmountError(d.Message) {
+			code = string(creditkit.CodeInvalidAmount)
+		}
+		msg := d.Message
+		if d.Location != "" {
+			msg = d.Location + ": " + msg
+		}
+		if d.Value != nil && d.Location != "body" {
+			if v, ok := d.Value.(string); ok {
+				msg += fmt.Sprintf(" (got %q)", v)
+			} else {
+				msg += fmt.Sprintf(" (got %v)", d.Value)
+			}
+		}
+		msgs = append(msgs, msg)
+	}
+	if len(msgs) > 0 {
+		// Say what was wrong in the detail too: it is what people read.
+		detail += ": " + strings.Join(msgs, "; ")
+	}
+	p := newProblem(em.Status, code, detail)
 	p.Errors = em.Errors
 	p.RequestID = requestID(ctx.Context())
 	return p, nil
+}
+
+// isAmountError tells whether a decoder message is creditkit.Amount's
+// refusal of a number (out of range, or not whole), which keeps the
+// library's invalid_amount code.
+func isAmountError(msg string) bool {
+	return strings.HasPrefix(msg, "amount ") && strings.Contains(msg, "amounts are integers in the currency's smallest unit")
 }

@@ -139,11 +139,31 @@ func New(ctx context.Context, l *creditkit.Ledger, opts *Options) (*Server, erro
 	mux.HandleFunc("GET /docs", s.docsHandler)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		p := newProblem(http.StatusNotFound, string(creditkit.CodeNotFound), fmt.Sprintf("no endpoint %s %s; see /docs", r.Method, r.URL.Path))
+		if allow := allowedMethods(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			p = newProblem(http.StatusMethodNotAllowed, CodeMethodNotAllowed,
+				fmt.Sprintf("%s %s is not an endpoint; this path answers %s", r.Method, r.URL.Path, strings.Join(allow, ", ")))
+		}
 		p.RequestID = requestID(r.Context())
 		writeJSON(w, p.Status, p)
 	})
 	s.handler = s.observe(mux)
 	return s, nil
+}
+
+// allowedMethods lists the methods that have an endpoint at r's path: a
+// request that reached the catch-all with one of them would have been
+// routed elsewhere.
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
 
 // NewRegistry returns a Prometheus registry with the Go runtime and process
