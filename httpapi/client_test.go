@@ -63,7 +63,7 @@ func newClientWorld(t *testing.T) *clientWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	hs := httptest.NewServer(newContract(t, srv.Handler()).handler(srv.Handler())) // every response checked against the document
 	t.Cleanup(hs.Close)
 	w := &clientWorld{ctx: ctx, l: l, clock: clock, url: hs.URL}
 	w.admin = w.client(t, w.key(t, store.ScopeAdmin))

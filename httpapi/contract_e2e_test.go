@@ -191,3 +191,70 @@ func TestMetricsMethodLabel(t *testing.T) {
 		t.Fatalf("OTHER requests: %v", c)
 	}
 }
+
+// TestOpenAPIDocumentsErrors: the served document declares one Problem
+// schema with every field the server sends, lists each operation's error
+// statuses (never only a default), and has a servers block. That the
+// server keeps to it is checked on every response of every end-to-end test
+// (see contract).
+func TestOpenAPIDocumentsErrors(t *testing.T) {
+	e := newEnv(t, storeURLs(t)["sqlite"](t), nil)
+	doc := e.must(200, "GET", "/openapi.json", "", nil).body
+	if servers, _ := doc["servers"].([]any); len(servers) == 0 || str(servers[0].(map[string]any), "url") == "" {
+		t.Fatalf("no servers: %v", doc["servers"])
+	}
+	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
+	if schemas["ErrorModel"] != nil {
+		t.Errorf("huma's ErrorModel, which the server never sends, is still in the document")
+	}
+	problem, _ := schemas["Problem"].(map[string]any)
+	props, _ := problem["properties"].(map[string]any)
+	for _, f := range []string{"type", "title", "status", "detail", "code", "request_id", "customer", "needed", "available", "currency", "errors"} {
+		if props[f] == nil {
+			t.Errorf("Problem lacks %s", f)
+		}
+	}
+	want := map[string][]string{
+		"post /v1/customers/{customer}/spend":  {"400", "401", "402", "403", "409", "413", "422", "500", "503"},
+		"post /v1/customers/{customer}/holds":  {"402", "409", "422"},
+		"post /v1/transfers":                   {"402", "409", "422"},
+		"get /v1/grants/{grant}":               {"401", "403", "404", "422", "500", "503"},
+		"post /v1/holds/{hold}/capture":        {"404", "409", "413", "422"},
+		"post /v1/grants/{grant}/void":         {"404", "409"},
+		"get /v1/customers/{customer}/balance": {"401", "403", "422", "503"},
+		"get /v1/operations":                   {"401", "403", "500", "503"},
+	}
+	ops := 0
+	for path, item := range doc["paths"].(map[string]any) {
+		for method, op := range item.(map[string]any) {
+			responses := op.(map[string]any)["responses"].(map[string]any)
+			ops++
+			if responses["default"] != nil {
+				t.Errorf("%s %s has a default response", method, path)
+			}
+			for code, r := range responses {
+				if code[0] != '4' && code[0] != '5' {
+					continue
+				}
+				ref := r.(map[string]any)["content"].(map[string]any)["application/problem+json"].(map[string]any)["schema"].(map[string]any)["$ref"]
+				if ref != "#/components/schemas/Problem" {
+					t.Errorf("%s %s %s: schema %v, want the Problem", method, path, code, ref)
+				}
+			}
+			for _, code := range want[method+" "+path] {
+				if responses[code] == nil {
+					t.Errorf("%s %s does not list %s", method, path, code)
+				}
+			}
+			if got := responses["503"]; got == nil || got.(map[string]any)["headers"].(map[string]any)["Retry-After"] == nil {
+				t.Errorf("%s %s: 503 without Retry-After", method, path)
+			}
+		}
+	}
+	if ops < 20 {
+		t.Fatalf("only %d operations", ops)
+	}
+	if responses := doc["paths"].(map[string]any)["/v1/operations"].(map[string]any)["get"].(map[string]any)["responses"].(map[string]any); responses["422"] != nil || responses["402"] != nil {
+		t.Errorf("GET /v1/operations lists statuses it cannot answer: %v", keys(responses))
+	}
+}

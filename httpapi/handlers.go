@@ -25,6 +25,9 @@ type route struct {
 	scope                          string
 	customer                       bool
 	status                         int
+	// errors lists the error statuses the operation returns beyond those
+	// its shape implies (see documentErrors), such as 402.
+	errors []int
 }
 
 // register adds one endpoint to the API.
@@ -56,6 +59,7 @@ func register[I, O any](s *Server, r route, h func(ctx context.Context, in *I) (
 		for _, p := range registered.Parameters {
 			optionalEnum(p.Schema)
 		}
+		s.documentErrors(registered, r.errors)
 	}
 }
 
@@ -397,7 +401,7 @@ func (s *Server) routes() {
 			return &body[*creditkit.Entry]{e}, err
 		})
 
-	register(s, route{id: "spend", method: http.MethodPost, path: "/v1/customers/{customer}/spend", summary: "Charge a customer for an operation, or debit a raw amount", tag: "Spending", scope: store.ScopeWrite},
+	register(s, route{id: "spend", method: http.MethodPost, path: "/v1/customers/{customer}/spend", summary: "Charge a customer for an operation, or debit a raw amount", tag: "Spending", scope: store.ScopeWrite, errors: []int{http.StatusPaymentRequired}},
 		func(ctx context.Context, in *struct {
 			CustomerParam
 			IdempotencyHeader
@@ -428,7 +432,7 @@ func (s *Server) routes() {
 			return &body[estimateOut]{estimateOut{Operation: in.Body.Operation, Currency: op.Currency, Cost: cost}}, nil
 		})
 
-	register(s, route{id: "create-hold", method: http.MethodPost, path: "/v1/customers/{customer}/holds", summary: "Reserve credits for an operation in flight", tag: "Holds", scope: store.ScopeWrite, status: http.StatusCreated},
+	register(s, route{id: "create-hold", method: http.MethodPost, path: "/v1/customers/{customer}/holds", summary: "Reserve credits for an operation in flight", tag: "Holds", scope: store.ScopeWrite, status: http.StatusCreated, errors: []int{http.StatusPaymentRequired}},
 		func(ctx context.Context, in *struct {
 			CustomerParam
 			IdempotencyHeader
@@ -483,7 +487,7 @@ func (s *Server) routes() {
 			return &body[*creditkit.Hold]{h}, err
 		})
 
-	register(s, route{id: "transfer", method: http.MethodPost, path: "/v1/transfers", summary: "Move credits between customers", tag: "Transfers", scope: store.ScopeWrite},
+	register(s, route{id: "transfer", method: http.MethodPost, path: "/v1/transfers", summary: "Move credits between customers", tag: "Transfers", scope: store.ScopeWrite, errors: []int{http.StatusPaymentRequired}},
 		func(ctx context.Context, in *struct {
 			IdempotencyHeader
 			Body transferBody

@@ -54,6 +54,10 @@ type Options struct {
 	MaxBodyBytes int64
 	// Version is reported in the OpenAPI document.
 	Version string
+	// PublicURL is the base URL clients reach the server at, listed in the
+	// OpenAPI document's servers. Defaults to "/": the host that serves
+	// the document.
+	PublicURL string
 }
 
 // Server is the HTTP API on one ledger. Its Handler serves /v1, the OpenAPI
@@ -124,12 +128,19 @@ func New(ctx context.Context, l *creditkit.Ledger, opts *Options) (*Server, erro
 	cfg.CreateHooks = nil // no $schema links in bodies
 	cfg.DocsPath = ""     // served offline by docsHandler
 	cfg.Transformers = []huma.Transformer{problemTransformer}
+	if o.PublicURL == "" {
+		o.PublicURL = "/"
+	}
+	cfg.Servers = []*huma.Server{{URL: o.PublicURL, Description: "This creditkit server."}}
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "An API key (ck_...) or a customer token (ckt_...)."},
 	}
 	s.api = humago.New(mux, cfg)
 	s.api.UseMiddleware(s.authenticate)
 	s.routes()
+	// Every error is a Problem (see documentErrors); huma's own error model
+	// is never sent.
+	delete(s.api.OpenAPI().Components.Schemas.Map(), "ErrorModel")
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -296,6 +307,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				s.log.Error("panic serving request", "request_id", id, "panic", v)
 				if sw.status == 0 {
 					p := newProblem(http.StatusInternalServerError, string(creditkit.CodeInternal), "internal error; see the server log for request "+id)
+					p.RequestID = id
 					writeJSON(sw, p.Status, p)
 				}
 			}
