@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"strconv"
 	"strings"
 )
 
@@ -82,6 +83,10 @@ func (a *Amount) UnmarshalJSON(b []byte) error {
 	s := string(b)
 	if s == "null" {
 		return nil // like encoding/json: null leaves the value unchanged
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		*a = Amount(n)
+		return nil
 	}
 	// 128 bits hold every int64 exactly; a number they cannot hold exactly
 	// is either out of range or has a fraction.
