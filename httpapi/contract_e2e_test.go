@@ -132,7 +132,7 @@ func TestWrongMethod(t *testing.T) {
 	e := newEnv(t, storeURLs(t)["sqlite"](t), nil)
 	param := regexp.MustCompile(`\{[^}]+\}`)
 	paths := map[string][]string{
-		"/healthz": {"GET"}, "/readyz": {"GET"}, "/metrics": {"GET"}, "/docs": {"GET"}, "/openapi.json": {"GET"},
+		"/metrics": {"GET"}, "/docs": {"GET"}, "/openapi.json": {"GET"},
 	}
 	for path, item := range e.srv.OpenAPI().Paths {
 		for m, op := range map[string]*huma.Operation{"GET": item.Get, "POST": item.Post, "PUT": item.Put, "PATCH": item.Patch, "DELETE": item.Delete} {
@@ -228,6 +228,9 @@ func TestOpenAPIDocumentsErrors(t *testing.T) {
 	for path, item := range doc["paths"].(map[string]any) {
 		for method, op := range item.(map[string]any) {
 			responses := op.(map[string]any)["responses"].(map[string]any)
+			if op.(map[string]any)["security"] == nil {
+				continue // the probes
+			}
 			ops++
 			if responses["default"] != nil {
 				t.Errorf("%s %s has a default response", method, path)

@@ -138,14 +138,11 @@ func New(ctx context.Context, l *creditkit.Ledger, opts *Options) (*Server, erro
 	s.api = humago.New(mux, cfg)
 	s.api.UseMiddleware(s.authenticate)
 	s.routes()
+
+	s.probes()
 	// Every error is a Problem (see documentErrors); huma's own error model
 	// is never sent.
 	delete(s.api.OpenAPI().Components.Schemas.Map(), "ErrorModel")
-
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{Registry: o.Registry}))
 	mux.HandleFunc("GET /docs", s.docsHandler)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -228,21 +225,52 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	return nil
 }
 
-// readyz answers 200 when the database answers and the server is not
-// shutting down.
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	if s.draining.Load() {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting down"})
-		return
+// probeOut is the answer of /healthz and /readyz.
+type probeOut struct {
+	Status int `json:"-"`
+	Body   struct {
+		Status string `json:"status" enum:"ok,ready,shutting down,database unavailable"`
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if _, err := s.st.APIKeyByHash(ctx, "readyz"); err != nil {
-		s.log.Warn("readiness check failed", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
-		return
+}
+
+// probes registers /healthz, which answers while the process runs, and
+// /readyz, which answers 200 when the database answers and the server is
+// not shutting down, 503 otherwise. Neither needs a key.
+func (s *Server) probes() {
+	answer := func(status int, what string) *probeOut {
+		out := &probeOut{Status: status}
+		out.Body.Status = what
+		return out
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	huma.Register(s.api, huma.Operation{OperationID: "healthz", Method: http.MethodGet, Path: "/healthz", Tags: []string{"Probes"},
+		Summary: "Is the process running?", Description: "Needs no key."},
+		func(ctx context.Context, _ *struct{}) (*probeOut, error) { return answer(http.StatusOK, "ok"), nil })
+	huma.Register(s.api, huma.Operation{OperationID: "readyz", Method: http.MethodGet, Path: "/readyz", Tags: []string{"Probes"},
+		Summary: "Can the server take requests?", Description: "Needs no key. 503 while the database does not answer or the server shuts down."},
+		func(ctx context.Context, _ *struct{}) (*probeOut, error) {
+			if s.draining.Load() {
+				return answer(http.StatusServiceUnavailable, "shutting down"), nil
+			}
+			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			if _, err := s.st.APIKeyByHash(ctx, "readyz"); err != nil {
+				s.log.Warn("readiness check failed", "err", err)
+				return answer(http.StatusServiceUnavailable, "database unavailable"), nil
+			}
+			return answer(http.StatusOK, "ready"), nil
+		})
+	for _, path := range []string{"/healthz", "/readyz"} {
+		op := s.api.OpenAPI().Paths[path].Get
+		ok := op.Responses["200"]
+		for code := range op.Responses {
+			if code != "200" {
+				delete(op.Responses, code)
+			}
+		}
+		if path == "/readyz" {
+			op.Responses["503"] = &huma.Response{Description: "Not ready.", Content: ok.Content}
+		}
+	}
 }
 
 // Request ids.
