@@ -257,6 +257,12 @@ func TestOpenAPIDocumentsErrors(t *testing.T) {
 	if ops < 20 {
 		t.Fatalf("only %d operations", ops)
 	}
+	page := string(e.must(200, "GET", "/docs", "", nil).raw)
+	for _, want := range []string{"errors (problem details)", "<td>402</td>", "outcome_unknown", "Retry-After"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the docs page does not show the errors: lacks %q", want)
+		}
+	}
 	if responses := doc["paths"].(map[string]any)["/v1/operations"].(map[string]any)["get"].(map[string]any)["responses"].(map[string]any); responses["422"] != nil || responses["402"] != nil {
 		t.Errorf("GET /v1/operations lists statuses it cannot answer: %v", keys(responses))
 	}
