@@ -167,7 +167,7 @@ func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
 	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
-		if _, pattern := mux.Handler(probe); pattern != "/" {
+		if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
 			allow = append(allow, m)
 		}
 	}
