@@ -78,7 +78,8 @@ func ParseAmount(s string, decimals int) (Amount, error) {
 
 // UnmarshalJSON reads a JSON number that is a whole number in the range of
 // an Amount. A number out of range or with a fraction is an invalid_amount
-// error that gives the range, not a decoder message about Go types.
+// error that gives the range, not a decoder message about Go types (the
+// HTTP API recognises these messages to answer invalid_amount).
 func (a *Amount) UnmarshalJSON(b []byte) error {
 	s := string(b)
 	if s == "null" {
