@@ -9,6 +9,9 @@ import (
 	"testing"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/creditkit/creditkit"
+	"github.com/creditkit/creditkit/httpapi"
 )
 
 // TestEnumErrorsListEveryValue: a query parameter outside its enum answers
@@ -256,6 +259,10 @@ func TestOpenAPIDocumentsErrors(t *testing.T) {
 	}
 	if ops < 20 {
 		t.Fatalf("only %d operations", ops)
+	}
+	custom := newEnv(t, storeURLs(t)["sqlite"](t), func(_ *creditkit.Config, o *httpapi.Options) { o.PublicURL = "https://credits.example.com" })
+	if servers, _ := custom.must(200, "GET", "/openapi.json", "", nil).body["servers"].([]any); len(servers) != 1 || str(servers[0].(map[string]any), "url") != "https://credits.example.com" {
+		t.Errorf("servers with a PublicURL: %v", servers)
 	}
 	page := string(e.must(200, "GET", "/docs", "", nil).raw)
 	for _, want := range []string{"errors (problem details)", "<td>402</td>", "outcome_unknown", "Retry-After"} {
