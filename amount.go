@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"strconv"
 	"strings"
 )
 
@@ -73,4 +74,35 @@ func ParseAmount(s string, decimals int) (Amount, error) {
 		return 0, errorf(CodeInvalidAmount, "amount %q is too large", s)
 	}
 	return Amount(n.Int64()), nil
+}
+
+// UnmarshalJSON reads a JSON number that is a whole number in the range of
+// an Amount. A number out of range or with a fraction is an invalid_amount
+// error that gives the range, not a decoder message about Go types (the
+// HTTP API recognises these messages to answer invalid_amount).
+func (a *Amount) UnmarshalJSON(b []byte) error {
+	s := string(b)
+	if s == "null" {
+		return nil // like encoding/json: null leaves the value unchanged
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		*a = Amount(n)
+		return nil
+	}
+	// 128 bits hold every int64 exactly; a number they cannot hold exactly
+	// is either out of range or has a fraction.
+	f, ok := new(big.Float).SetPrec(128).SetString(s)
+	if !ok || strings.HasPrefix(s, "\"") {
+		return errorf(CodeInvalidAmount, "amount %s is not a number: give a whole number such as 100", s)
+	}
+	if f.Cmp(new(big.Float).SetInt64(math.MinInt64)) < 0 || f.Cmp(new(big.Float).SetInt64(math.MaxInt64)) > 0 {
+		return errorf(CodeInvalidAmount, "amount %s is out of range: amounts are integers in the currency's smallest unit, from %d to %d",
+			s, int64(math.MinInt64), int64(math.MaxInt64))
+	}
+	if !f.IsInt() || f.Acc() != big.Exact {
+		return errorf(CodeInvalidAmount, "amount %s is not a whole number: amounts are integers in the currency's smallest unit", s)
+	}
+	n, _ := f.Int64()
+	*a = Amount(n)
+	return nil
 }

@@ -74,7 +74,9 @@ func newClientWorldBehind(t *testing.T, wrap func(http.Handler) http.Handler) *c
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := srv.Handler()
+	// Every response of the server is checked against its document; wrap
+	// (a fault injector) sits outside the check.
+	h := newContract(t, srv.Handler()).handler(srv.Handler())
 	if wrap != nil {
 		h = wrap(h)
 	}

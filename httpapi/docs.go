@@ -41,6 +41,8 @@ details summary{cursor:pointer}
 {{range .Params}}<tr><td><code>{{.Name}}</code></td><td>{{.In}}</td><td>{{if .Schema}}{{.Schema.Type}}{{end}}</td><td>{{.Description}}</td></tr>{{end}}</table>{{end}}
 {{if .Body}}<details><summary>request body</summary><pre>{{json .Body}}</pre></details>{{end}}
 {{if .Response}}<details><summary>response</summary><pre>{{json .Response}}</pre></details>{{end}}
+{{if .Errors}}<details><summary>errors (problem details)</summary><table>
+{{range .Errors}}<tr><td>{{.Status}}</td><td>{{.Description}}</td></tr>{{end}}</table></details>{{end}}
 </div>{{end}}
 </body></html>`))
 
@@ -48,7 +50,11 @@ type docsOp struct {
 	ID, Method, Path, Summary, Description string
 	Params                                 []*huma.Param
 	Body, Response                         *huma.Schema
+	Errors                                 []docsError
 }
+
+// docsError is an error status an operation may answer.
+type docsError struct{ Status, Description string }
 
 // docsHandler serves the offline API docs.
 func (s *Server) docsHandler(w http.ResponseWriter, r *http.Request) {
@@ -78,7 +84,11 @@ func (s *Server) docsHandler(w http.ResponseWriter, r *http.Request) {
 						d.Response = resolve(mt.Schema)
 					}
 				}
+				if code[0] == '4' || code[0] == '5' {
+					d.Errors = append(d.Errors, docsError{Status: code, Description: resp.Description})
+				}
 			}
+			slices.SortFunc(d.Errors, func(a, b docsError) int { return strings.Compare(a.Status, b.Status) })
 			ops = append(ops, d)
 		}
 	}

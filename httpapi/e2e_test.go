@@ -267,6 +267,9 @@ func TestErrorCodes(t *testing.T) {
 			{"idempotency conflict", "POST", spend, e.write, map[string]any{"operation": "process_image", "params": map[string]any{"mb": 1}}, []string{"Idempotency-Key", "once"}, 409, "idempotency_conflict"},
 			{"hold not active", "POST", "/v1/holds/" + holdID + "/capture", e.write, nil, nil, 409, "hold_not_active"},
 			{"insufficient transfer", "POST", "/v1/transfers", e.write, map[string]any{"from": "alice", "to": "bob", "amount": 1000}, nil, 402, "insufficient_credits"},
+			{"wrong method", "PUT", spend, e.write, map[string]any{"operation": "send_email"}, nil, 405, "method_not_allowed"},
+			{"not JSON", "POST", spend, e.write, "operation=send_email", []string{"Content-Type", "text/plain"}, 415, "unsupported_media_type"},
+			{"amount out of range", "POST", spend, e.write, `{"amount":1e30}`, nil, 422, "invalid_amount"},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {

@@ -25,6 +25,9 @@ type route struct {
 	scope                          string
 	customer                       bool
 	status                         int
+	// errors lists the error statuses the operation returns beyond those
+	// its shape implies (see documentErrors), such as 402.
+	errors []int
 }
 
 // register adds one endpoint to the API.
@@ -52,6 +55,43 @@ func register[I, O any](s *Server, r route, h func(ctx context.Context, in *I) (
 		}
 		return out, nil
 	})
+	if registered := operationOf(s.api.OpenAPI().Paths[r.path], r.method); registered != nil {
+		for _, p := range registered.Parameters {
+			optionalEnum(p.Schema)
+		}
+		s.documentErrors(registered, r.errors)
+	}
+}
+
+// operationOf returns the operation of a path item for a method, or nil.
+func operationOf(item *huma.PathItem, method string) *huma.Operation {
+	if item == nil {
+		return nil
+	}
+	switch method {
+	case http.MethodGet:
+		return item.Get
+	case http.MethodPost:
+		return item.Post
+	case http.MethodPut:
+		return item.Put
+	case http.MethodPatch:
+		return item.Patch
+	case http.MethodDelete:
+		return item.Delete
+	}
+	return nil
+}
+
+// optionalEnum drops the empty value from an optional parameter's enum (an
+// absent parameter is never checked against it), so that the document and
+// the error message list only the values a caller may send.
+func optionalEnum(sc *huma.Schema) {
+	if sc == nil || !slices.Contains(sc.Enum, any("")) {
+		return
+	}
+	sc.Enum = slices.DeleteFunc(sc.Enum, func(v any) bool { return v == "" })
+	sc.PrecomputeMessages()
 }
 
 // Inputs shared by several endpoints. They are exported only because the
@@ -83,7 +123,8 @@ type page[T any] struct {
 	NextCursor string `json:"next_cursor,omitempty" doc:"Pass as cursor to get the next page; absent on the last page."`
 }
 
-// pageOf builds a page; a full page has a next cursor.
+// pageOf builds a page; a full page has a next cursor. Prefer pageAfter,
+// which leaves the cursor off a full last page.
 func pageOf[T any](items []T, limit int, cursor func(T) string) *body[page[T]] {
 	if limit <= 0 {
 		limit = 100
@@ -96,6 +137,24 @@ func pageOf[T any](items []T, limit int, cursor func(T) string) *body[page[T]] {
 		p.NextCursor = cursor(items[len(items)-1])
 	}
 	return &body[page[T]]{Body: p}
+}
+
+// pageAfter builds a page of items, fetched with limit. A full page asks
+// next for one item after its last one, so that only a page with more
+// items after it carries a next_cursor.
+func pageAfter[T any](items []T, limit int, cursor func(T) string, next func(after string) ([]T, error)) (*body[page[T]], error) {
+	p := pageOf(items, limit, cursor)
+	if p.Body.NextCursor == "" {
+		return p, nil
+	}
+	more, err := next(p.Body.NextCursor)
+	if err != nil {
+		return nil, err
+	}
+	if len(more) == 0 {
+		p.Body.NextCursor = ""
+	}
+	return p, nil
 }
 
 // parseTime reads an optional RFC 3339 timestamp from a query parameter.
@@ -306,15 +365,19 @@ func (s *Server) routes() {
 		func(ctx context.Context, in *struct {
 			CustomerParam
 			PageParams
-			Status   string `query:"status" enum:"scheduled,active,depleted,expired,voided,"`
+			Status   string `query:"status" enum:"scheduled,active,depleted,expired,voided"`
 			Currency string `query:"currency"`
 		}) (*body[page[*creditkit.Grant]], error) {
 			limit := min(in.Limit, maxPage)
-			gs, err := l.Grants(ctx, in.Customer, &creditkit.GrantFilter{Currency: in.Currency, Status: creditkit.GrantStatus(in.Status), Limit: limit, After: in.Cursor})
+			f := creditkit.GrantFilter{Currency: in.Currency, Status: creditkit.GrantStatus(in.Status), Limit: limit, After: in.Cursor}
+			gs, err := l.Grants(ctx, in.Customer, &f)
 			if err != nil {
 				return nil, err
 			}
-			return pageOf(gs, limit, func(g *creditkit.Grant) string { return g.ID }), nil
+			return pageAfter(gs, limit, func(g *creditkit.Grant) string { return g.ID }, func(after string) ([]*creditkit.Grant, error) {
+				f.After, f.Limit = after, 1
+				return l.Grants(ctx, in.Customer, &f)
+			})
 		})
 
 	register(s, route{id: "get-grant", method: http.MethodGet, path: "/v1/grants/{grant}", summary: "Get a grant", tag: "Grants", scope: store.ScopeRead},
@@ -339,7 +402,7 @@ func (s *Server) routes() {
 			return &body[*creditkit.Entry]{e}, err
 		})
 
-	register(s, route{id: "spend", method: http.MethodPost, path: "/v1/customers/{customer}/spend", summary: "Charge a customer for an operation, or debit a raw amount", tag: "Spending", scope: store.ScopeWrite},
+	register(s, route{id: "spend", method: http.MethodPost, path: "/v1/customers/{customer}/spend", summary: "Charge a customer for an operation, or debit a raw amount", tag: "Spending", scope: store.ScopeWrite, errors: []int{http.StatusPaymentRequired}},
 		func(ctx context.Context, in *struct {
 			CustomerParam
 			IdempotencyHeader
@@ -370,7 +433,7 @@ func (s *Server) routes() {
 			return &body[estimateOut]{estimateOut{Operation: in.Body.Operation, Currency: op.Currency, Cost: cost}}, nil
 		})
 
-	register(s, route{id: "create-hold", method: http.MethodPost, path: "/v1/customers/{customer}/holds", summary: "Reserve credits for an operation in flight", tag: "Holds", scope: store.ScopeWrite, status: http.StatusCreated},
+	register(s, route{id: "create-hold", method: http.MethodPost, path: "/v1/customers/{customer}/holds", summary: "Reserve credits for an operation in flight", tag: "Holds", scope: store.ScopeWrite, status: http.StatusCreated, errors: []int{http.StatusPaymentRequired}},
 		func(ctx context.Context, in *struct {
 			CustomerParam
 			IdempotencyHeader
@@ -430,7 +493,7 @@ func (s *Server) routes() {
 			return &body[*creditkit.Hold]{h}, err
 		})
 
-	register(s, route{id: "transfer", method: http.MethodPost, path: "/v1/transfers", summary: "Move credits between customers", tag: "Transfers", scope: store.ScopeWrite},
+	register(s, route{id: "transfer", method: http.MethodPost, path: "/v1/transfers", summary: "Move credits between customers", tag: "Transfers", scope: store.ScopeWrite, errors: []int{http.StatusPaymentRequired}},
 		func(ctx context.Context, in *struct {
 			IdempotencyHeader
 			Body transferBody
@@ -450,26 +513,30 @@ func (s *Server) routes() {
 			Operation string `query:"operation"`
 			Since     string `query:"since" doc:"RFC 3339; entries at or after."`
 			Until     string `query:"until" doc:"RFC 3339; entries before."`
-			Order     string `query:"order" enum:"asc,desc," doc:"asc (oldest first, the default) or desc."`
+			Order     string `query:"order" enum:"asc,desc" doc:"asc (oldest first, the default) or desc."`
 		}) (*body[page[*creditkit.Entry]], error) {
 			since, until, err := parseRange(in.Since, in.Until)
 			if err != nil {
 				return nil, err
 			}
 			limit := min(in.Limit, maxPage)
-			es, err := l.History(ctx, in.Customer, &creditkit.HistoryFilter{Currency: in.Currency, Category: in.Category, Operation: in.Operation,
-				Since: since, Until: until, Limit: limit, After: in.Cursor, Newest: in.Order == "desc"})
+			f := creditkit.HistoryFilter{Currency: in.Currency, Category: in.Category, Operation: in.Operation,
+				Since: since, Until: until, Limit: limit, After: in.Cursor, Newest: in.Order == "desc"}
+			es, err := l.History(ctx, in.Customer, &f)
 			if err != nil {
 				return nil, err
 			}
-			return pageOf(es, limit, func(e *creditkit.Entry) string { return e.ID }), nil
+			return pageAfter(es, limit, func(e *creditkit.Entry) string { return e.ID }, func(after string) ([]*creditkit.Entry, error) {
+				f.After, f.Limit = after, 1
+				return l.History(ctx, in.Customer, &f)
+			})
 		})
 
 	register(s, route{id: "get-usage", method: http.MethodGet, path: "/v1/customers/{customer}/usage", summary: "Sum a customer's usage by period and operation", tag: "Ledger", scope: store.ScopeRead, customer: true},
 		func(ctx context.Context, in *struct {
 			CustomerParam
-			By       string `query:"by" enum:"operation," doc:"operation splits usage by operation."`
-			Interval string `query:"interval" enum:"hour,day,month," doc:"Split usage into UTC periods."`
+			By       string `query:"by" enum:"operation" doc:"operation splits usage by operation."`
+			Interval string `query:"interval" enum:"hour,day,month" doc:"Split usage into UTC periods."`
 			Currency string `query:"currency"`
 			Since    string `query:"since"`
 			Until    string `query:"until"`

@@ -84,7 +84,8 @@ func newEnv(t *testing.T, url string, tweak func(cfg *creditkit.Config, o *httpa
 	sctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(sctx, ln, 5*time.Second) }()
-	client := &http.Client{Timeout: 30 * time.Second}
+	// Every response the test sees is checked against the served document.
+	client := &http.Client{Timeout: 30 * time.Second, Transport: newContract(t, srv.Handler()).transport(http.DefaultTransport.(*http.Transport).Clone())}
 	t.Cleanup(func() {
 		// Connections dialed but never used would hold Shutdown for 5 s.
 		client.CloseIdleConnections()

@@ -3,8 +3,11 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -25,25 +28,96 @@ const problemTypeBase = "https://creditkit.dev/errors#"
 // Problem is an RFC 9457 problem details object with creditkit's stable
 // error code. Insufficient credits add needed, available and currency.
 type Problem struct {
-	Type     string `json:"type"`
-	Title    string `json:"title"`
-	Status   int    `json:"status"`
-	Detail   string `json:"detail"`
+	Type     string `json:"type" format:"uri" doc:"https://creditkit.dev/errors# followed by the code."`
+	Title    string `json:"title" doc:"The HTTP status text."`
+	Status   int    `json:"status" doc:"The HTTP status."`
+	Detail   string `json:"detail" doc:"What went wrong and what to do about it, for people."`
 	Instance string `json:"instance,omitempty"`
 	// Code is the stable, machine-readable error code.
-	Code string `json:"code"`
+	Code string `json:"code" doc:"The stable, machine-readable error code; see docs/api.md for the list."`
 	// Customer, Needed and Available (in smallest units of Currency) say
 	// who lacked what (insufficient credits only).
-	Customer  string            `json:"customer,omitempty"`
-	Needed    *creditkit.Amount `json:"needed,omitempty"`
-	Available *creditkit.Amount `json:"available,omitempty"`
-	Currency  string            `json:"currency,omitempty"`
+	Customer  string            `json:"customer,omitempty" doc:"insufficient_credits: the customer who lacked credits."`
+	Needed    *creditkit.Amount `json:"needed,omitempty" doc:"insufficient_credits: what the request needed, in the currency's smallest unit."`
+	Available *creditkit.Amount `json:"available,omitempty" doc:"insufficient_credits: what the customer had available."`
+	Currency  string            `json:"currency,omitempty" doc:"insufficient_credits: the currency."`
 	// Errors lists what was wrong with the request, field by field.
-	Errors []*huma.ErrorDetail `json:"errors,omitempty"`
+	Errors []*huma.ErrorDetail `json:"errors,omitempty" doc:"What was wrong with the request, field by field."`
 	// RequestID is the id of the request, also in the X-Request-Id header.
-	RequestID string `json:"request_id,omitempty"`
+	RequestID string `json:"request_id,omitempty" doc:"The id of the request, also in the X-Request-Id header."`
 
 	retryAfter int
+}
+
+// errorStatusDoc describes an error status an operation may answer, for
+// the OpenAPI document.
+func errorStatusDoc(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return "The body is not valid JSON (invalid_request)."
+	case http.StatusUnauthorized:
+		return "No API key, or an invalid, revoked or expired key or token (unauthorized)."
+	case http.StatusPaymentRequired:
+		return "The customer lacks credits (insufficient_credits, with customer, needed, available and currency)."
+	case http.StatusForbidden:
+		return "The key's scope or the token's customer does not allow this call (forbidden)."
+	case http.StatusNotFound:
+		return "The object in the path does not exist (not_found)."
+	case http.StatusConflict:
+		return "The Idempotency-Key was used with another request (idempotency_conflict), or the hold or grant is no longer active (hold_not_active, grant_not_active)."
+	case http.StatusRequestEntityTooLarge:
+		return "The body is larger than the server accepts (request_too_large)."
+	case http.StatusUnsupportedMediaType:
+		return "The body is not JSON (unsupported_media_type)."
+	case http.StatusUnprocessableEntity:
+		return "A parameter or field is invalid (invalid_request, invalid_amount, invalid_params, unknown_operation); errors says which."
+	case http.StatusInternalServerError:
+		return "An unexpected error, logged with the request id (internal)."
+	case http.StatusServiceUnavailable:
+		return "Retry after Retry-After seconds with the same Idempotency-Key: the server is overloaded or shutting down (overloaded), or a write's outcome is unknown (outcome_unknown). Never assume a 5xx write was not applied."
+	}
+	return http.StatusText(status)
+}
+
+// documentErrors replaces huma's generic error response of an operation
+// with the statuses it really answers, each a Problem: those every
+// authenticated operation may answer, those its parameters and body imply,
+// and extra ones of its own.
+func (s *Server) documentErrors(op *huma.Operation, extra []int) {
+	statuses := []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusInternalServerError, http.StatusServiceUnavailable}
+	if len(op.Parameters) > 0 || op.RequestBody != nil {
+		statuses = append(statuses, http.StatusUnprocessableEntity)
+	}
+	if op.RequestBody != nil {
+		statuses = append(statuses, http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType)
+	}
+	for _, p := range op.Parameters {
+		switch {
+		case p.In == "path" && p.Name != "customer":
+			statuses = append(statuses, http.StatusNotFound)
+		case p.In == "header" && p.Name == "Idempotency-Key":
+			statuses = append(statuses, http.StatusConflict)
+		}
+	}
+	statuses = append(statuses, extra...)
+
+	problem := s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[Problem](), true, "Problem")
+	for code := range op.Responses {
+		if code == "default" || code[0] == '4' || code[0] == '5' {
+			delete(op.Responses, code)
+		}
+	}
+	for _, st := range statuses {
+		resp := &huma.Response{Description: errorStatusDoc(st),
+			Content: map[string]*huma.MediaType{"application/problem+json": {Schema: problem}}}
+		switch st {
+		case http.StatusServiceUnavailable:
+			resp.Headers = map[string]*huma.Param{"Retry-After": {Description: "Seconds to wait before retrying.", Schema: &huma.Schema{Type: huma.TypeInteger}}}
+		case http.StatusUnauthorized:
+			resp.Headers = map[string]*huma.Param{"WWW-Authenticate": {Description: "Bearer realm=\"creditkit\"", Schema: &huma.Schema{Type: huma.TypeString}}}
+		}
+		op.Responses[strconv.Itoa(st)] = resp
+	}
 }
 
 // Error implements error.
@@ -81,7 +155,7 @@ func statusOf(code creditkit.ErrorCode) int {
 		return http.StatusNotFound
 	case creditkit.CodeIdempotencyConflict, creditkit.CodeHoldNotActive, creditkit.CodeGrantNotActive:
 		return http.StatusConflict
-	case creditkit.CodeOverloaded:
+	case creditkit.CodeOverloaded, creditkit.CodeOutcomeUnknown:
 		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
@@ -108,6 +182,11 @@ func problemFrom(ctx context.Context, err error) *Problem {
 			p = newProblem(http.StatusServiceUnavailable, string(creditkit.CodeOverloaded), "the server is shutting down; retry shortly")
 			p.retryAfter = 1
 		}
+	case code == creditkit.CodeOutcomeUnknown:
+		// The cause (a driver error) stays in the server log.
+		p = newProblem(http.StatusServiceUnavailable, string(code), "the database failed while committing this write, so it may or may not "+
+			"have been applied: retry with the same Idempotency-Key, and never assume it was not charged")
+		p.retryAfter = 1
 	default:
 		p = newProblem(statusOf(code), string(code), err.Error())
 		if code == creditkit.CodeOverloaded {
@@ -155,8 +234,42 @@ func problemTransformer(ctx huma.Context, _ string, v any) (any, error) {
 	if !ok {
 		return v, nil
 	}
-	p := newProblem(em.Status, codeForStatus(em.Status), em.Detail)
+	code := codeForStatus(em.Status)
+	detail := em.Detail
+	var msgs []string
+	for _, d := range em.Errors {
+		if d == nil {
+			continue
+		}
+		if isAmountError(d.Message) {
+			code = string(creditkit.CodeInvalidAmount)
+		}
+		msg := d.Message
+		if d.Location != "" {
+			msg = d.Location + ": " + msg
+		}
+		if d.Value != nil && d.Location != "body" {
+			if v, ok := d.Value.(string); ok {
+				msg += fmt.Sprintf(" (got %q)", v)
+			} else {
+				msg += fmt.Sprintf(" (got %v)", d.Value)
+			}
+		}
+		msgs = append(msgs, msg)
+	}
+	if len(msgs) > 0 {
+		// Say what was wrong in the detail too: it is what people read.
+		detail += ": " + strings.Join(msgs, "; ")
+	}
+	p := newProblem(em.Status, code, detail)
 	p.Errors = em.Errors
 	p.RequestID = requestID(ctx.Context())
 	return p, nil
+}
+
+// isAmountError tells whether a decoder message is creditkit.Amount's
+// refusal of a number (out of range, or not whole), which keeps the
+// library's invalid_amount code.
+func isAmountError(msg string) bool {
+	return strings.HasPrefix(msg, "amount ") && strings.Contains(msg, "amounts are integers in the currency's smallest unit")
 }

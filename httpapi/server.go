@@ -61,6 +61,10 @@ type Options struct {
 	// loopback, private and link-local addresses, for local development.
 	// Defaults to false: such URLs are refused with 422.
 	AllowPrivateWebhooks bool
+	// PublicURL is the base URL clients reach the server at, listed in the
+	// OpenAPI document's servers. Defaults to "/": the host that serves
+	// the document.
+	PublicURL string
 }
 
 // Server is the HTTP API on one ledger. Its Handler serves /v1, the OpenAPI
@@ -134,6 +138,10 @@ func New(ctx context.Context, l *creditkit.Ledger, opts *Options) (*Server, erro
 	cfg.CreateHooks = nil // no $schema links in bodies
 	cfg.DocsPath = ""     // served offline by docsHandler
 	cfg.Transformers = []huma.Transformer{problemTransformer}
+	if o.PublicURL == "" {
+		o.PublicURL = "/"
+	}
+	cfg.Servers = []*huma.Server{{URL: o.PublicURL, Description: "This creditkit server."}}
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "An API key (ck_...) or a customer token (ckt_...)."},
 	}
@@ -141,19 +149,39 @@ func New(ctx context.Context, l *creditkit.Ledger, opts *Options) (*Server, erro
 	s.api.UseMiddleware(s.authenticate)
 	s.routes()
 
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", s.readyz)
+	s.probes()
+	// Every error is a Problem (see documentErrors); huma's own error model
+	// is never sent.
+	delete(s.api.OpenAPI().Components.Schemas.Map(), "ErrorModel")
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{Registry: o.Registry}))
 	mux.HandleFunc("GET /docs", s.docsHandler)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		p := newProblem(http.StatusNotFound, string(creditkit.CodeNotFound), fmt.Sprintf("no endpoint %s %s; see /docs", r.Method, r.URL.Path))
+		if allow := allowedMethods(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			p = newProblem(http.StatusMethodNotAllowed, CodeMethodNotAllowed,
+				fmt.Sprintf("%s %s is not an endpoint; this path answers %s", r.Method, r.URL.Path, strings.Join(allow, ", ")))
+		}
 		p.RequestID = requestID(r.Context())
 		writeJSON(w, p.Status, p)
 	})
 	s.handler = s.observe(mux)
 	return s, nil
+}
+
+// allowedMethods lists the methods that have an endpoint at r's path: a
+// request that reached the catch-all with one of them would have been
+// routed elsewhere.
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
 
 // NewRegistry returns a Prometheus registry with the Go runtime and process
@@ -207,21 +235,52 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	return nil
 }
 
-// readyz answers 200 when the database answers and the server is not
-// shutting down.
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	if s.draining.Load() {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting down"})
-		return
+// probeOut is the answer of /healthz and /readyz.
+type probeOut struct {
+	Status int `json:"-"`
+	Body   struct {
+		Status string `json:"status" enum:"ok,ready,shutting down,database unavailable"`
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if _, err := s.st.APIKeyByHash(ctx, "readyz"); err != nil {
-		s.log.Warn("readiness check failed", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
-		return
+}
+
+// probes registers /healthz, which answers while the process runs, and
+// /readyz, which answers 200 when the database answers and the server is
+// not shutting down, 503 otherwise. Neither needs a key.
+func (s *Server) probes() {
+	answer := func(status int, what string) *probeOut {
+		out := &probeOut{Status: status}
+		out.Body.Status = what
+		return out
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	huma.Register(s.api, huma.Operation{OperationID: "healthz", Method: http.MethodGet, Path: "/healthz", Tags: []string{"Probes"},
+		Summary: "Is the process running?", Description: "Needs no key."},
+		func(ctx context.Context, _ *struct{}) (*probeOut, error) { return answer(http.StatusOK, "ok"), nil })
+	huma.Register(s.api, huma.Operation{OperationID: "readyz", Method: http.MethodGet, Path: "/readyz", Tags: []string{"Probes"},
+		Summary: "Can the server take requests?", Description: "Needs no key. 503 while the database does not answer or the server shuts down."},
+		func(ctx context.Context, _ *struct{}) (*probeOut, error) {
+			if s.draining.Load() {
+				return answer(http.StatusServiceUnavailable, "shutting down"), nil
+			}
+			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			if _, err := s.st.APIKeyByHash(ctx, "readyz"); err != nil {
+				s.log.Warn("readiness check failed", "err", err)
+				return answer(http.StatusServiceUnavailable, "database unavailable"), nil
+			}
+			return answer(http.StatusOK, "ready"), nil
+		})
+	for _, path := range []string{"/healthz", "/readyz"} {
+		op := s.api.OpenAPI().Paths[path].Get
+		ok := op.Responses["200"]
+		for code := range op.Responses {
+			if code != "200" {
+				delete(op.Responses, code)
+			}
+		}
+		if path == "/readyz" {
+			op.Responses["503"] = &huma.Response{Description: "Not ready.", Content: ok.Content}
+		}
+	}
 }
 
 // Request ids.
@@ -286,6 +345,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				s.log.Error("panic serving request", "request_id", id, "panic", v)
 				if sw.status == 0 {
 					p := newProblem(http.StatusInternalServerError, string(creditkit.CodeInternal), "internal error; see the server log for request "+id)
+					p.RequestID = id
 					writeJSON(sw, p.Status, p)
 				}
 			}
