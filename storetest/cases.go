@@ -22,8 +22,8 @@ func testReadmeFlow(t *testing.T, b *Bundle) {
 	if e.Amount != -1 || e.Category != creditkit.CategoryOperationCharge || e.BalanceAfter != 99 {
 		t.Fatalf("spend entry = %+v, want operation_charge -1 with balance_after 99", e)
 	}
-	if e.Metadata["operation"] != "send_email" || e.Metadata["executed_at"] == nil {
-		t.Fatalf("spend metadata = %v, want operation and executed_at", e.Metadata)
+	if e.Operation != "send_email" || e.Type != creditkit.EntryCharge || e.Details["cost"] != float64(1) || len(e.Metadata) != 0 {
+		t.Fatalf("spend entry = %+v, want a charge for send_email costing 1, with no metadata", e)
 	}
 	wantAvailable(t, l, "alice", 99)
 	if got, want := categories(t, l, "alice"), []string{"signup_bonus 100", "operation_charge -1"}; !slices.Equal(got, want) {
@@ -51,8 +51,8 @@ func testPricing(t *testing.T, b *Bundle) {
 	if e.Amount != -16 {
 		t.Fatalf("process_image 5.2 MB charged %d, want -16", e.Amount)
 	}
-	if md, _ := e.Metadata["metadata"].(map[string]any); md["job"] != "j1" {
-		t.Fatalf("caller metadata lost: %v", e.Metadata)
+	if len(e.Metadata) != 1 || e.Metadata["job"] != "j1" {
+		t.Fatalf("entry metadata = %v, want exactly the caller's {job: j1}", e.Metadata)
 	}
 	if ok := must(l.CanAfford(c, "bob", "process_image", creditkit.Params{"mb": 74})); !ok {
 		t.Fatal("bob cannot afford 84 credits with 84 available")
@@ -61,8 +61,8 @@ func testPricing(t *testing.T, b *Bundle) {
 		t.Fatal("bob can afford 85 credits with only 84 available")
 	}
 	analytics := must(l.Spend(c, "bob", "analyze_data", creditkit.Params{"prompt_chars": 10}, nil))
-	if om, _ := analytics.Metadata["operation_meta"].(map[string]any); om["category"] != "analytics" {
-		t.Fatalf("operation meta not recorded: %v", analytics.Metadata)
+	if om, _ := analytics.Details["operation_meta"].(map[string]any); om["category"] != "analytics" {
+		t.Fatalf("operation meta not recorded: %v", analytics.Details)
 	}
 }
 
@@ -204,7 +204,7 @@ func testHolds(t *testing.T, b *Bundle) {
 	wantCode(t, err, creditkit.CodeInvalidAmount)
 	// A partial capture charges 12 and returns 8.
 	e := must(l.Capture(c, h.ID, ptr(creditkit.Amount(12)), nil))
-	if e.Amount != -12 || e.Metadata["hold_id"] != h.ID || e.Metadata["operation"] != "process_image" {
+	if e.Amount != -12 || e.Details["hold_id"] != h.ID || e.Operation != "process_image" {
 		t.Fatalf("capture entry = %+v", e)
 	}
 	bal = must(l.Balance(c, "gina", nil))
@@ -267,7 +267,7 @@ func testHoldOnVoidedGrant(t *testing.T, b *Bundle) {
 	}
 	must(l.Capture(c, h.ID, ptr(creditkit.Amount(3)), nil))
 	wantAvailable(t, l, "ivy", 5)
-	if got := categories(t, l, "ivy"); !slices.Equal(got, []string{"manual_adjustment 10", "pack 5", "void -2", "operation_charge -3", "void -5"}) {
+	if got := categories(t, l, "ivy"); !slices.Equal(got, []string{"manual_adjustment 10", "pack 5", "void -2", "debit -3", "void -5"}) {
 		t.Fatalf("history = %v", got)
 	}
 }
@@ -350,7 +350,7 @@ func testVoid(t *testing.T, b *Bundle) {
 	g := must(l.Grant(c, "mia", 40, nil))
 	must(l.Debit(c, "mia", 15, nil))
 	e := must(l.Void(c, g.ID, &creditkit.VoidOpts{Reason: "refunded"}))
-	if e.Amount != -25 || e.Category != creditkit.CategoryVoid || e.Metadata["reason"] != "refunded" {
+	if e.Amount != -25 || e.Category != creditkit.CategoryVoid || e.Details["reason"] != "refunded" {
 		t.Fatalf("void entry = %+v", e)
 	}
 	wantAvailable(t, l, "mia", 0)
