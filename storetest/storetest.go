@@ -107,6 +107,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Events", testEvents},
 		{"Currencies", testCurrencies},
 		{"HistoryPaging", testHistoryPaging},
+		{"Entries", testEntries},
 		{"ConcurrentSpendsNeverOverdraw", testConcurrentSpends},
 		{"ConcurrentSpendsUnbatched", testConcurrentSpendsUnbatched},
 		{"ConcurrentIdempotentReplays", testConcurrentIdempotency},
