@@ -1,6 +1,8 @@
 package creditkit
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 	"unicode"
@@ -178,4 +180,45 @@ func withText(vals []any, s string) []any {
 		return vals
 	}
 	return append(vals, s)
+}
+
+// UnmarshalJSON decodes an entry, including one encoded before entries
+// kept the caller's metadata apart (an idempotent result stored by an
+// older version): there the library's facts and the operation sat in
+// "metadata", with the caller's own under "metadata"."metadata".
+func (e *Entry) UnmarshalJSON(data []byte) error {
+	type plain Entry
+	var v struct {
+		plain
+		Metadata json.RawMessage `json:"metadata"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	*e = Entry(v.plain)
+	if len(v.Metadata) == 0 || string(v.Metadata) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(v.Metadata, &e.Metadata); err == nil {
+		return nil
+	}
+	var legacy map[string]any
+	if err := json.Unmarshal(v.Metadata, &legacy); err != nil {
+		return fmt.Errorf("entry metadata: %w", err)
+	}
+	e.Metadata = map[string]string{}
+	if md, ok := legacy["metadata"].(map[string]any); ok {
+		for k, val := range md {
+			e.Metadata[k] = fmt.Sprint(val)
+		}
+	}
+	delete(legacy, "metadata")
+	if op, ok := legacy["operation"].(string); ok && e.Operation == "" {
+		e.Operation = op
+	}
+	delete(legacy, "operation")
+	if len(e.Details) == 0 {
+		e.Details = legacy
+	}
+	return nil
 }
