@@ -59,8 +59,9 @@ const usagePage = 1000
 // transfers, expiries or voids), by period and operation, oldest period
 // first. Charges count when they happened (OccurredAt), which for usage
 // events is the timestamp their sender gave. It reads the customer's
-// entries in the range through the (customer, currency, occurred_at)
-// index, so keep ranges proportionate to the customer's activity.
+// charges in the range through the entries_usage index (customer,
+// currency, occurred_at of charges), so keep ranges proportionate to the
+// customer's activity.
 func (l *Ledger) Usage(ctx context.Context, customer string, q *UsageQuery) ([]UsageRow, error) {
 	if q == nil {
 		q = &UsageQuery{}

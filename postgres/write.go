@@ -159,12 +159,7 @@ ORDER BY ord`,
 		column(e, func(v *store.Entry) string { return v.Actor }),
 		column(e, func(v *store.Entry) string { return v.IdempotencyKey }),
 		column(e, func(v *store.Entry) int64 { return v.At.UnixMicro() }),
-		column(e, func(v *store.Entry) int64 {
-			if v.OccurredAt.IsZero() {
-				return v.At.UnixMicro()
-			}
-			return v.OccurredAt.UnixMicro()
-		}),
+		column(e, func(v *store.Entry) int64 { return v.OccurredAt.UnixMicro() }),
 		column(e, func(v *store.Entry) int64 { return v.RecordedAt.UnixMicro() }))
 
 	h := c.NewHolds

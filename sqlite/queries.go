@@ -344,7 +344,7 @@ func (t *txn) Apply(ctx context.Context, c *store.Changes) error {
 				e := c.Entries[i]
 				return []any{e.ID, e.Customer, e.Currency, e.Type, e.Category, e.Description, e.Amount, e.BalanceAfter, nullInt(e.AvailableAfter),
 					e.Operation, string(orObject(e.Details)), string(e.Metadata), string(e.Allocations), e.Actor, e.IdempotencyKey,
-					micros(e.At), micros(occurredOr(e.OccurredAt, e.At)), micros(e.RecordedAt)}
+					micros(e.At), micros(e.OccurredAt), micros(e.RecordedAt)}
 			}},
 		{"insert hold", `INSERT INTO holds (` + holdCols + `) VALUES `, 14, len(c.NewHolds),
 			func(i int) []any {
@@ -421,12 +421,4 @@ func orObject(b []byte) []byte {
 		return []byte("{}")
 	}
 	return b
-}
-
-// occurredOr returns when an entry's usage happened, its at when unset.
-func occurredOr(occurred, at time.Time) time.Time {
-	if occurred.IsZero() {
-		return at
-	}
-	return occurred
 }

@@ -164,7 +164,7 @@ type Entry struct {
 	Actor          string
 	IdempotencyKey string
 	At             time.Time
-	OccurredAt     time.Time // when the usage happened; At when not given
+	OccurredAt     time.Time // when the usage happened (the domain sets At when not given)
 	RecordedAt     time.Time
 }
 

@@ -27,6 +27,7 @@ UPDATE entries SET
     metadata = CASE WHEN jsonb_typeof(metadata -> 'metadata') = 'object' THEN metadata -> 'metadata' ELSE '{}'::jsonb END;
 ALTER TABLE entries ENABLE TRIGGER entries_no_update;
 
--- History filtered by type, and usage summed by when it happened.
-CREATE INDEX entries_customer_type ON entries (customer, type, seq);
-CREATE INDEX entries_wallet_occurred ON entries (customer, currency, occurred_at);
+-- Usage (charges) summed by when it happened. Partial, so that queries on at
+-- keep entries_wallet_at. History by type pages entries_customer, as it does
+-- by category.
+CREATE INDEX entries_usage ON entries (customer, currency, occurred_at) WHERE type = 'charge';
