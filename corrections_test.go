@@ -131,7 +131,7 @@ func TestReverse(t *testing.T) {
 		}
 		var expiredBack Amount
 		for _, e := range entries {
-			if e.Metadata["reversal_entry_id"] == r2.ID {
+			if e.Details["reversal_entry_id"] == r2.ID {
 				expiredBack -= e.Amount
 			}
 		}

@@ -148,3 +148,45 @@ operations:
 	// insufficient_credits
 	// insufficient credits: user_42 needs 15 credits but has 12 credits available
 }
+
+// Record usage when it happened, and read the ledger by entry type: the
+// charge keeps its time (OccurredAt) apart from when it was written (At),
+// and available_after leaves out held and scheduled credits.
+func ExampleLedger_History_byType() {
+	ctx := context.Background()
+	l, done := openExample(`
+operations:
+  send_email: 1 credit
+`)
+	defer done()
+
+	now := l.Now()
+	if _, err := l.Grant(ctx, "user_42", 100, &creditkit.GrantOpts{Description: "Welcome bonus"}); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := l.Grant(ctx, "user_42", 50, &creditkit.GrantOpts{EffectiveAt: now.Add(24 * time.Hour)}); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := l.Spend(ctx, "user_42", "send_email", nil, &creditkit.SpendOpts{
+		OccurredAt: now.Add(-2 * time.Hour), Metadata: map[string]string{"message_id": "m-17"},
+	}); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := l.Debit(ctx, "user_42", 5, &creditkit.DebitOpts{Reason: "storage"}); err != nil {
+		log.Fatal(err)
+	}
+	charges, _ := l.History(ctx, "user_42", &creditkit.HistoryFilter{Type: creditkit.EntryCharge})
+	for _, e := range charges {
+		fmt.Println(e.Type, e.Category, e.Operation, e.Amount, "balance", e.BalanceAfter, "available", *e.AvailableAfter,
+			"occurred", now.Sub(e.OccurredAt), e.Metadata)
+	}
+	usage, _ := l.Usage(ctx, "user_42", &creditkit.UsageQuery{ByOperation: true})
+	for _, u := range usage {
+		fmt.Printf("usage: operation=%q reason=%q count=%d amount=%d\n", u.Operation, u.Reason, u.Count, u.Amount)
+	}
+	// Output:
+	// charge operation_charge send_email -1 balance 149 available 99 occurred 2h0m0s map[message_id:m-17]
+	// charge storage  -5 balance 144 available 94 occurred 0s map[]
+	// usage: operation="" reason="storage" count=1 amount=5
+	// usage: operation="send_email" reason="" count=1 amount=1
+}

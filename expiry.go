@@ -75,8 +75,8 @@ func (l *Ledger) ChangeExpiry(ctx context.Context, grantID string, expiresAt tim
 			if opts.Reason != "" {
 				meta["reason"] = opts.Reason
 			}
-			e, err := w.addEntry(ws, &Entry{Category: CategoryExpirationChange, Amount: 0, Actor: opts.Actor,
-				IdempotencyKey: opts.IdempotencyKey, Metadata: meta})
+			e, err := w.addEntry(ws, &Entry{Type: EntryAdjustment, Category: CategoryExpirationChange, Amount: 0, Actor: opts.Actor,
+				IdempotencyKey: opts.IdempotencyKey, Details: meta})
 			if err != nil {
 				return nil, err
 			}

@@ -216,6 +216,9 @@ type GrantOpts struct {
 	CostBasis *CostBasis
 	// Metadata is stored on the grant and its entry.
 	Metadata map[string]string
+	// Description is free text for the grant's entry, such as "Welcome
+	// bonus". At most 500 characters.
+	Description string
 	// IdempotencyKey makes the grant safe to retry.
 	IdempotencyKey string
 	// Actor names who asked, for the audit trail.
@@ -240,6 +243,9 @@ func (l *Ledger) Grant(ctx context.Context, customer string, amount Amount, opts
 		if len(opts.CostBasis.Currency) != 3 {
 			return nil, errorf(CodeInvalidRequest, "cost basis currency %q must be a 3-letter ISO 4217 code such as USD", opts.CostBasis.Currency)
 		}
+	}
+	if err := checkDescription(opts.Description); err != nil {
+		return nil, err
 	}
 	if !opts.ExpiresAt.IsZero() && opts.ExpiresIn != 0 {
 		return nil, errorf(CodeInvalidRequest, "give expires_at or expires_in, not both")
@@ -278,7 +284,7 @@ func (l *Ledger) Grant(ctx context.Context, customer string, amount Amount, opts
 		kind:        "grant",
 		route:       customer,
 		idemKey:     opts.IdempotencyKey,
-		fingerprint: fingerprint("grant", []any{customer, amount, cur.Name, reason, source, priority, opts.EffectiveAt, opts.ExpiresAt, opts.ExpiresIn, opts.CostBasis, opts.Metadata}),
+		fingerprint: fingerprint("grant", withText([]any{customer, amount, cur.Name, reason, source, priority, opts.EffectiveAt, opts.ExpiresAt, opts.ExpiresIn, opts.CostBasis, opts.Metadata}, opts.Description)),
 		wallets:     staticWallets(key),
 		decode:      decodeAs[Grant](),
 		apply: func(ctx context.Context, w *writeState) (any, error) {
@@ -311,14 +317,11 @@ func (l *Ledger) Grant(ctx context.Context, customer string, amount Amount, opts
 				ExpiresAt: expires, CostBasis: opts.CostBasis, Metadata: orEmpty(maps.Clone(opts.Metadata)),
 			}
 			meta := map[string]any{"grant_id": g.ID, "source": string(source)}
-			if len(opts.Metadata) > 0 {
-				meta["metadata"] = opts.Metadata
-			}
 			if expires != nil {
 				meta["expires_at"] = *expires
 			}
-			e, err := w.addEntry(ws, &Entry{Category: reason, Amount: amount, At: effective, Actor: opts.Actor,
-				IdempotencyKey: opts.IdempotencyKey, Metadata: meta, Allocations: []Allocation{{GrantID: g.ID, Amount: amount}}})
+			e, err := w.addEntry(ws, &Entry{Type: EntryGrant, Category: reason, Description: opts.Description, Amount: amount, At: effective, Actor: opts.Actor,
+				IdempotencyKey: opts.IdempotencyKey, Details: meta, Metadata: maps.Clone(opts.Metadata), Allocations: []Allocation{{GrantID: g.ID, Amount: amount}}})
 			if err != nil {
 				return nil, err
 			}
@@ -326,6 +329,7 @@ func (l *Ledger) Grant(ctx context.Context, customer string, amount Amount, opts
 			if err := w.noteRefill(ws, g); err != nil {
 				return nil, err
 			}
+			w.refreshAvailable(ws, e)
 			w.event(EventCreditsGranted, key, map[string]any{"grant_id": g.ID, "entry_id": e.ID, "amount": amount, "reason": reason,
 				"effective_at": effective, "expires_at": expires})
 			return g.snapshot(w.now), nil

@@ -16,12 +16,15 @@ func (l *Ledger) History(ctx context.Context, customer string, f *HistoryFilter)
 	if err := checkID("customer", customer); err != nil {
 		return nil, err
 	}
+	if f.Type != "" && !f.Type.Valid() {
+		return nil, errorf(CodeInvalidRequest, "type %q is not an entry type: use one of %s", f.Type, entryTypeList())
+	}
 	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since) {
 		return nil, errorf(CodeInvalidRequest, "until (%s) must be after since (%s)", fmtTime(f.Until), fmtTime(f.Since))
 	}
 	var out []*Entry
 	err := l.store.View(ctx, func(ctx context.Context, tx store.ReadTx) error {
-		q := store.EntryQuery{Customer: customer, Currency: f.Currency, Category: f.Category, Operation: f.Operation,
+		q := store.EntryQuery{Customer: customer, Currency: f.Currency, Type: string(f.Type), Category: f.Category, Operation: f.Operation,
 			Since: f.Since, Until: f.Until, Desc: f.Newest, Limit: pageLimit(f.Limit)}
 		if f.After != "" {
 			r, err := tx.Entry(ctx, f.After)

@@ -2,6 +2,7 @@ package creditkit
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"time"
 
@@ -221,8 +222,7 @@ func (l *Ledger) Capture(ctx context.Context, holdID string, amount *Amount, opt
 				allocs = append(allocs, Allocation{GrantID: a.GrantID, Amount: take})
 				keep -= take
 			}
-			meta := map[string]any{"operation": h.Operation, "cost": captured, "params": orEmpty(h.Params), "hold_id": h.ID,
-				"held": h.Amount, "executed_at": w.now}
+			meta := map[string]any{"cost": captured, "params": orEmpty(h.Params), "hold_id": h.ID, "held": h.Amount}
 			if op, err := w.l.cfg.Operation(h.Operation); err == nil && len(op.Meta) > 0 {
 				meta["operation_meta"] = op.Meta
 			}
@@ -230,19 +230,18 @@ func (l *Ledger) Capture(ctx context.Context, holdID string, amount *Amount, opt
 			if len(opts.Metadata) > 0 {
 				md = opts.Metadata
 			}
-			if len(md) > 0 {
-				meta["metadata"] = md
-			}
-			e, err := w.addEntry(ws, &Entry{Category: CategoryOperationCharge, Amount: -captured, Actor: opts.Actor,
-				IdempotencyKey: opts.IdempotencyKey, Metadata: meta, Allocations: allocs})
+			category := captureCategory(h.Operation)
+			e, err := w.addEntry(ws, &Entry{Type: EntryCharge, Category: category, Operation: h.Operation, Amount: -captured, Actor: opts.Actor,
+				IdempotencyKey: opts.IdempotencyKey, Details: meta, Metadata: maps.Clone(md), Allocations: allocs})
 			if err != nil {
 				return nil, err
 			}
 			if err := w.returnHold(ctx, ws, h, captured, HoldCaptured); err != nil {
 				return nil, err
 			}
+			w.refreshAvailable(ws, e)
 			h.EntryID = e.ID
-			w.event(EventCreditsSpent, ws.key, map[string]any{"entry_id": e.ID, "operation": h.Operation, "category": CategoryOperationCharge,
+			w.event(EventCreditsSpent, ws.key, map[string]any{"entry_id": e.ID, "operation": h.Operation, "category": category,
 				"amount": captured, "hold_id": h.ID, "available": w.available(ws)})
 			return e, nil
 		},

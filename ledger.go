@@ -35,6 +35,9 @@ type Ledger struct {
 	// cacheMu spans a write transaction and its save to the cache.
 	cacheMu sync.Mutex
 
+	// usageWindow bounds the OccurredAt a charge may give; see SetUsageWindow.
+	usageWindow usageWindowSetting
+
 	subsMu sync.RWMutex
 	subs   map[int]Subscriber
 	nextID int

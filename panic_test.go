@@ -68,7 +68,7 @@ func panicky(customer string, inRows bool) *writeReq {
 				w.event("test.unencodable", ws.key, map[string]any{"bad": make(chan int)})
 				return "ok", nil
 			}
-			if _, err := w.addEntry(ws, &Entry{Category: "test", Amount: 5}); err != nil {
+			if _, err := w.addEntry(ws, &Entry{Type: EntryAdjustment, Category: "test", Amount: 5}); err != nil {
 				return nil, err
 			}
 			panic("boom")

@@ -120,11 +120,8 @@ func (l *Ledger) Reverse(ctx context.Context, entryID string, opts *ReverseOpts)
 				}
 			}
 			meta := map[string]any{"reversed_entry_id": charge.ID, "reason": opts.Reason, "reversed_category": charge.Category}
-			if op, ok := charge.Metadata["operation"].(string); ok && op != "" {
-				meta["operation"] = op
-			}
-			e, err := w.addEntry(ws, &Entry{Category: CategoryReversal, Amount: amount, Actor: opts.Actor,
-				IdempotencyKey: opts.IdempotencyKey, Metadata: meta, Allocations: allocs})
+			e, err := w.addEntry(ws, &Entry{Type: EntryReversal, Category: CategoryReversal, Operation: charge.Operation, Amount: amount,
+				Actor: opts.Actor, IdempotencyKey: opts.IdempotencyKey, Details: meta, Allocations: allocs})
 			if err != nil {
 				return nil, err
 			}
@@ -134,6 +131,7 @@ func (l *Ledger) Reverse(ctx context.Context, entryID string, opts *ReverseOpts)
 				}
 				given[a.GrantID] += a.Amount
 			}
+			w.refreshAvailable(ws, e)
 			w.event(EventCreditsReversed, ws.key, map[string]any{"entry_id": e.ID, "reversed_entry_id": charge.ID,
 				"amount": amount, "reason": opts.Reason, "available": w.available(ws)})
 			return e, nil
@@ -178,7 +176,7 @@ func (w *writeState) reversedOf(ctx context.Context, charge *Entry) (map[string]
 			if err != nil {
 				return nil, err
 			}
-			if id, _ := e.Metadata["reversed_entry_id"].(string); id != charge.ID || e.Amount <= 0 {
+			if id, _ := e.Details["reversed_entry_id"].(string); id != charge.ID || e.Amount <= 0 {
 				continue
 			}
 			for _, a := range e.Allocations {

@@ -41,9 +41,19 @@ func grantToRow(g *Grant) *store.Grant {
 
 func entryFromRow(r *store.Entry) (*Entry, error) {
 	e := &Entry{
-		ID: r.ID, Customer: r.Customer, Currency: r.Currency, Category: r.Category, Amount: Amount(r.Amount),
-		BalanceAfter: Amount(r.BalanceAfter), Actor: r.Actor, IdempotencyKey: r.IdempotencyKey, At: r.At,
-		RecordedAt: r.RecordedAt, Seq: r.Seq,
+		ID: r.ID, Customer: r.Customer, Currency: r.Currency, Type: EntryType(r.Type), Category: r.Category,
+		Description: r.Description, Amount: Amount(r.Amount), BalanceAfter: Amount(r.BalanceAfter), Operation: r.Operation,
+		Actor: r.Actor, IdempotencyKey: r.IdempotencyKey, At: r.At, OccurredAt: r.OccurredAt, RecordedAt: r.RecordedAt, Seq: r.Seq,
+	}
+	if r.AvailableAfter != nil {
+		a := Amount(*r.AvailableAfter)
+		e.AvailableAfter = &a
+	}
+	if e.OccurredAt.IsZero() {
+		e.OccurredAt = e.At
+	}
+	if err := unmarshalObject(r.Details, &e.Details); err != nil {
+		return nil, fmt.Errorf("entry %s: decode details: %w", r.ID, err)
 	}
 	if err := unmarshalObject(r.Metadata, &e.Metadata); err != nil {
 		return nil, fmt.Errorf("entry %s: decode metadata: %w", r.ID, err)
@@ -58,16 +68,21 @@ func entryFromRow(r *store.Entry) (*Entry, error) {
 }
 
 func entryToRow(e *Entry) *store.Entry {
-	op, _ := e.Metadata["operation"].(string)
 	allocs := e.Allocations
 	if allocs == nil {
 		allocs = []Allocation{}
 	}
-	return &store.Entry{
-		ID: e.ID, Customer: e.Customer, Currency: e.Currency, Category: e.Category, Amount: int64(e.Amount),
-		BalanceAfter: int64(e.BalanceAfter), Operation: op, Metadata: mustJSON(orEmpty(e.Metadata)),
-		Allocations: mustJSON(allocs), Actor: e.Actor, IdempotencyKey: e.IdempotencyKey, At: e.At, RecordedAt: e.RecordedAt,
+	r := &store.Entry{
+		ID: e.ID, Customer: e.Customer, Currency: e.Currency, Type: string(e.Type), Category: e.Category,
+		Description: e.Description, Amount: int64(e.Amount), BalanceAfter: int64(e.BalanceAfter), Operation: e.Operation,
+		Details: mustJSON(orEmpty(e.Details)), Metadata: mustJSON(orEmpty(e.Metadata)), Allocations: mustJSON(allocs),
+		Actor: e.Actor, IdempotencyKey: e.IdempotencyKey, At: e.At, OccurredAt: e.OccurredAt, RecordedAt: e.RecordedAt,
 	}
+	if e.AvailableAfter != nil {
+		a := int64(*e.AvailableAfter)
+		r.AvailableAfter = &a
+	}
+	return r
 }
 
 func holdFromRow(r *store.Hold) (*Hold, error) {

@@ -3,13 +3,23 @@ package creditkit
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 )
 
 // SpendOpts are options for Spend and SpendOn. Nil means defaults.
 type SpendOpts struct {
-	// Metadata is recorded on the entry under "metadata".
+	// Metadata is the entry's metadata, as given.
 	Metadata map[string]string
+	// Description is free text for the entry. At most 500 characters.
+	// SpendOn ignores it.
+	Description string
+	// OccurredAt is when the usage happened, if not now (a usage event's
+	// timestamp). It is recorded as the entry's OccurredAt, and Usage sums
+	// by it; the entry's At stays the write time. It must lie within the
+	// ledger's UsageWindow (by default at most 5 minutes ahead and 35 days
+	// back). Zero means now. SpendOn ignores it.
+	OccurredAt time.Time
 	// IdempotencyKey makes the spend safe to retry: a replay returns the
 	// first entry and moves no credit.
 	IdempotencyKey string
@@ -22,11 +32,17 @@ type SpendOpts struct {
 
 // DebitOpts are options for Debit. Nil means defaults.
 type DebitOpts struct {
-	// Reason is the ledger category. Defaults to "debit".
+	// Reason is the ledger category, which Usage groups raw debits by.
+	// Defaults to "debit".
 	Reason string
 	// Currency defaults to the config's default currency.
-	Currency       string
-	Metadata       map[string]string
+	Currency string
+	// Metadata is the entry's metadata, as given.
+	Metadata map[string]string
+	// Description is free text for the entry. At most 500 characters.
+	Description string
+	// OccurredAt is when the usage happened, as in SpendOpts. Zero means now.
+	OccurredAt     time.Time
 	IdempotencyKey string
 	Actor          string
 }
@@ -49,8 +65,9 @@ func (l *Ledger) CanAfford(ctx context.Context, customer, operation string, para
 
 // Spend charges a customer for an operation: it prices the operation, draws
 // the cost from the customer's grants in burn-down order, and writes one
-// operation_charge entry whose metadata records the operation, cost, params,
-// the caller's metadata and executed_at.
+// charge entry (category operation_charge) that names the operation and
+// records its cost and params in Details and the caller's metadata as its
+// Metadata.
 func (l *Ledger) Spend(ctx context.Context, customer, operation string, params Params, opts *SpendOpts) (*Entry, error) {
 	if opts == nil {
 		opts = &SpendOpts{}
@@ -65,18 +82,26 @@ func (l *Ledger) Spend(ctx context.Context, customer, operation string, params P
 	if err := checkMetadata(opts.Metadata); err != nil {
 		return nil, err
 	}
+	if err := checkDescription(opts.Description); err != nil {
+		return nil, err
+	}
+	if err := l.checkOccurredAt(opts.OccurredAt); err != nil {
+		return nil, err
+	}
 	if err := checkIdemKey(opts.IdempotencyKey); err != nil {
 		return nil, err
 	}
 	key := walletKey(customer, op.Currency)
 	return l.charge(ctx, &chargeReq{
 		kind: "spend", key: key, amount: cost, category: CategoryOperationCharge, idemKey: opts.IdempotencyKey,
-		actor: opts.Actor, operation: op, params: params, metadata: opts.Metadata,
+		actor: opts.Actor, operation: op, params: params, metadata: opts.Metadata, description: opts.Description,
+		occurredAt: opts.OccurredAt,
 	})
 }
 
 // Debit removes a raw amount of credits from a customer, with a reason
-// (the ledger category, "debit" by default).
+// (the ledger category, "debit" by default). It is a charge: Usage counts
+// it, grouped under its reason.
 func (l *Ledger) Debit(ctx context.Context, customer string, amount Amount, opts *DebitOpts) (*Entry, error) {
 	if opts == nil {
 		opts = &DebitOpts{}
@@ -86,39 +111,56 @@ func (l *Ledger) Debit(ctx context.Context, customer string, amount Amount, opts
 	if err != nil {
 		return nil, err
 	}
+	if err := checkDescription(opts.Description); err != nil {
+		return nil, err
+	}
+	if err := l.checkOccurredAt(opts.OccurredAt); err != nil {
+		return nil, err
+	}
 	return l.charge(ctx, &chargeReq{
 		kind: "debit", key: walletKey(customer, cur.Name), amount: amount, category: reason,
-		idemKey: opts.IdempotencyKey, actor: opts.Actor, metadata: opts.Metadata,
+		idemKey: opts.IdempotencyKey, actor: opts.Actor, metadata: opts.Metadata, description: opts.Description,
+		occurredAt: opts.OccurredAt,
 	})
+}
+
+// captureCategory is the category of a hold's charge: operation_charge,
+// or "debit" (the documented default reason of raw charges) for a hold
+// placed for a raw amount without an operation name.
+func captureCategory(operation string) string {
+	if operation == "" {
+		return CategoryDebit
+	}
+	return CategoryOperationCharge
 }
 
 // chargeReq is a validated spend or debit.
 type chargeReq struct {
-	kind      string
-	key       WalletKey
-	amount    Amount
-	category  string
-	idemKey   string
-	actor     string
-	operation *Operation // nil for a raw debit
-	params    Params
-	metadata  map[string]string
+	kind        string
+	key         WalletKey
+	amount      Amount
+	category    string
+	idemKey     string
+	actor       string
+	operation   *Operation // nil for a raw debit
+	params      Params
+	metadata    map[string]string
+	description string
+	occurredAt  time.Time // zero: now
 }
 
-func (c *chargeReq) entryMetadata(now time.Time) map[string]any {
-	meta := map[string]any{"executed_at": now}
+// details are the library's own facts about a charge, kept apart from the
+// caller's metadata so that neither can shadow the other.
+func (c *chargeReq) details() map[string]any {
+	d := map[string]any{}
 	if c.operation != nil {
-		meta["operation"] = c.operation.Name
-		meta["cost"] = c.amount
-		meta["params"] = orEmpty(c.params)
+		d["cost"] = c.amount
+		d["params"] = orEmpty(c.params)
 		if len(c.operation.Meta) > 0 {
-			meta["operation_meta"] = c.operation.Meta
+			d["operation_meta"] = c.operation.Meta
 		}
 	}
-	if len(c.metadata) > 0 {
-		meta["metadata"] = c.metadata
-	}
-	return meta
+	return d
 }
 
 // charge draws a priced or raw amount from a wallet in one entry.
@@ -127,11 +169,15 @@ func (l *Ledger) charge(ctx context.Context, c *chargeReq) (*Entry, error) {
 	if c.operation != nil {
 		opName = c.operation.Name
 	}
+	fp := []any{c.key, opName, c.params, c.amount, c.category, c.metadata}
+	if !c.occurredAt.IsZero() {
+		fp = append(fp, c.occurredAt.UTC())
+	}
 	req := &writeReq{
 		kind:        c.kind,
 		route:       c.key.Customer,
 		idemKey:     c.idemKey,
-		fingerprint: fingerprint(c.kind, []any{c.key, opName, c.params, c.amount, c.category, c.metadata}),
+		fingerprint: fingerprint(c.kind, withText(fp, c.description)),
 		wallets:     staticWallets(c.key),
 		decode:      decodeAs[Entry](),
 		apply: func(ctx context.Context, w *writeState) (any, error) {
@@ -141,8 +187,9 @@ func (l *Ledger) charge(ctx context.Context, c *chargeReq) (*Entry, error) {
 				return nil, err
 			}
 			w.draw(ws, allocs)
-			e, err := w.addEntry(ws, &Entry{Category: c.category, Amount: -c.amount, Actor: c.actor,
-				IdempotencyKey: c.idemKey, Metadata: c.entryMetadata(w.now), Allocations: allocs})
+			e, err := w.addEntry(ws, &Entry{Type: EntryCharge, Category: c.category, Operation: opName, Description: c.description,
+				Amount: -c.amount, Actor: c.actor, IdempotencyKey: c.idemKey, Details: c.details(), Metadata: maps.Clone(c.metadata),
+				Allocations: allocs, OccurredAt: c.occurredAt.UTC()})
 			if err != nil {
 				return nil, err
 			}

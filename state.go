@@ -192,8 +192,8 @@ func (w *writeState) expireGrant(ws *walletState, g *Grant) error {
 	g.ExpiredAt = &at
 	w.markGrant(ws, g)
 	if _, err := w.addEntry(ws, &Entry{
-		Category: CategoryExpiration, Amount: -amount, At: at, Actor: "system",
-		Metadata:    map[string]any{"grant_id": g.ID, "reason": g.Reason, "expired_at": at},
+		Type: EntryExpiration, Category: CategoryExpiration, Amount: -amount, At: at, Actor: "system",
+		Details:     map[string]any{"grant_id": g.ID, "reason": g.Reason, "expired_at": at},
 		Allocations: []Allocation{{GrantID: g.ID, Amount: amount}},
 	}); err != nil {
 		return err
@@ -242,8 +242,8 @@ func (w *writeState) returnHold(ctx context.Context, ws *walletState, h *Hold, c
 func (w *writeState) giveBack(ws *walletState, g *Grant, back Amount, refKey, refID, what string) error {
 	switch {
 	case g.VoidedAt != nil:
-		if _, err := w.addEntry(ws, &Entry{Category: CategoryVoid, Amount: -back, At: w.now, Actor: "system",
-			Metadata:    map[string]any{"grant_id": g.ID, refKey: refID, "reason": what + " on a voided grant"},
+		if _, err := w.addEntry(ws, &Entry{Type: EntryVoid, Category: CategoryVoid, Amount: -back, At: w.now, Actor: "system",
+			Details:     map[string]any{"grant_id": g.ID, refKey: refID, "reason": what + " on a voided grant"},
 			Allocations: []Allocation{{GrantID: g.ID, Amount: back}}}); err != nil {
 			return err
 		}
@@ -264,8 +264,8 @@ func (w *writeState) giveBack(ws *walletState, g *Grant, back Amount, refKey, re
 			g.ExpiredAt = &at
 			w.markGrant(ws, g)
 		}
-		if _, err := w.addEntry(ws, &Entry{Category: CategoryExpiration, Amount: -back, At: w.now, Actor: "system",
-			Metadata:    map[string]any{"grant_id": g.ID, refKey: refID, "reason": what + " on an expired grant"},
+		if _, err := w.addEntry(ws, &Entry{Type: EntryExpiration, Category: CategoryExpiration, Amount: -back, At: w.now, Actor: "system",
+			Details:     map[string]any{"grant_id": g.ID, refKey: refID, "reason": what + " on an expired grant"},
 			Allocations: []Allocation{{GrantID: g.ID, Amount: back}}}); err != nil {
 			return err
 		}
@@ -396,8 +396,13 @@ func (w *writeState) markHold(ws *walletState, h *Hold) {
 }
 
 // addEntry appends a ledger entry to a wallet: it fills in the ID, wallet,
-// recorded time and balance after, and checks the balance for overflow.
+// recorded time, balance and available balance after, and checks the
+// balance for overflow. The caller sets the entry's type, and changes the
+// wallet's grants before adding the entry (or calls refreshAvailable after).
 func (w *writeState) addEntry(ws *walletState, e *Entry) (*Entry, error) {
+	if !e.Type.Valid() {
+		return nil, fmt.Errorf("creditkit: entry of category %q has no valid type (%q)", e.Category, e.Type)
+	}
 	bal, err := addAmounts(Amount(ws.row.LedgerBalance), e.Amount)
 	if err != nil {
 		return nil, err
@@ -409,25 +414,48 @@ func (w *writeState) addEntry(ws *walletState, e *Entry) (*Entry, error) {
 	e.ID = w.l.ids.New("ent")
 	e.Customer, e.Currency = ws.key.Customer, ws.key.Currency
 	e.BalanceAfter = bal
+	avail := w.available(ws)
+	e.AvailableAfter = &avail
 	e.RecordedAt = w.now
 	if e.At.IsZero() {
 		e.At = w.now
 	}
+	if e.OccurredAt.IsZero() {
+		e.OccurredAt = e.At
+	}
+	if e.Details == nil {
+		e.Details = map[string]any{}
+	}
 	if e.Metadata == nil {
-		e.Metadata = map[string]any{}
+		e.Metadata = map[string]string{}
 	}
 	if e.Allocations == nil {
 		e.Allocations = []Allocation{}
 	}
 	row := entryToRow(e)
-	// Hand back the metadata as a reader of the ledger will see it (JSON
+	// Hand back the details as a reader of the ledger will see them (JSON
 	// types), so a fresh result, a replay and History agree.
-	e.Metadata = nil
-	if err := unmarshalObject(row.Metadata, &e.Metadata); err != nil {
-		return nil, fmt.Errorf("entry metadata: %w", err)
+	e.Details = nil
+	if err := unmarshalObject(row.Details, &e.Details); err != nil {
+		return nil, fmt.Errorf("entry details: %w", err)
 	}
 	w.changes.Entries = append(w.changes.Entries, row)
 	return e, nil
+}
+
+// refreshAvailable sets an entry's available balance after again, for a
+// request that changes the wallet's grants only after writing the entry
+// (a grant adds its bucket, a capture returns what it did not charge).
+func (w *writeState) refreshAvailable(ws *walletState, e *Entry) {
+	avail := w.available(ws)
+	e.AvailableAfter = &avail
+	for i := len(w.changes.Entries) - 1; i >= 0; i-- {
+		if r := w.changes.Entries[i]; r.ID == e.ID {
+			a := int64(avail)
+			r.AvailableAfter = &a
+			return
+		}
+	}
 }
 
 // event records an outbox event.

@@ -1,6 +1,9 @@
 package creditkit
 
-import "context"
+import (
+	"context"
+	"maps"
+)
 
 // TransferOpts are options for Transfer. Nil means defaults.
 type TransferOpts struct {
@@ -9,8 +12,11 @@ type TransferOpts struct {
 	// Evergreen makes the transferred credits never expire. By default each
 	// transferred bucket keeps the expiry date and priority of the bucket it
 	// was drawn from.
-	Evergreen      bool
-	Metadata       map[string]string
+	Evergreen bool
+	// Metadata is the metadata of both entries, as given.
+	Metadata map[string]string
+	// Description is free text for both entries. At most 500 characters.
+	Description    string
 	IdempotencyKey string
 	Actor          string
 }
@@ -49,6 +55,9 @@ func (l *Ledger) Transfer(ctx context.Context, from, to string, amount Amount, o
 	if err := checkMetadata(opts.Metadata); err != nil {
 		return nil, err
 	}
+	if err := checkDescription(opts.Description); err != nil {
+		return nil, err
+	}
 	if err := checkIdemKey(opts.IdempotencyKey); err != nil {
 		return nil, err
 	}
@@ -57,7 +66,7 @@ func (l *Ledger) Transfer(ctx context.Context, from, to string, amount Amount, o
 		kind:        "transfer",
 		route:       from,
 		idemKey:     opts.IdempotencyKey,
-		fingerprint: fingerprint("transfer", []any{src, dst, amount, opts.Evergreen, opts.Metadata}),
+		fingerprint: fingerprint("transfer", withText([]any{src, dst, amount, opts.Evergreen, opts.Metadata}, opts.Description)),
 		wallets:     staticWallets(src, dst),
 		decode:      decodeAs[TransferResult](),
 		apply: func(ctx context.Context, w *writeState) (any, error) {
@@ -71,12 +80,9 @@ func (l *Ledger) Transfer(ctx context.Context, from, to string, amount Amount, o
 				return nil, err
 			}
 			w.draw(sws, allocs)
-			meta := map[string]any{"from": from, "to": to}
-			if len(opts.Metadata) > 0 {
-				meta["metadata"] = opts.Metadata
-			}
-			out, err := w.addEntry(sws, &Entry{Category: CategoryTransferOut, Amount: -amount, Actor: opts.Actor,
-				IdempotencyKey: opts.IdempotencyKey, Metadata: meta, Allocations: allocs})
+			out, err := w.addEntry(sws, &Entry{Type: EntryTransfer, Category: CategoryTransferOut, Description: opts.Description,
+				Amount: -amount, Actor: opts.Actor, IdempotencyKey: opts.IdempotencyKey, Details: map[string]any{"from": from, "to": to},
+				Metadata: maps.Clone(opts.Metadata), Allocations: allocs})
 			if err != nil {
 				return nil, err
 			}
@@ -97,8 +103,9 @@ func (l *Ledger) Transfer(ctx context.Context, from, to string, amount Amount, o
 				res.Grants = append(res.Grants, g)
 				inAllocs = append(inAllocs, Allocation{GrantID: g.ID, Amount: a.Amount})
 			}
-			in, err := w.addEntry(dws, &Entry{Category: CategoryTransferIn, Amount: amount, Actor: opts.Actor,
-				IdempotencyKey: opts.IdempotencyKey, Metadata: meta, Allocations: inAllocs})
+			in, err := w.addEntry(dws, &Entry{Type: EntryTransfer, Category: CategoryTransferIn, Description: opts.Description,
+				Amount: amount, Actor: opts.Actor, IdempotencyKey: opts.IdempotencyKey, Details: map[string]any{"from": from, "to": to},
+				Metadata: maps.Clone(opts.Metadata), Allocations: inAllocs})
 			if err != nil {
 				return nil, err
 			}

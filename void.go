@@ -85,8 +85,8 @@ func (l *Ledger) Void(ctx context.Context, grantID string, opts *VoidOpts) (*Ent
 			if g.EffectiveAt.After(at) {
 				at = g.EffectiveAt
 			}
-			e, err := w.addEntry(ws, &Entry{Category: CategoryVoid, Amount: -amount, At: at, Actor: opts.Actor,
-				IdempotencyKey: opts.IdempotencyKey, Metadata: meta, Allocations: allocs})
+			e, err := w.addEntry(ws, &Entry{Type: EntryVoid, Category: CategoryVoid, Amount: -amount, At: at, Actor: opts.Actor,
+				IdempotencyKey: opts.IdempotencyKey, Details: meta, Allocations: allocs})
 			if err != nil {
 				return nil, err
 			}

@@ -22,7 +22,7 @@ func TestCorrections(t *testing.T) {
 		// Reverse: a reason is required; part, then the rest; never more.
 		e.must(422, "POST", "/v1/entries/"+entryID+"/reverse", w, map[string]any{"amount": 5})
 		r1 := e.must(201, "POST", "/v1/entries/"+entryID+"/reverse", w, map[string]any{"amount": 5, "reason": "slow render"}, "Idempotency-Key", "rev-a")
-		if num(r1.body, "amount") != 5 || str(r1.body, "category") != "reversal" || str(r1.body["metadata"].(map[string]any), "reversed_entry_id") != entryID {
+		if num(r1.body, "amount") != 5 || str(r1.body, "category") != "reversal" || str(r1.body["details"].(map[string]any), "reversed_entry_id") != entryID {
 			t.Fatalf("reversal: %s", r1.raw)
 		}
 		replay := e.must(201, "POST", "/v1/entries/"+entryID+"/reverse", w, map[string]any{"amount": 5, "reason": "slow render"}, "Idempotency-Key", "rev-a")

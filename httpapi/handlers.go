@@ -254,8 +254,9 @@ type (
 		Operation      string            `json:"operation"`
 		Params         creditkit.Params  `json:"params,omitempty"`
 		IdempotencyKey string            `json:"idempotency_key" minLength:"1" maxLength:"255"`
-		Timestamp      *time.Time        `json:"timestamp,omitempty" doc:"When the usage happened; recorded in the entry's metadata."`
-		Metadata       map[string]string `json:"metadata,omitempty"`
+		Timestamp      *time.Time        `json:"timestamp,omitempty" doc:"When the usage happened, recorded as the entry's occurred_at, by which usage is summed; at most 5 minutes ahead and 35 days back by default. Defaults to now."`
+		Description    string            `json:"description,omitempty" maxLength:"500" doc:"Free text for the entry."`
+		Metadata       map[string]string `json:"metadata,omitempty" doc:"Recorded as the entry's metadata, as given."`
 	}
 	tokenBody struct {
 		TTL string `json:"ttl,omitempty" doc:"Token lifetime, such as 15m (the default); at most 24h."`
@@ -508,6 +509,7 @@ func (s *Server) routes() {
 		func(ctx context.Context, in *struct {
 			CustomerParam
 			PageParams
+			Type      string `query:"type" enum:"grant,charge,expiration,void,transfer,reversal,adjustment," doc:"Only entries of this type: grant, charge, expiration, void, transfer, reversal or adjustment."`
 			Category  string `query:"category"`
 			Currency  string `query:"currency"`
 			Operation string `query:"operation"`
@@ -520,7 +522,7 @@ func (s *Server) routes() {
 				return nil, err
 			}
 			limit := min(in.Limit, maxPage)
-			f := creditkit.HistoryFilter{Currency: in.Currency, Category: in.Category, Operation: in.Operation,
+			f := creditkit.HistoryFilter{Currency: in.Currency, Type: creditkit.EntryType(in.Type), Category: in.Category, Operation: in.Operation,
 				Since: since, Until: until, Limit: limit, After: in.Cursor, Newest: in.Order == "desc"}
 			es, err := l.History(ctx, in.Customer, &f)
 			if err != nil {
@@ -535,7 +537,7 @@ func (s *Server) routes() {
 	register(s, route{id: "get-usage", method: http.MethodGet, path: "/v1/customers/{customer}/usage", summary: "Sum a customer's usage by period and operation", tag: "Ledger", scope: store.ScopeRead, customer: true},
 		func(ctx context.Context, in *struct {
 			CustomerParam
-			By       string `query:"by" enum:"operation" doc:"operation splits usage by operation."`
+			By       string `query:"by" enum:"operation" doc:"operation splits usage by operation; raw charges, which have none, are split by their reason."`
 			Interval string `query:"interval" enum:"hour,day,month" doc:"Split usage into UTC periods."`
 			Currency string `query:"currency"`
 			Since    string `query:"since"`
@@ -637,15 +639,11 @@ func (s *Server) ingest(ctx context.Context, events []eventBody, actor string) e
 		wg.Add(1)
 		go func(r *eventResult) {
 			defer func() { <-sem; wg.Done() }()
-			meta := ev.Metadata
+			opts := &creditkit.SpendOpts{Metadata: ev.Metadata, Description: ev.Description, IdempotencyKey: ev.IdempotencyKey, Actor: actor}
 			if ev.Timestamp != nil {
-				meta = make(map[string]string, len(ev.Metadata)+1)
-				for k, v := range ev.Metadata {
-					meta[k] = v
-				}
-				meta["timestamp"] = ev.Timestamp.UTC().Format(time.RFC3339Nano)
+				opts.OccurredAt = *ev.Timestamp
 			}
-			e, err := s.ledger.Spend(ctx, ev.Customer, ev.Operation, ev.Params, &creditkit.SpendOpts{Metadata: meta, IdempotencyKey: ev.IdempotencyKey, Actor: actor})
+			e, err := s.ledger.Spend(ctx, ev.Customer, ev.Operation, ev.Params, opts)
 			if err != nil {
 				r.Status, r.Error = "error", s.fail(ctx, err).(*Problem)
 				return

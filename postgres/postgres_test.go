@@ -199,11 +199,11 @@ func TestRoundTrip(t *testing.T) {
 			Priority: -3, CreatedAt: t0, EffectiveAt: t0, Metadata: []byte(`{}`)},
 	}
 	entries := []*store.Entry{
-		{ID: "e1", Customer: "alice", Currency: "credits", Category: "grant", Amount: 1000, BalanceAfter: 1000,
-			Metadata: []byte(`{"grant_id":"g1"}`), Allocations: []byte(`[{"grant_id":"g1","amount":1000}]`),
-			Actor: "admin", IdempotencyKey: "k1", At: t0, RecordedAt: t1},
-		{ID: "e2", Customer: "alice", Currency: "credits", Category: "spend", Amount: -600, BalanceAfter: 400,
-			Operation: "send_email", Metadata: []byte(`{"operation":"send_email"}`), Allocations: []byte(`[]`), At: t1, RecordedAt: t1},
+		{ID: "e1", Customer: "alice", Currency: "credits", Type: "grant", Category: "grant", Description: "welcome", Amount: 1000,
+			BalanceAfter: 1000, AvailableAfter: ptr(int64(1000)), Details: []byte(`{"grant_id":"g1"}`), Metadata: []byte(`{"job":"j1"}`),
+			Allocations: []byte(`[{"grant_id":"g1","amount":1000}]`), Actor: "admin", IdempotencyKey: "k1", At: t0, OccurredAt: t0, RecordedAt: t1},
+		{ID: "e2", Customer: "alice", Currency: "credits", Type: "charge", Category: "spend", Amount: -600, BalanceAfter: 400,
+			Operation: "send_email", Details: []byte(`{}`), Metadata: []byte(`{}`), Allocations: []byte(`[]`), At: t1, OccurredAt: t0, RecordedAt: t1},
 	}
 	holds := []*store.Hold{
 		{ID: "h1", Customer: "alice", Currency: "credits", Operation: "generate_video", Params: []byte(`{"seconds":12}`),

@@ -24,8 +24,8 @@ const (
 	walletColumns = "customer, currency, ledger_balance, low_notified, alerts, created_at"
 	grantColumns  = "id, customer, currency, amount, remaining, reason, source, priority, created_at, effective_at, " +
 		"expires_at, voided_at, expired_at, cost_basis, metadata"
-	entryColumns = "seq, id, customer, currency, category, amount, balance_after, operation, metadata, allocations, " +
-		"actor, idempotency_key, at, recorded_at"
+	entryColumns = "seq, id, customer, currency, type, category, description, amount, balance_after, available_after, " +
+		"operation, details, metadata, allocations, actor, idempotency_key, at, occurred_at, recorded_at"
 	holdColumns = "id, customer, currency, operation, params, amount, captured, status, created_at, expires_at, " +
 		"resolved_at, allocations, metadata, entry_id"
 	idempotencyColumns = "key, fingerprint, result, created_at"
@@ -156,17 +156,24 @@ func (r *readTx) Entries(ctx context.Context, q store.EntryQuery) ([]*store.Entr
 	if q.Currency != "" {
 		w.add("currency = ", q.Currency)
 	}
+	if q.Type != "" {
+		w.add("type = ", q.Type)
+	}
 	if q.Category != "" {
 		w.add("category = ", q.Category)
 	}
 	if q.Operation != "" {
 		w.add("operation = ", q.Operation)
 	}
+	timeCol := "at"
+	if q.ByOccurredAt {
+		timeCol = "occurred_at"
+	}
 	if !q.Since.IsZero() {
-		w.add("at >= ", q.Since.UnixMicro())
+		w.add(timeCol+" >= ", q.Since.UnixMicro())
 	}
 	if !q.Until.IsZero() {
-		w.add("at < ", q.Until.UnixMicro())
+		w.add(timeCol+" < ", q.Until.UnixMicro())
 	}
 	order := "seq"
 	if q.Desc {
@@ -320,12 +327,13 @@ func scanGrant(row pgx.Row) (*store.Grant, error) {
 
 func scanEntry(row pgx.Row) (*store.Entry, error) {
 	var e store.Entry
-	var at, recorded int64
-	if err := row.Scan(&e.Seq, &e.ID, &e.Customer, &e.Currency, &e.Category, &e.Amount, &e.BalanceAfter, &e.Operation,
-		&e.Metadata, &e.Allocations, &e.Actor, &e.IdempotencyKey, &at, &recorded); err != nil {
+	var at, occurred, recorded int64
+	if err := row.Scan(&e.Seq, &e.ID, &e.Customer, &e.Currency, &e.Type, &e.Category, &e.Description, &e.Amount, &e.BalanceAfter,
+		&e.AvailableAfter, &e.Operation, &e.Details, &e.Metadata, &e.Allocations, &e.Actor, &e.IdempotencyKey,
+		&at, &occurred, &recorded); err != nil {
 		return nil, err
 	}
-	e.At, e.RecordedAt = fromMicros(at), fromMicros(recorded)
+	e.At, e.OccurredAt, e.RecordedAt = fromMicros(at), fromMicros(occurred), fromMicros(recorded)
 	return &e, nil
 }
 

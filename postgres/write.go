@@ -136,27 +136,34 @@ WHERE g.id = u.id`,
 
 	// WITH ORDINALITY ... ORDER BY: seq follows the order of the list.
 	e := c.Entries
-	queue("insert entries", len(e), `INSERT INTO entries (id, customer, currency, category, amount, balance_after, operation,
-    metadata, allocations, actor, idempotency_key, at, recorded_at)
-SELECT id, customer, currency, category, amount, balance_after, operation,
-       COALESCE(metadata::jsonb, '{}'), COALESCE(allocations::jsonb, '[]'), actor, idempotency_key, at, recorded_at
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[],
-            $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::bigint[]) WITH ORDINALITY
-     AS t(id, customer, currency, category, amount, balance_after, operation,
-          metadata, allocations, actor, idempotency_key, at, recorded_at, ord)
+	queue("insert entries", len(e), `INSERT INTO entries (id, customer, currency, type, category, description, amount,
+    balance_after, available_after, operation, details, metadata, allocations, actor, idempotency_key, at, occurred_at, recorded_at)
+SELECT id, customer, currency, type, category, description, amount, balance_after, available_after, operation,
+       COALESCE(details::jsonb, '{}'), COALESCE(metadata::jsonb, '{}'), COALESCE(allocations::jsonb, '[]'), actor,
+       idempotency_key, at, occurred_at, recorded_at
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[],
+            $9::bigint[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::bigint[],
+            $17::bigint[], $18::bigint[]) WITH ORDINALITY
+     AS t(id, customer, currency, type, category, description, amount, balance_after, available_after, operation,
+          details, metadata, allocations, actor, idempotency_key, at, occurred_at, recorded_at, ord)
 ORDER BY ord`,
 		column(e, func(v *store.Entry) string { return v.ID }),
 		column(e, func(v *store.Entry) string { return v.Customer }),
 		column(e, func(v *store.Entry) string { return v.Currency }),
+		column(e, func(v *store.Entry) string { return v.Type }),
 		column(e, func(v *store.Entry) string { return v.Category }),
+		column(e, func(v *store.Entry) string { return v.Description }),
 		column(e, func(v *store.Entry) int64 { return v.Amount }),
 		column(e, func(v *store.Entry) int64 { return v.BalanceAfter }),
+		column(e, func(v *store.Entry) *int64 { return v.AvailableAfter }),
 		column(e, func(v *store.Entry) string { return v.Operation }),
+		column(e, func(v *store.Entry) *string { return jsonText(v.Details) }),
 		column(e, func(v *store.Entry) *string { return jsonText(v.Metadata) }),
 		column(e, func(v *store.Entry) *string { return jsonText(v.Allocations) }),
 		column(e, func(v *store.Entry) string { return v.Actor }),
 		column(e, func(v *store.Entry) string { return v.IdempotencyKey }),
 		column(e, func(v *store.Entry) int64 { return v.At.UnixMicro() }),
+		column(e, func(v *store.Entry) int64 { return v.OccurredAt.UnixMicro() }),
 		column(e, func(v *store.Entry) int64 { return v.RecordedAt.UnixMicro() }))
 
 	h := c.NewHolds

@@ -14,7 +14,7 @@ const grantCols = `id, customer, currency, amount, remaining, reason, source, pr
 
 const holdCols = `id, customer, currency, operation, params, amount, captured, status, created_at, expires_at, resolved_at, allocations, metadata, entry_id`
 
-const entryCols = `seq, id, customer, currency, category, amount, balance_after, operation, metadata, allocations, actor, idempotency_key, at, recorded_at`
+const entryCols = `seq, id, customer, currency, type, category, description, amount, balance_after, available_after, operation, details, metadata, allocations, actor, idempotency_key, at, occurred_at, recorded_at`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -60,14 +60,18 @@ func scanHold(r scanner) (*store.Hold, error) {
 
 func scanEntry(r scanner) (*store.Entry, error) {
 	var e store.Entry
-	var at, rec int64
-	var meta, allocs string
-	if err := r.Scan(&e.Seq, &e.ID, &e.Customer, &e.Currency, &e.Category, &e.Amount, &e.BalanceAfter, &e.Operation,
-		&meta, &allocs, &e.Actor, &e.IdempotencyKey, &at, &rec); err != nil {
+	var at, occurred, rec int64
+	var avail sql.NullInt64
+	var details, meta, allocs string
+	if err := r.Scan(&e.Seq, &e.ID, &e.Customer, &e.Currency, &e.Type, &e.Category, &e.Description, &e.Amount, &e.BalanceAfter,
+		&avail, &e.Operation, &details, &meta, &allocs, &e.Actor, &e.IdempotencyKey, &at, &occurred, &rec); err != nil {
 		return nil, err
 	}
-	e.Metadata, e.Allocations = []byte(meta), []byte(allocs)
-	e.At, e.RecordedAt = fromMicros(at), fromMicros(rec)
+	if avail.Valid {
+		e.AvailableAfter = &avail.Int64
+	}
+	e.Details, e.Metadata, e.Allocations = []byte(details), []byte(meta), []byte(allocs)
+	e.At, e.OccurredAt, e.RecordedAt = fromMicros(at), fromMicros(occurred), fromMicros(rec)
 	return &e, nil
 }
 
@@ -205,17 +209,24 @@ func (t *txn) Entries(ctx context.Context, q store.EntryQuery) ([]*store.Entry, 
 	if q.Currency != "" {
 		add("currency = ?", q.Currency)
 	}
+	if q.Type != "" {
+		add("type = ?", q.Type)
+	}
 	if q.Category != "" {
 		add("category = ?", q.Category)
 	}
 	if q.Operation != "" {
 		add("operation = ?", q.Operation)
 	}
+	timeCol := "at"
+	if q.ByOccurredAt {
+		timeCol = "occurred_at"
+	}
 	if !q.Since.IsZero() {
-		add("at >= ?", micros(q.Since))
+		add(timeCol+" >= ?", micros(q.Since))
 	}
 	if !q.Until.IsZero() {
-		add("at < ?", micros(q.Until))
+		add(timeCol+" < ?", micros(q.Until))
 	}
 	order := "ASC"
 	if q.Desc {
@@ -332,11 +343,12 @@ func (t *txn) Apply(ctx context.Context, c *store.Changes) error {
 				u := c.GrantUpdates[i]
 				return []any{u.Remaining, microsPtr(u.VoidedAt), microsPtr(u.ExpiredAt), microsPtr(u.ExpiresAt), u.ID}
 			}},
-		{"insert entry", `INSERT INTO entries (id, customer, currency, category, amount, balance_after, operation, metadata, allocations, actor, idempotency_key, at, recorded_at) VALUES `, 13, len(c.Entries),
+		{"insert entry", `INSERT INTO entries (id, customer, currency, type, category, description, amount, balance_after, available_after, operation, details, metadata, allocations, actor, idempotency_key, at, occurred_at, recorded_at) VALUES `, 18, len(c.Entries),
 			func(i int) []any {
 				e := c.Entries[i]
-				return []any{e.ID, e.Customer, e.Currency, e.Category, e.Amount, e.BalanceAfter, e.Operation,
-					string(e.Metadata), string(e.Allocations), e.Actor, e.IdempotencyKey, micros(e.At), micros(e.RecordedAt)}
+				return []any{e.ID, e.Customer, e.Currency, e.Type, e.Category, e.Description, e.Amount, e.BalanceAfter, nullInt(e.AvailableAfter),
+					e.Operation, string(orObject(e.Details)), string(e.Metadata), string(e.Allocations), e.Actor, e.IdempotencyKey,
+					micros(e.At), micros(e.OccurredAt), micros(e.RecordedAt)}
 			}},
 		{"insert hold", `INSERT INTO holds (` + holdCols + `) VALUES `, 14, len(c.NewHolds),
 			func(i int) []any {
@@ -397,4 +409,20 @@ func (t *txn) exec(ctx context.Context, what, query string, args []any) error {
 		return t.s.translate(what, err)
 	}
 	return nil
+}
+
+// nullInt turns an optional integer into a nullable column value.
+func nullInt(v *int64) any {
+	if v == nil {
+		return nil
+	}
+	return *v
+}
+
+// orObject returns an empty JSON object for an empty column value.
+func orObject(b []byte) []byte {
+	if len(b) == 0 {
+		return []byte("{}")
+	}
+	return b
 }

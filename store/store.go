@@ -158,15 +158,20 @@ type Entry struct {
 	ID             string
 	Customer       string
 	Currency       string
+	Type           string // one of the domain's closed set of entry types
 	Category       string
+	Description    string
 	Amount         int64
 	BalanceAfter   int64
+	AvailableAfter *int64 // nil on entries written before migration 0003
 	Operation      string // for operation charges, to filter by operation
-	Metadata       []byte // JSON object
+	Details        []byte // JSON object: the library's own fields
+	Metadata       []byte // JSON object: the caller's metadata
 	Allocations    []byte // JSON array
 	Actor          string
 	IdempotencyKey string
 	At             time.Time
+	OccurredAt     time.Time // when the usage happened (the domain sets At when not given)
 	RecordedAt     time.Time
 }
 
@@ -174,13 +179,16 @@ type Entry struct {
 type EntryQuery struct {
 	Customer  string
 	Currency  string    // empty: all
+	Type      string    // empty: all
 	Category  string    // empty: all
 	Operation string    // empty: all
 	Since     time.Time // At >= Since when non-zero
 	Until     time.Time // At < Until when non-zero
-	AfterSeq  int64     // cursor, exclusive; 0: from the start
-	Desc      bool      // newest first (then AfterSeq means Seq < AfterSeq)
-	Limit     int
+	// ByOccurredAt makes Since and Until bound OccurredAt instead of At.
+	ByOccurredAt bool
+	AfterSeq     int64 // cursor, exclusive; 0: from the start
+	Desc         bool  // newest first (then AfterSeq means Seq < AfterSeq)
+	Limit        int
 }
 
 // Hold is a hold row.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -22,8 +23,8 @@ func testReadmeFlow(t *testing.T, b *Bundle) {
 	if e.Amount != -1 || e.Category != creditkit.CategoryOperationCharge || e.BalanceAfter != 99 {
 		t.Fatalf("spend entry = %+v, want operation_charge -1 with balance_after 99", e)
 	}
-	if e.Metadata["operation"] != "send_email" || e.Metadata["executed_at"] == nil {
-		t.Fatalf("spend metadata = %v, want operation and executed_at", e.Metadata)
+	if e.Operation != "send_email" || e.Type != creditkit.EntryCharge || e.Details["cost"] != float64(1) || len(e.Metadata) != 0 {
+		t.Fatalf("spend entry = %+v, want a charge for send_email costing 1, with no metadata", e)
 	}
 	wantAvailable(t, l, "alice", 99)
 	if got, want := categories(t, l, "alice"), []string{"signup_bonus 100", "operation_charge -1"}; !slices.Equal(got, want) {
@@ -51,8 +52,8 @@ func testPricing(t *testing.T, b *Bundle) {
 	if e.Amount != -16 {
 		t.Fatalf("process_image 5.2 MB charged %d, want -16", e.Amount)
 	}
-	if md, _ := e.Metadata["metadata"].(map[string]any); md["job"] != "j1" {
-		t.Fatalf("caller metadata lost: %v", e.Metadata)
+	if len(e.Metadata) != 1 || e.Metadata["job"] != "j1" {
+		t.Fatalf("entry metadata = %v, want exactly the caller's {job: j1}", e.Metadata)
 	}
 	if ok := must(l.CanAfford(c, "bob", "process_image", creditkit.Params{"mb": 74})); !ok {
 		t.Fatal("bob cannot afford 84 credits with 84 available")
@@ -61,8 +62,8 @@ func testPricing(t *testing.T, b *Bundle) {
 		t.Fatal("bob can afford 85 credits with only 84 available")
 	}
 	analytics := must(l.Spend(c, "bob", "analyze_data", creditkit.Params{"prompt_chars": 10}, nil))
-	if om, _ := analytics.Metadata["operation_meta"].(map[string]any); om["category"] != "analytics" {
-		t.Fatalf("operation meta not recorded: %v", analytics.Metadata)
+	if om, _ := analytics.Details["operation_meta"].(map[string]any); om["category"] != "analytics" {
+		t.Fatalf("operation meta not recorded: %v", analytics.Details)
 	}
 }
 
@@ -204,7 +205,7 @@ func testHolds(t *testing.T, b *Bundle) {
 	wantCode(t, err, creditkit.CodeInvalidAmount)
 	// A partial capture charges 12 and returns 8.
 	e := must(l.Capture(c, h.ID, ptr(creditkit.Amount(12)), nil))
-	if e.Amount != -12 || e.Metadata["hold_id"] != h.ID || e.Metadata["operation"] != "process_image" {
+	if e.Amount != -12 || e.Details["hold_id"] != h.ID || e.Operation != "process_image" {
 		t.Fatalf("capture entry = %+v", e)
 	}
 	bal = must(l.Balance(c, "gina", nil))
@@ -267,7 +268,7 @@ func testHoldOnVoidedGrant(t *testing.T, b *Bundle) {
 	}
 	must(l.Capture(c, h.ID, ptr(creditkit.Amount(3)), nil))
 	wantAvailable(t, l, "ivy", 5)
-	if got := categories(t, l, "ivy"); !slices.Equal(got, []string{"manual_adjustment 10", "pack 5", "void -2", "operation_charge -3", "void -5"}) {
+	if got := categories(t, l, "ivy"); !slices.Equal(got, []string{"manual_adjustment 10", "pack 5", "void -2", "debit -3", "void -5"}) {
 		t.Fatalf("history = %v", got)
 	}
 }
@@ -350,7 +351,7 @@ func testVoid(t *testing.T, b *Bundle) {
 	g := must(l.Grant(c, "mia", 40, nil))
 	must(l.Debit(c, "mia", 15, nil))
 	e := must(l.Void(c, g.ID, &creditkit.VoidOpts{Reason: "refunded"}))
-	if e.Amount != -25 || e.Category != creditkit.CategoryVoid || e.Metadata["reason"] != "refunded" {
+	if e.Amount != -25 || e.Category != creditkit.CategoryVoid || e.Details["reason"] != "refunded" {
 		t.Fatalf("void entry = %+v", e)
 	}
 	wantAvailable(t, l, "mia", 0)
@@ -835,5 +836,280 @@ func testRunDueIdempotent(t *testing.T, b *Bundle) {
 	}
 	if res := must(l.RunDue(c)); res.ExpiredGrants != 0 || res.ExpiredHolds != 0 {
 		t.Fatalf("second RunDue = %+v, want nothing", res)
+	}
+}
+
+// testEntries runs the cases about what each entry carries: its type,
+// description, available balance after, usage time, and metadata.
+func testEntries(t *testing.T, b *Bundle) {
+	for _, tc := range []struct {
+		name string
+		fn   func(*testing.T, *Bundle)
+	}{
+		{"TypesAndAvailableAfter", testEntryTypesAndAvailable},
+		{"Description", testEntryDescription},
+		{"MetadataIsTheCallers", testEntryMetadata},
+		{"OccurredAt", testEntryOccurredAt},
+		{"RawChargesHaveAName", testRawChargeUsage},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer guard(t)
+			tc.fn(t, b)
+		})
+	}
+}
+
+// Every kind of movement writes entries of its type, History filters by
+// type, and available_after is the spendable balance, without held or
+// scheduled credits, while balance_after counts them.
+func testEntryTypesAndAvailable(t *testing.T, b *Bundle) {
+	l, c := b.Ledger, ctx(t)
+	now := b.Clock.Now()
+	must(l.Grant(c, "tara", 100, nil))
+	must(l.Grant(c, "tara", 50, &creditkit.GrantOpts{EffectiveAt: now.Add(time.Hour)}))
+	h := must(l.Hold(c, "tara", "process_image", creditkit.Params{"mb": 10}, nil)) // 20 held
+	must(l.Debit(c, "tara", 10, &creditkit.DebitOpts{Reason: "storage"}))
+	must(l.Capture(c, h.ID, ptr(creditkit.Amount(5)), nil)) // 15 return
+	raw := must(l.Hold(c, "tara", "", nil, &creditkit.HoldOpts{Amount: ptr(creditkit.Amount(7))}))
+	must(l.Capture(c, raw.ID, nil, nil))
+	must(l.Transfer(c, "tara", "uma", 8, nil))
+	must(l.Grant(c, "tara", 30, &creditkit.GrantOpts{ExpiresIn: 30 * time.Minute}))
+	g4 := must(l.Grant(c, "tara", 5, nil))
+	must(l.Void(c, g4.ID, nil))
+	b.Clock.Advance(31 * time.Minute) // the 30 expire at the next write
+	must(l.Debit(c, "tara", 1, nil))
+	b.Clock.Advance(30 * time.Minute) // the scheduled 50 take effect
+	must(l.Debit(c, "tara", 1, nil))
+
+	type row struct {
+		typ      creditkit.EntryType
+		category string
+		amount   creditkit.Amount
+		balance  creditkit.Amount
+		avail    creditkit.Amount
+	}
+	want := []row{
+		{creditkit.EntryGrant, "manual_adjustment", 100, 100, 100},
+		{creditkit.EntryGrant, "manual_adjustment", 50, 150, 100}, // scheduled
+		{creditkit.EntryCharge, "storage", -10, 140, 70},          // 20 held
+		{creditkit.EntryCharge, "operation_charge", -5, 135, 85},  // 15 returned
+		{creditkit.EntryCharge, "debit", -7, 128, 78},
+		{creditkit.EntryTransfer, "transfer_out", -8, 120, 70},
+		{creditkit.EntryGrant, "manual_adjustment", 30, 150, 100},
+		{creditkit.EntryGrant, "manual_adjustment", 5, 155, 105},
+		{creditkit.EntryVoid, "void", -5, 150, 100},
+		{creditkit.EntryExpiration, "expiration", -30, 120, 70},
+		{creditkit.EntryCharge, "debit", -1, 119, 69},
+		{creditkit.EntryCharge, "debit", -1, 118, 118}, // the 50 are effective
+	}
+	entries := must(l.History(c, "tara", nil))
+	if len(entries) != len(want) {
+		t.Fatalf("tara has %d entries, want %d", len(entries), len(want))
+	}
+	for i, e := range entries {
+		got := row{e.Type, e.Category, e.Amount, e.BalanceAfter, -1}
+		if e.AvailableAfter != nil {
+			got.avail = *e.AvailableAfter
+		}
+		if got != want[i] {
+			t.Errorf("entry %d = %+v, want %+v", i, got, want[i])
+		}
+	}
+	in := must(l.History(c, "uma", nil))
+	if len(in) != 1 || in[0].Type != creditkit.EntryTransfer || in[0].AvailableAfter == nil || *in[0].AvailableAfter != 8 {
+		t.Fatalf("uma's history = %+v, want one transfer leaving 8 available", in)
+	}
+
+	counts := map[creditkit.EntryType]int{creditkit.EntryGrant: 4, creditkit.EntryCharge: 5, creditkit.EntryTransfer: 1,
+		creditkit.EntryVoid: 1, creditkit.EntryExpiration: 1, creditkit.EntryReversal: 0, creditkit.EntryAdjustment: 0}
+	for _, typ := range creditkit.EntryTypes() {
+		got := must(l.History(c, "tara", &creditkit.HistoryFilter{Type: typ}))
+		if len(got) != counts[typ] {
+			t.Errorf("History(type %s) has %d entries, want %d", typ, len(got), counts[typ])
+		}
+		for _, e := range got {
+			if e.Type != typ {
+				t.Errorf("History(type %s) returned a %s entry", typ, e.Type)
+			}
+		}
+	}
+	// Paging and order still apply within a type.
+	newest := must(l.History(c, "tara", &creditkit.HistoryFilter{Type: creditkit.EntryCharge, Newest: true, Limit: 2}))
+	if len(newest) != 2 || newest[0].ID != entries[11].ID || newest[1].ID != entries[10].ID {
+		t.Fatalf("newest two charges = %v, want the last two debits", newest)
+	}
+	_, err := l.History(c, "tara", &creditkit.HistoryFilter{Type: "refund_ish"})
+	wantCode(t, err, creditkit.CodeInvalidRequest)
+	for _, typ := range creditkit.EntryTypes() {
+		if !strings.Contains(err.Error(), string(typ)) {
+			t.Errorf("bad type error %q does not list %s", err, typ)
+		}
+	}
+}
+
+// Entries carry an optional free-text description, checked like any input.
+func testEntryDescription(t *testing.T, b *Bundle) {
+	l, c := b.Ledger, ctx(t)
+	g := must(l.Grant(c, "vera", 100, &creditkit.GrantOpts{Description: "Welcome bonus"}))
+	e := must(l.Spend(c, "vera", "send_email", nil, &creditkit.SpendOpts{Description: "Résumé sent ✓\nto 3 people"}))
+	d := must(l.Debit(c, "vera", 2, &creditkit.DebitOpts{Description: "storage, March"}))
+	tr := must(l.Transfer(c, "vera", "walt", 3, &creditkit.TransferOpts{Description: "shared with a teammate"}))
+	entries := must(l.History(c, "vera", nil))
+	got := []string{entries[0].Description, entries[1].Description, entries[2].Description, entries[3].Description}
+	want := []string{"Welcome bonus", "Résumé sent ✓\nto 3 people", "storage, March", "shared with a teammate"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("descriptions = %q, want %q", got, want)
+	}
+	if e.Description != want[1] || d.Description != want[2] || tr.In.Description != want[3] || g.ID == "" {
+		t.Fatalf("results lost their descriptions: %q %q %q", e.Description, d.Description, tr.In.Description)
+	}
+	for name, desc := range map[string]string{
+		"too long":         strings.Repeat("é", 501),
+		"invalid UTF-8":    "caf\xe9",
+		"control char":     "bell\x07",
+		"nul in the midst": "a\x00b",
+	} {
+		_, err := l.Spend(c, "vera", "send_email", nil, &creditkit.SpendOpts{Description: desc})
+		wantCode(t, err, creditkit.CodeInvalidRequest)
+		_, err = l.Grant(c, "vera", 1, &creditkit.GrantOpts{Description: desc})
+		wantCode(t, err, creditkit.CodeInvalidRequest)
+		if !strings.Contains(err.Error(), "description") {
+			t.Errorf("%s: error %q does not name the description", name, err)
+		}
+	}
+	if n := len(must(l.History(c, "vera", nil))); n != 4 {
+		t.Fatalf("refused descriptions wrote entries: %d entries, want 4", n)
+	}
+	// Exactly 500 characters is fine.
+	must(l.Debit(c, "vera", 1, &creditkit.DebitOpts{Description: strings.Repeat("é", 500)}))
+}
+
+// An entry's metadata is exactly the caller's; the library's own facts
+// live in Operation and Details, so neither can shadow the other.
+func testEntryMetadata(t *testing.T, b *Bundle) {
+	l, c := b.Ledger, ctx(t)
+	md := map[string]string{"operation": "mine", "cost": "priceless", "metadata": "flat"}
+	g := must(l.Grant(c, "xena", 100, &creditkit.GrantOpts{Reason: "signup_bonus", Metadata: map[string]string{"campaign": "spring"}}))
+	e := must(l.Spend(c, "xena", "process_image", creditkit.Params{"mb": 1}, &creditkit.SpendOpts{Metadata: md}))
+	if !maps.Equal(e.Metadata, md) || e.Operation != "process_image" || e.Details["cost"] != float64(11) {
+		t.Fatalf("spend entry metadata %v operation %q details %v, want the caller's metadata as given", e.Metadata, e.Operation, e.Details)
+	}
+	if p, _ := e.Details["params"].(map[string]any); p["mb"] != float64(1) {
+		t.Fatalf("spend details params = %v", e.Details["params"])
+	}
+	h := must(l.Hold(c, "xena", "send_email", nil, &creditkit.HoldOpts{Metadata: map[string]string{"job": "j9"}}))
+	ce := must(l.Capture(c, h.ID, nil, nil))
+	tr := must(l.Transfer(c, "xena", "yuri", 5, &creditkit.TransferOpts{Metadata: map[string]string{"note": "gift"}}))
+	entries := must(l.History(c, "xena", nil))
+	for i, want := range []map[string]string{{"campaign": "spring"}, md, {"job": "j9"}, {"note": "gift"}} {
+		if !maps.Equal(entries[i].Metadata, want) {
+			t.Errorf("entry %d (%s) metadata = %v, want %v", i, entries[i].Category, entries[i].Metadata, want)
+		}
+	}
+	if entries[0].Details["grant_id"] != g.ID || entries[0].Details["source"] != "bonus" {
+		t.Errorf("grant entry details = %v", entries[0].Details)
+	}
+	if ce.Details["hold_id"] != h.ID || ce.Operation != "send_email" || tr.In.Details["from"] != "xena" || !maps.Equal(tr.In.Metadata, map[string]string{"note": "gift"}) {
+		t.Errorf("capture details %v, transfer details %v metadata %v", ce.Details, tr.In.Details, tr.In.Metadata)
+	}
+	// Operation is a column: History filters by it.
+	if got := must(l.History(c, "xena", &creditkit.HistoryFilter{Operation: "process_image"})); len(got) != 1 || got[0].ID != e.ID {
+		t.Fatalf("History(operation process_image) = %v", got)
+	}
+}
+
+// A charge keeps when its usage happened (OccurredAt), apart from when it
+// was written (At, which orders the ledger); Usage sums by OccurredAt, and
+// times out of the ledger's window are refused.
+func testEntryOccurredAt(t *testing.T, b *Bundle) {
+	l, c := b.Ledger, ctx(t)
+	must(l.Grant(c, "otto", 100, nil))
+	b.Clock.Advance(72 * time.Hour)
+	now := b.Clock.Now()
+	then := now.Add(-48 * time.Hour)
+	e := must(l.Spend(c, "otto", "send_email", nil, &creditkit.SpendOpts{OccurredAt: then, IdempotencyKey: "otto-1"}))
+	if !e.At.Equal(now) || !e.OccurredAt.Equal(then) || !e.RecordedAt.Equal(now) {
+		t.Fatalf("entry at %s occurred_at %s recorded_at %s, want at %s occurred_at %s", e.At, e.OccurredAt, e.RecordedAt, now, then)
+	}
+	d := must(l.Debit(c, "otto", 2, &creditkit.DebitOpts{OccurredAt: now.Add(-20 * time.Hour)}))
+	plain := must(l.Spend(c, "otto", "send_email", nil, nil))
+	if !plain.OccurredAt.Equal(plain.At) || !d.OccurredAt.Equal(now.Add(-20*time.Hour)) {
+		t.Fatalf("occurred_at of a plain spend %s (at %s), of a debit %s", plain.OccurredAt, plain.At, d.OccurredAt)
+	}
+	// The same key with another time is another request.
+	_, err := l.Spend(c, "otto", "send_email", nil, &creditkit.SpendOpts{OccurredAt: then.Add(time.Second), IdempotencyKey: "otto-1"})
+	wantCode(t, err, creditkit.CodeIdempotencyConflict)
+	// A replay returns the first entry, time included.
+	if r := must(l.Spend(c, "otto", "send_email", nil, &creditkit.SpendOpts{OccurredAt: then, IdempotencyKey: "otto-1"})); r.ID != e.ID || !r.OccurredAt.Equal(then) {
+		t.Fatalf("replay = %+v", r)
+	}
+	// The ledger keeps write order.
+	hist := must(l.History(c, "otto", nil))
+	if len(hist) != 4 || hist[1].ID != e.ID || hist[2].ID != d.ID || !hist[1].OccurredAt.Equal(then) {
+		t.Fatalf("history = %v", hist)
+	}
+	// Usage counts each charge on the day it happened.
+	days := must(l.Usage(c, "otto", &creditkit.UsageQuery{Interval: creditkit.IntervalDay}))
+	day := func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
+	wantDays := []creditkit.UsageRow{{Start: day(then), Count: 1, Amount: 1}, {Start: day(now.Add(-20 * time.Hour)), Count: 1, Amount: 2}, {Start: day(now), Count: 1, Amount: 1}}
+	if !slices.Equal(days, wantDays) {
+		t.Fatalf("usage by day = %+v, want %+v", days, wantDays)
+	}
+	recent := must(l.Usage(c, "otto", &creditkit.UsageQuery{Since: now.Add(-12 * time.Hour)}))
+	if len(recent) != 1 || recent[0].Count != 1 || recent[0].Amount != 1 {
+		t.Fatalf("usage of the last 12 hours = %+v, want the one charge that happened then", recent)
+	}
+	// Out of the window: refused, naming the window, moving nothing.
+	for _, bad := range []time.Time{now.Add(6 * time.Minute), now.Add(-36 * 24 * time.Hour)} {
+		_, err := l.Spend(c, "otto", "send_email", nil, &creditkit.SpendOpts{OccurredAt: bad})
+		wantCode(t, err, creditkit.CodeInvalidRequest)
+		if !strings.Contains(err.Error(), "5m0s ahead") || !strings.Contains(err.Error(), "35 days back") {
+			t.Errorf("window error %q does not give the window", err)
+		}
+		_, err = l.Debit(c, "otto", 1, &creditkit.DebitOpts{OccurredAt: bad})
+		wantCode(t, err, creditkit.CodeInvalidRequest)
+	}
+	must(l.Spend(c, "otto", "send_email", nil, &creditkit.SpendOpts{OccurredAt: now.Add(5 * time.Minute)}))
+	must(l.Spend(c, "otto", "send_email", nil, &creditkit.SpendOpts{OccurredAt: now.Add(-35 * 24 * time.Hour)}))
+	// The window is the ledger's to set.
+	l.SetUsageWindow(creditkit.UsageWindow{Back: 40 * 24 * time.Hour})
+	if w := l.UsageWindow(); w.Ahead != creditkit.DefaultUsageAhead || w.Back != 40*24*time.Hour {
+		t.Fatalf("window = %+v", w)
+	}
+	must(l.Spend(c, "otto", "send_email", nil, &creditkit.SpendOpts{OccurredAt: now.Add(-36 * 24 * time.Hour)}))
+	wantAvailable(t, l, "otto", 100-1-2-1-1-1-1)
+}
+
+// A raw charge (a debit, or the capture of a hold for a raw amount without
+// an operation) carries its reason as its category, and usage split by
+// operation groups raw charges under their reason instead of an unnamed row.
+func testRawChargeUsage(t *testing.T, b *Bundle) {
+	l, c := b.Ledger, ctx(t)
+	must(l.Grant(c, "rhea", 100, nil))
+	d := must(l.Debit(c, "rhea", 3, nil))
+	must(l.Debit(c, "rhea", 4, &creditkit.DebitOpts{Reason: "storage"}))
+	h := must(l.Hold(c, "rhea", "", nil, &creditkit.HoldOpts{Amount: ptr(creditkit.Amount(5))}))
+	ce := must(l.Capture(c, h.ID, nil, nil))
+	must(l.Spend(c, "rhea", "send_email", nil, nil))
+	for _, e := range []*creditkit.Entry{d, ce} {
+		if e.Category != creditkit.CategoryDebit || e.Operation != "" || e.Type != creditkit.EntryCharge {
+			t.Fatalf("raw charge = %+v, want a charge in category debit without operation", e)
+		}
+		if _, ok := e.Details["operation"]; ok {
+			t.Fatalf("raw charge details name an operation: %v", e.Details)
+		}
+	}
+	got := must(l.Usage(c, "rhea", &creditkit.UsageQuery{ByOperation: true}))
+	want := []creditkit.UsageRow{
+		{Reason: "debit", Count: 2, Amount: 8},
+		{Reason: "storage", Count: 1, Amount: 4},
+		{Operation: "send_email", Count: 1, Amount: 1},
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("usage by operation = %+v, want %+v", got, want)
+	}
+	total := must(l.Usage(c, "rhea", nil))
+	if !slices.Equal(total, []creditkit.UsageRow{{Count: 4, Amount: 13}}) {
+		t.Fatalf("usage = %+v, want one row of 4 charges for 13", total)
 	}
 }

@@ -64,6 +64,7 @@ func CheckInvariants(t *testing.T, l *creditkit.Ledger) {
 			if !e.At.After(now) {
 				sumNow += e.Amount
 			}
+			checkEntryFacts(t, e)
 		}
 		if sum != creditkit.Amount(w.LedgerBalance) {
 			t.Errorf("invariant: %s/%s entries sum to %d but the wallet row says %d", w.Customer, w.Currency, sum, w.LedgerBalance)
@@ -118,5 +119,26 @@ func allEntries(t *testing.T, l *creditkit.Ledger, customer, currency string) []
 			return out
 		}
 		after = page[len(page)-1].ID
+	}
+}
+
+// checkEntryFacts checks what every entry carries: a type from the closed
+// set, an available balance after it within [0, balance after], and an
+// occurred_at (the write time, unless the caller gave the usage's time).
+func checkEntryFacts(t *testing.T, e *creditkit.Entry) {
+	t.Helper()
+	if !e.Type.Valid() {
+		t.Errorf("invariant: entry %s (%s) has type %q, not one of %v", e.ID, e.Category, e.Type, creditkit.EntryTypes())
+	}
+	if e.AvailableAfter == nil {
+		t.Errorf("invariant: entry %s has no available_after", e.ID)
+	} else if *e.AvailableAfter < 0 || *e.AvailableAfter > e.BalanceAfter {
+		t.Errorf("invariant: entry %s available_after %d outside [0, balance_after %d]", e.ID, *e.AvailableAfter, e.BalanceAfter)
+	}
+	if e.OccurredAt.IsZero() {
+		t.Errorf("invariant: entry %s has no occurred_at", e.ID)
+	}
+	if e.Details == nil || e.Metadata == nil {
+		t.Errorf("invariant: entry %s details %v metadata %v, want objects", e.ID, e.Details, e.Metadata)
 	}
 }

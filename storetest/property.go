@@ -478,6 +478,7 @@ func (r *runner) do(op Op) {
 			r.fail("%v: entry amount %d, want %d", op, e.Amount, -op.Amount)
 		}
 		r.wantAllocs(op.String(), e.Allocations, allocs)
+		r.wantEntry(op.String(), e, creditkit.EntryCharge, cust)
 	case OpHold:
 		cust := customerAt(op.Customer)
 		amount := creditkit.Amount(op.Amount)
@@ -536,6 +537,7 @@ func (r *runner) do(op Op) {
 			r.fail("%s: entry amount %d, want %d", what, e.Amount, -want)
 		}
 		r.wantAllocs(what, e.Allocations, allocs)
+		r.wantEntry(what, e, creditkit.EntryCharge, r.m.holds[i].customer)
 	case OpTransfer:
 		from, to := customerAt(op.Customer), customerAt(op.To)
 		res, err := l.Transfer(c, from, to, creditkit.Amount(op.Amount), &creditkit.TransferOpts{Evergreen: op.Evergreen})
@@ -547,6 +549,8 @@ func (r *runner) do(op Op) {
 			return
 		}
 		r.wantAllocs(op.String(), res.Out.Allocations, allocs)
+		r.wantEntry(op.String()+" out", res.Out, creditkit.EntryTransfer, from)
+		r.wantEntry(op.String()+" in", res.In, creditkit.EntryTransfer, to)
 		if len(res.Grants) != len(created) {
 			r.fail("%v: ledger made %d grants, model %d", op, len(res.Grants), len(created))
 		}
@@ -575,6 +579,7 @@ func (r *runner) do(op Op) {
 		if int64(e.Amount) != -amount {
 			r.fail("%s: entry amount %d, model voids %d", what, e.Amount, amount)
 		}
+		r.wantEntry(what, e, creditkit.EntryVoid, r.m.grants[i].customer)
 	case OpAdvance, OpToDeadline:
 		d := op.Advance
 		if op.Kind == OpToDeadline {
@@ -606,6 +611,27 @@ func (r *runner) do(op Op) {
 	default:
 		r.log("%v -> skipped: unknown kind", op)
 	}
+}
+
+// wantEntry checks an entry's type, and that its available balance after
+// is what the model can spend now, right after the write.
+func (r *runner) wantEntry(what string, e *creditkit.Entry, typ creditkit.EntryType, customer string) {
+	r.t.Helper()
+	if e.Type != typ {
+		r.fail("%s: entry type %q, want %q", what, e.Type, typ)
+	}
+	want := r.m.spendable(customer)
+	if e.AvailableAfter == nil || int64(*e.AvailableAfter) != want {
+		r.fail("%s: entry available_after %v, model has %d spendable", what, fmtAmountPtr(e.AvailableAfter), want)
+	}
+}
+
+// fmtAmountPtr prints an optional amount for a failure message.
+func fmtAmountPtr(a *creditkit.Amount) string {
+	if a == nil {
+		return "nil"
+	}
+	return fmt.Sprint(int64(*a))
 }
 
 // outcome describes a step's outcome for the trace: the model's (ok when

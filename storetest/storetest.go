@@ -108,6 +108,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"BalanceAlerts", testBalanceAlerts},
 		{"Currencies", testCurrencies},
 		{"HistoryPaging", testHistoryPaging},
+		{"Entries", testEntries},
 		{"ConcurrentSpendsNeverOverdraw", testConcurrentSpends},
 		{"ConcurrentSpendsUnbatched", testConcurrentSpendsUnbatched},
 		{"ConcurrentIdempotentReplays", testConcurrentIdempotency},

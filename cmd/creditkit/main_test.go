@@ -341,16 +341,16 @@ func TestSpendWithParams(t *testing.T) {
 	if !strings.HasPrefix(e.ID, "ent_") || e.Category != creditkit.CategoryOperationCharge || e.Amount != -16 || e.BalanceAfter != 84 || e.Actor != "cli" {
 		t.Fatalf("spend entry = %+v", e)
 	}
-	if e.Metadata["operation"] != "process_image" {
-		t.Fatalf("entry metadata operation = %v", e.Metadata["operation"])
+	if e.Operation != "process_image" {
+		t.Fatalf("entry operation = %v", e.Operation)
 	}
 	// A numeric param is recorded as a number, as the API records
 	// {"mb": 5.2}; a non-numeric one stays a string.
-	if p, _ := e.Metadata["params"].(map[string]any); p["mb"] != 5.2 {
-		t.Fatalf("entry metadata params = %#v, want the number 5.2", e.Metadata["params"])
+	if p, _ := e.Details["params"].(map[string]any); p["mb"] != 5.2 {
+		t.Fatalf("entry details params = %#v, want the number 5.2", e.Details["params"])
 	}
-	if md, _ := e.Metadata["metadata"].(map[string]any); md["job"] != "j1" {
-		t.Fatalf("entry metadata metadata = %v", e.Metadata["metadata"])
+	if e.Metadata["job"] != "j1" {
+		t.Fatalf("entry metadata = %v", e.Metadata)
 	}
 	b.requireAvailable(t, "alice", 84)
 
@@ -366,8 +366,8 @@ func TestSpendWithParams(t *testing.T) {
 	}
 	var last []creditkit.Entry
 	b.okJSON(t, &last, "history", "alice", "--limit", "1", "--category", "operation_charge")
-	if p, _ := last[0].Metadata["params"].(map[string]any); p["tokens"] != 25.0 {
-		t.Fatalf("history params = %#v, want the number 25", last[0].Metadata["params"])
+	if p, _ := last[0].Details["params"].(map[string]any); p["tokens"] != 25.0 {
+		t.Fatalf("history params = %#v, want the number 25", last[0].Details["params"])
 	}
 	b.ok(t, "release", h.ID)
 
@@ -566,7 +566,7 @@ func TestVoid(t *testing.T) {
 
 	var e creditkit.Entry
 	b.okJSON(t, &e, "void", g.ID, "--reason", "granted by mistake")
-	if e.Category != creditkit.CategoryVoid || e.Amount != -39 || e.BalanceAfter != 0 || e.Metadata["reason"] != "granted by mistake" {
+	if e.Category != creditkit.CategoryVoid || e.Amount != -39 || e.BalanceAfter != 0 || e.Details["reason"] != "granted by mistake" {
 		t.Fatalf("void entry = %+v", e)
 	}
 	b.requireAvailable(t, "alice", 0)
@@ -592,7 +592,7 @@ func TestHoldCaptureRelease(t *testing.T) {
 
 	var e creditkit.Entry
 	b.okJSON(t, &e, "capture", h.ID, "--amount", "10")
-	if e.Amount != -10 || e.Category != creditkit.CategoryOperationCharge || e.Metadata["hold_id"] != h.ID {
+	if e.Amount != -10 || e.Category != creditkit.CategoryOperationCharge || e.Details["hold_id"] != h.ID {
 		t.Fatalf("capture entry = %+v", e)
 	}
 	bal = b.balance(t, "alice", "")

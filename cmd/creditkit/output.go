@@ -108,20 +108,20 @@ func fmtDuration(d time.Duration) string {
 // entryDetails summarises what an entry is about, for the history table.
 func entryDetails(e *creditkit.Entry) string {
 	var parts []string
-	if op, ok := e.Metadata["operation"].(string); ok && op != "" {
-		p := op
-		if params, ok := e.Metadata["params"].(map[string]any); ok && len(params) > 0 {
+	if e.Operation != "" {
+		p := e.Operation
+		if params, ok := e.Details["params"].(map[string]any); ok && len(params) > 0 {
 			p += " " + fmtPairs(params)
 		}
 		parts = append(parts, p)
 	}
 	for _, k := range []string{"grant_id", "hold_id", "from", "to", "reason"} {
-		if v, ok := e.Metadata[k]; ok && v != "" {
+		if v, ok := e.Details[k]; ok && v != "" {
 			parts = append(parts, fmt.Sprintf("%s=%v", k, v))
 		}
 	}
-	if md, ok := e.Metadata["metadata"].(map[string]any); ok && len(md) > 0 {
-		parts = append(parts, fmtPairs(md))
+	if len(e.Metadata) > 0 {
+		parts = append(parts, fmtPairs(e.Metadata))
 	}
 	if len(parts) == 0 {
 		return "-"
