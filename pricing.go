@@ -422,36 +422,3 @@ func parseFormula(formula string, currencies []Currency) (*parsedFormula, *formu
 func ratPow10(n int) *big.Rat {
 	return new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil))
 }
-
-// singularName strips one trailing "s": "credits" -> "credit".
-func singularName(name string) string {
-	if len(name) > 1 && strings.HasSuffix(name, "s") {
-		return name[:len(name)-1]
-	}
-	return name
-}
-
-// resolveCurrency finds the currency a word names: its name or its singular
-// form, case-insensitively.
-func resolveCurrency(word string, currencies []Currency) (Currency, bool) {
-	for _, c := range currencies {
-		if word == c.Name {
-			return c, true
-		}
-	}
-	for _, c := range currencies {
-		if strings.EqualFold(word, c.Name) || (singularName(c.Name) != c.Name && strings.EqualFold(word, singularName(c.Name))) {
-			return c, true
-		}
-	}
-	return Currency{}, false
-}
-
-// currencyNames lists currency names for messages.
-func currencyNames(currencies []Currency) string {
-	names := make([]string, len(currencies))
-	for i, c := range currencies {
-		names[i] = c.Name
-	}
-	return strings.Join(names, ", ")
-}
