@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -32,9 +31,10 @@ type Plan struct {
 	SignupBonus Amount
 	// TrialIncludes is given once for a trial of the plan.
 	TrialIncludes Amount
-	// ExpireAfter is how long credits stay usable after cancellation; 0 means
-	// no particular limit.
-	ExpireAfter time.Duration
+	// ExpireAfter is how long credits stay usable after cancellation, on the
+	// calendar ("1 month" is a calendar month); empty means no particular
+	// limit.
+	ExpireAfter Span
 	// Overage is how far into debt a customer may go, billed at period end;
 	// 0 means none.
 	Overage Amount
@@ -65,8 +65,9 @@ type Pack struct {
 	PriceCents int64
 	// PriceCurrency is the ISO 4217 code of the price, such as "USD".
 	PriceCurrency string
-	// ExpiresAfter is how long the credits stay usable; 0 means never expire.
-	ExpiresAfter time.Duration
+	// ExpiresAfter is how long the credits stay usable, on the calendar
+	// ("1 year" is a calendar year); empty means they never expire.
+	ExpiresAfter Span
 	// StripePrice is the Stripe price ID of the pack, if any.
 	StripePrice string
 }
@@ -114,7 +115,7 @@ func (c *Config) validatePlan(name string, p *Plan) error {
 	default:
 		return errorf(CodeInvalidConfig, "plans.%s.unused_credits: expected expire or rollover, got %q", name, p.UnusedCredits)
 	}
-	if p.ExpireAfter < 0 {
+	if p.ExpireAfter.IsNegative() {
 		return errorf(CodeInvalidConfig, "plans.%s.expire_after: must not be negative", name)
 	}
 	return nil
@@ -144,7 +145,7 @@ func (c *Config) validatePack(name string, p *Pack) error {
 	if p.PriceCurrency != "" && !moneyCodeRE.MatchString(p.PriceCurrency) {
 		return errorf(CodeInvalidConfig, "packs.%s.costs: expected an ISO 4217 currency code such as USD, got %q", name, p.PriceCurrency)
 	}
-	if p.ExpiresAfter < 0 {
+	if p.ExpiresAfter.IsNegative() {
 		return errorf(CodeInvalidConfig, "packs.%s.expires_after: must not be negative", name)
 	}
 	return nil

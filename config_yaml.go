@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -549,27 +548,28 @@ func (p *configParser) formula(name string, n *yaml.Node, path string) (*Operati
 	return op, nil
 }
 
-// duration reads a non-negative duration such as "30 days"; "never" is 0.
-func (p *configParser) duration(n *yaml.Node, path string) (time.Duration, error) {
-	expected := `a duration like "30 days", "12h" or "1 year"`
+// duration reads a non-negative span such as "30 days", "1 month" or
+// "P1Y"; "never" is the empty span.
+func (p *configParser) duration(n *yaml.Node, path string) (Span, error) {
+	expected := `a duration like "30 days", "1 month", "12h" or "1 year"`
 	s, err := p.scalar(n, path, expected)
 	if err != nil {
-		return 0, err
+		return Span{}, err
 	}
 	if strings.EqualFold(s, "never") {
-		return 0, nil
+		return Span{}, nil
 	}
-	d, err := ParseDuration(s)
+	d, err := ParseSpan(s)
 	if err != nil {
 		var e *Error
 		reason := err.Error()
 		if errors.As(err, &e) {
 			reason = e.Message
 		}
-		return 0, p.errAt(n, path, "expected %s, got %q (%s)", expected, s, reason)
+		return Span{}, p.errAt(n, path, "expected %s, got %q (%s)", expected, s, reason)
 	}
-	if d < 0 {
-		return 0, p.errAt(n, path, "expected %s, got %q: durations must not be negative", expected, s)
+	if d.IsNegative() {
+		return Span{}, p.errAt(n, path, "expected %s, got %q: durations must not be negative", expected, s)
 	}
 	return d, nil
 }

@@ -197,6 +197,11 @@ type GrantOpts struct {
 	ExpiresAt time.Time
 	// ExpiresIn sets ExpiresAt relative to when the credits become effective.
 	ExpiresIn time.Duration
+	// ExpiresAfter sets ExpiresAt relative to when the credits become
+	// effective, on the calendar: Span{Months: 1} from January 31 expires on
+	// the last day of February. Give at most one of ExpiresAt, ExpiresIn and
+	// ExpiresAfter.
+	ExpiresAfter Span
 	// CostBasis records what the customer paid per credit.
 	CostBasis *CostBasis
 	// Metadata is stored on the grant and its entry.
@@ -229,8 +234,14 @@ func (l *Ledger) Grant(ctx context.Context, customer string, amount Amount, opts
 	if !opts.ExpiresAt.IsZero() && opts.ExpiresIn != 0 {
 		return nil, errorf(CodeInvalidRequest, "give expires_at or expires_in, not both")
 	}
+	if !opts.ExpiresAfter.IsZero() && (!opts.ExpiresAt.IsZero() || opts.ExpiresIn != 0) {
+		return nil, errorf(CodeInvalidRequest, "give one of expires_at, expires_in and expires_after, not several")
+	}
 	if opts.ExpiresIn < 0 {
 		return nil, errorf(CodeInvalidRequest, "expires_in must be positive, got %s", opts.ExpiresIn)
+	}
+	if opts.ExpiresAfter.IsNegative() {
+		return nil, errorf(CodeInvalidRequest, "expires_after must be positive, got %s", opts.ExpiresAfter)
 	}
 	source := opts.Source
 	if source == "" {
@@ -241,11 +252,16 @@ func (l *Ledger) Grant(ctx context.Context, customer string, amount Amount, opts
 		priority = *opts.Priority
 	}
 	key := walletKey(customer, cur.Name)
+	grantFields := []any{customer, amount, cur.Name, reason, source, priority, opts.EffectiveAt, opts.ExpiresAt, opts.ExpiresIn, opts.CostBasis, opts.Metadata}
+	if !opts.ExpiresAfter.IsZero() {
+		// Appended only when set, so that keys stored before it existed still match.
+		grantFields = append(grantFields, opts.ExpiresAfter)
+	}
 	req := &writeReq{
 		kind:        "grant",
 		route:       customer,
 		idemKey:     opts.IdempotencyKey,
-		fingerprint: fingerprint("grant", []any{customer, amount, cur.Name, reason, source, priority, opts.EffectiveAt, opts.ExpiresAt, opts.ExpiresIn, opts.CostBasis, opts.Metadata}),
+		fingerprint: fingerprint("grant", grantFields),
 		wallets:     staticWallets(key),
 		decode:      decodeAs[Grant](),
 		apply: func(ctx context.Context, w *writeState) (any, error) {
@@ -260,6 +276,9 @@ func (l *Ledger) Grant(ctx context.Context, customer string, amount Amount, opts
 				expires = &t
 			case opts.ExpiresIn > 0:
 				t := effective.Add(opts.ExpiresIn)
+				expires = &t
+			case !opts.ExpiresAfter.IsZero():
+				t := opts.ExpiresAfter.AddTo(effective)
 				expires = &t
 			}
 			if expires != nil && !expires.After(w.now) {
