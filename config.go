@@ -1,9 +1,13 @@
 package creditkit
 
 import (
+	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Config is everything creditkit is told by the operator: currencies,
@@ -218,12 +222,40 @@ func (c *Config) validateOperation(name string, o *Operation) error {
 			return errorf(CodeInvalidConfig, "operations.%s: term %d has unit %q; use one lower-case word such as mb, second or token", name, i+1, t.Unit)
 		}
 	}
+	for i, t := range o.Terms {
+		for j, prev := range o.Terms[:i] {
+			if sameQuantity(unitOf(prev.Unit), unitOf(t.Unit)) {
+				return errorf(CodeInvalidConfig, "operations.%s: terms %d (per %s) and %d (per %s) measure the same quantity, so one param would pay for both; write one term per quantity", name, j+1, prev.Unit, i+1, t.Unit)
+			}
+		}
+	}
 	for _, k := range sortedConfigKeys(o.Limits) {
 		if l := o.Limits[k]; l == nil || l.Sign() < 0 {
 			return errorf(CodeInvalidConfig, "operations.%s.limits.%s: expected a number of zero or more", name, k)
 		}
 	}
+	for i, k := range o.Params {
+		if msg := o.checkRecordParam(k, o.Params[:i]); msg != "" {
+			return errorf(CodeInvalidConfig, "operations.%s.params: %s", name, msg)
+		}
+	}
 	return nil
+}
+
+// checkRecordParam checks a param declared for the record, given the ones
+// declared before it, and says what is wrong with it; "" when nothing is.
+func (o *Operation) checkRecordParam(name string, before []string) string {
+	switch {
+	case name == "" || utf8.RuneCountInString(name) > maxParamKeyLen:
+		return fmt.Sprintf("param name %q must be 1 to %d characters", name, maxParamKeyLen)
+	case strings.IndexFunc(name, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
+		return fmt.Sprintf("param name %q contains spaces or control characters; use a word such as model", name)
+	case slices.Contains(before, name):
+		return fmt.Sprintf("%s is listed twice; remove one", name)
+	case o.paidBy(name):
+		return fmt.Sprintf("%s measures what the price is paid by, so it is accepted already and would be charged for; remove it from params", name)
+	}
+	return ""
 }
 
 // sortedConfigKeys returns the keys of m in order.

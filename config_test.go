@@ -216,10 +216,18 @@ func TestConfigErrors(t *testing.T) {
 		{"formula empty", "operations:\n  send_email:\n", `creditkit.yaml:2: operations.send_email: expected a price like "10 credits + 1 credit per mb", got nothing`},
 		{"fixed too large", "operations:\n  a: 99999999999999999999 credits\n", `creditkit.yaml:2: operations.a: the fixed part of "99999999999999999999 credits" is too large`},
 		{"operation mapping without cost", "operations:\n  analyze:\n    meta: { a: b }\n", `creditkit.yaml:2: operations.analyze: missing cost`},
-		{"operation unknown key", "operations:\n  analyze:\n    cost: 1 credit\n    costs: 2 credits\n", `creditkit.yaml:4: operations.analyze: unknown key "costs" (did you mean cost?); allowed keys: cost, meta, limits`},
+		{"operation unknown key", "operations:\n  analyze:\n    cost: 1 credit\n    costs: 2 credits\n", `creditkit.yaml:4: operations.analyze: unknown key "costs" (did you mean cost?); allowed keys: cost, meta, limits, params`},
 		{"meta not a mapping", "operations:\n  analyze:\n    cost: 1 credit\n    meta: analytics\n", `creditkit.yaml:4: operations.analyze.meta: expected a mapping like { category: analytics }, got "analytics"`},
 		{"limit not a number", "operations:\n  analyze:\n    cost: 1 credit\n    limits:\n      prompt_chars: lots\n", `creditkit.yaml:5: operations.analyze.limits.prompt_chars: expected a number of zero or more such as 1000, got "lots"`},
 		{"limit negative", "operations:\n  analyze:\n    cost: 1 credit\n    limits: { prompt_chars: -1 }\n", `creditkit.yaml:4: operations.analyze.limits.prompt_chars: expected a number of zero or more`},
+		{"two terms of one quantity", "operations:\n  send_email: 1 credit\n  process_image: 1 credit per mb + 1 credit per gb\n", `creditkit.yaml:3: operations.process_image: "1 credit per mb" and "1 credit per gb" measure the same quantity, so one param would pay for both: write one term per quantity`},
+		{"two terms of one time", "operations:\n  video: 1 credit + 2 credits per second + 1 credit per minute\n", `creditkit.yaml:2: operations.video: "2 credits per second" and "1 credit per minute" measure the same quantity`},
+		{"a custom unit twice", "operations:\n  seats:\n    cost: 1 credit per seat + 2 credits per seats\n", `creditkit.yaml:3: operations.seats.cost: "1 credit per seat" and "2 credits per seats" measure the same quantity`},
+		{"params not a list", "operations:\n  analyze:\n    cost: 1 credit\n    params: model\n", `creditkit.yaml:4: operations.analyze.params: expected a list of param names kept for the record, like [model, user_agent], got "model"`},
+		{"params twice", "operations:\n  analyze:\n    cost: 1 credit\n    params:\n      - model\n      - model\n", `creditkit.yaml:6: operations.analyze.params: model is listed twice; remove one`},
+		{"params paid by the price", "operations:\n  img:\n    cost: 1 credit per mb\n    params: [model, size]\n", `creditkit.yaml:4: operations.img.params: size measures what the price is paid by, so it is accepted already and would be charged for`},
+		{"params name too long", "operations:\n  analyze:\n    cost: 1 credit\n    params: [a_very_long_param_name_that_goes_on_and_on_]\n", `creditkit.yaml:4: operations.analyze.params: param name "a_very_long_param_name_that_goes_on_and_on_" must be 1 to 40 characters`},
+		{"params empty name", "operations:\n  analyze:\n    cost: 1 credit\n    params: [\"\"]\n", `creditkit.yaml:4: operations.analyze.params[0]: expected a param name such as model, got ""`},
 		{"plan not a mapping", "plans:\n  free: yes\n", `creditkit.yaml:2: plans.free: expected a plan with keys default, gives`},
 		{"plan gives without every", "plans:\n  free:\n    gives: 500 credits each month\n", `creditkit.yaml:3: plans.free.gives: expected an amount and a period like "500 credits every month" or "100 credits every 2 weeks", got "500 credits each month"`},
 		{"plan gives bad period", "plans:\n  free:\n    gives: 500 credits every fortnight\n", `creditkit.yaml:3: plans.free.gives: expected a period of day, week, month or year (like "every month" or "every 2 weeks"), got "every fortnight"`},
@@ -424,6 +432,15 @@ func TestConfigValidateGoBuilt(t *testing.T) {
 			c.Operations["x"] = &Operation{Terms: []PriceTerm{{Rate: big.NewRat(1, 1), Per: big.NewRat(1, 1), Unit: "Mega Bytes"}}}
 		}, `operations.x: term 1 has unit "Mega Bytes"`},
 		{"negative limit", func(c *Config) { c.Operations["x"] = &Operation{Limits: map[string]*big.Rat{"n": big.NewRat(-1, 1)}} }, "operations.x.limits.n: expected a number of zero or more"},
+		{"two terms of one quantity", func(c *Config) {
+			one := big.NewRat(1, 1)
+			c.Operations["x"] = &Operation{Terms: []PriceTerm{{Rate: one, Per: one, Unit: "mb"}, {Rate: one, Per: one, Unit: "byte"}}}
+		}, "operations.x: terms 1 (per mb) and 2 (per byte) measure the same quantity"},
+		{"record param paid by the price", func(c *Config) {
+			one := big.NewRat(1, 1)
+			c.Operations["x"] = &Operation{Terms: []PriceTerm{{Rate: one, Per: one, Unit: "second"}}, Params: []string{"minutes"}}
+		}, "operations.x.params: minutes measures what the price is paid by"},
+		{"record param with a space", func(c *Config) { c.Operations["x"] = &Operation{Params: []string{"user agent"}} }, `operations.x.params: param name "user agent" contains spaces`},
 		{"two default plans", func(c *Config) { c.Plans["pro"] = &Plan{Default: true} }, "plans: free and pro are both the default plan; at most one plan can be the default"},
 		{"plan without period", func(c *Config) { c.Plans["pro"] = &Plan{Gives: 10} }, "plans.pro: a plan that gives credits needs a period"},
 		{"plan bad unused credits", func(c *Config) { c.Plans["pro"] = &Plan{UnusedCredits: "keep"} }, `plans.pro.unused_credits: expected expire or rollover, got "keep"`},

@@ -273,7 +273,7 @@ func (p *configParser) scalar(n *yaml.Node, path, expected string) (string, erro
 var (
 	configRootKeys      = []string{"currency", "currencies", "rounding", "low_balance", "operations", "plans", "packs"}
 	configCurrencyKeys  = []string{"name", "decimals"}
-	configOperationKeys = []string{"cost", "meta", "limits"}
+	configOperationKeys = []string{"cost", "meta", "limits", "params"}
 	configPlanKeys      = []string{"default", "gives", "unused_credits", "stripe_price", "signup_bonus", "trial_includes", "expire_after", "overage"}
 	configPackKeys      = []string{"gives", "costs", "expires_after", "stripe_price"}
 	configPeriodKeys    = []string{"day", "week", "month", "year"}
@@ -487,6 +487,9 @@ func (p *configParser) parseOperation(e yamlEntry) (*Operation, error) {
 	var op *Operation
 	var meta map[string]any
 	var limits map[string]*big.Rat
+	var params []string
+	var paramsNode *yaml.Node
+	var paramNodes []*yaml.Node
 	for _, f := range entries {
 		fp := joinPath(path, f.key)
 		switch f.key {
@@ -526,12 +529,33 @@ func (p *configParser) parseOperation(e yamlEntry) (*Operation, error) {
 				}
 				limits[l.key] = r
 			}
+		case "params":
+			paramsNode = yamlDeref(f.v)
+			if yamlIsNull(paramsNode) {
+				continue
+			}
+			if paramsNode.Kind != yaml.SequenceNode {
+				return nil, p.errAt(paramsNode, fp, "expected a list of param names kept for the record, like [model, user_agent], got %s", describeNode(paramsNode))
+			}
+			for i, item := range paramsNode.Content {
+				name, err := p.scalar(item, fmt.Sprintf("%s[%d]", fp, i), "a param name such as model")
+				if err != nil {
+					return nil, err
+				}
+				params = append(params, name)
+				paramNodes = append(paramNodes, yamlDeref(item))
+			}
 		}
 	}
 	if op == nil {
 		return nil, p.errAt(e.k, path, "missing cost; write it like cost: 20 credits")
 	}
-	op.Meta, op.Limits = meta, limits
+	op.Meta, op.Limits, op.Params = meta, limits, params
+	for i, name := range params {
+		if msg := op.checkRecordParam(name, params[:i]); msg != "" {
+			return nil, p.errAt(paramNodes[i], joinPath(path, "params"), "%s", msg)
+		}
+	}
 	return op, nil
 }
 
