@@ -488,7 +488,6 @@ func (p *configParser) parseOperation(e yamlEntry) (*Operation, error) {
 	var meta map[string]any
 	var limits map[string]*big.Rat
 	var params []string
-	var paramsNode *yaml.Node
 	var paramNodes []*yaml.Node
 	for _, f := range entries {
 		fp := joinPath(path, f.key)
@@ -530,7 +529,7 @@ func (p *configParser) parseOperation(e yamlEntry) (*Operation, error) {
 				limits[l.key] = r
 			}
 		case "params":
-			paramsNode = yamlDeref(f.v)
+			paramsNode := yamlDeref(f.v)
 			if yamlIsNull(paramsNode) {
 				continue
 			}
