@@ -82,7 +82,7 @@ func TestExampleConfigLoads(t *testing.T) {
 		"pro": {
 			Name: "pro", Gives: 10000, Currency: "credits",
 			Every: Period{Count: 1, Unit: "month"}, UnusedCredits: "rollover",
-			SignupBonus: 1000, TrialIncludes: 500, ExpireAfter: 30 * 24 * time.Hour,
+			SignupBonus: 1000, TrialIncludes: 500, ExpireAfter: Span{Days: 30},
 			Overage: 10000, OverageSet: true,
 			StripePrice: map[string]string{"month": "price_pro_m", "year": "price_pro_y"},
 		},
@@ -94,7 +94,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 	wantPacks := map[string]*Pack{
 		"starter": {Name: "starter", Gives: 1000, Currency: "credits", PriceCents: 4900, PriceCurrency: "USD"},
-		"large":   {Name: "large", Gives: 10000, Currency: "credits", PriceCents: 39900, PriceCurrency: "USD", ExpiresAfter: 365 * 24 * time.Hour},
+		"large":   {Name: "large", Gives: 10000, Currency: "credits", PriceCents: 39900, PriceCurrency: "USD", ExpiresAfter: Span{Months: 12}},
 	}
 	if !reflect.DeepEqual(c.Packs, wantPacks) {
 		for name, want := range wantPacks {
@@ -135,13 +135,13 @@ func TestMultiCurrencyConfigLoads(t *testing.T) {
 	}
 	want := &Plan{
 		Name: "team", Gives: 2550, Currency: "usd_credits", Every: Period{Count: 2, Unit: "week"},
-		UnusedCredits: "rollover", RolloverCap: 10000, OverageSet: true, ExpireAfter: 12 * time.Hour,
+		UnusedCredits: "rollover", RolloverCap: 10000, OverageSet: true, ExpireAfter: Span{Duration: 12 * time.Hour},
 		StripePrice: map[string]string{"week": "price_team"},
 	}
 	if !reflect.DeepEqual(c.Plans["team"], want) {
 		t.Errorf("team = %+v\nwant %+v", c.Plans["team"], want)
 	}
-	if p := c.Packs["euro"]; p.PriceCents != 499 || p.PriceCurrency != "EUR" || p.Gives != 1000 || p.Currency != "usd_credits" || p.ExpiresAfter != 0 || p.StripePrice != "price_euro" {
+	if p := c.Packs["euro"]; p.PriceCents != 499 || p.PriceCurrency != "EUR" || p.Gives != 1000 || p.Currency != "usd_credits" || !p.ExpiresAfter.IsZero() || p.StripePrice != "price_euro" {
 		t.Errorf("euro = %+v", p)
 	}
 	if p := c.Packs["yen"]; p.PriceCents != 500 || p.PriceCurrency != "JPY" {
@@ -163,8 +163,8 @@ func TestConfigFileErrors(t *testing.T) {
 		{"mixed_currencies.yaml", `mixed_currencies.yaml:7: operations.process_image.cost: "10 credits" is in credits but "0.01 usd_credits per mb" is in usd_credits: all terms of an operation must be in one currency`},
 		{"two_defaults.yaml", `two_defaults.yaml:8: plans.pro.default: only one plan can be the default, and free already is (line 3)`},
 		{"currency_and_currencies.yaml", `currency_and_currencies.yaml:3: use either currency: (one currency) or currencies: (a list), not both`},
-		{"bad_duration.yaml", `bad_duration.yaml:4: plans.pro.expire_after: expected a duration like "30 days", "12h" or "1 year", got "30 fortnights"`},
-		{"bad_pack_duration.yaml", `bad_pack_duration.yaml:3: packs.large.expires_after: expected a duration like "30 days", "12h" or "1 year", got "soon"`},
+		{"bad_duration.yaml", `bad_duration.yaml:4: plans.pro.expire_after: expected a duration like "30 days", "1 month", "12h" or "1 year", got "30 fortnights"`},
+		{"bad_pack_duration.yaml", `bad_pack_duration.yaml:3: packs.large.expires_after: expected a duration like "30 days", "1 month", "12h" or "1 year", got "soon"`},
 		{"duplicate_operation.yaml", `duplicate_operation.yaml:4: operations.send_email: defined twice (first at line 2); remove one`},
 	}
 	for _, tt := range tests {
@@ -216,10 +216,18 @@ func TestConfigErrors(t *testing.T) {
 		{"formula empty", "operations:\n  send_email:\n", `creditkit.yaml:2: operations.send_email: expected a price like "10 credits + 1 credit per mb", got nothing`},
 		{"fixed too large", "operations:\n  a: 99999999999999999999 credits\n", `creditkit.yaml:2: operations.a: the fixed part of "99999999999999999999 credits" is too large`},
 		{"operation mapping without cost", "operations:\n  analyze:\n    meta: { a: b }\n", `creditkit.yaml:2: operations.analyze: missing cost`},
-		{"operation unknown key", "operations:\n  analyze:\n    cost: 1 credit\n    costs: 2 credits\n", `creditkit.yaml:4: operations.analyze: unknown key "costs" (did you mean cost?); allowed keys: cost, meta, limits`},
+		{"operation unknown key", "operations:\n  analyze:\n    cost: 1 credit\n    costs: 2 credits\n", `creditkit.yaml:4: operations.analyze: unknown key "costs" (did you mean cost?); allowed keys: cost, meta, limits, params`},
 		{"meta not a mapping", "operations:\n  analyze:\n    cost: 1 credit\n    meta: analytics\n", `creditkit.yaml:4: operations.analyze.meta: expected a mapping like { category: analytics }, got "analytics"`},
 		{"limit not a number", "operations:\n  analyze:\n    cost: 1 credit\n    limits:\n      prompt_chars: lots\n", `creditkit.yaml:5: operations.analyze.limits.prompt_chars: expected a number of zero or more such as 1000, got "lots"`},
 		{"limit negative", "operations:\n  analyze:\n    cost: 1 credit\n    limits: { prompt_chars: -1 }\n", `creditkit.yaml:4: operations.analyze.limits.prompt_chars: expected a number of zero or more`},
+		{"two terms of one quantity", "operations:\n  send_email: 1 credit\n  process_image: 1 credit per mb + 1 credit per gb\n", `creditkit.yaml:3: operations.process_image: "1 credit per mb" and "1 credit per gb" measure the same quantity, so one param would pay for both: write one term per quantity`},
+		{"two terms of one time", "operations:\n  video: 1 credit + 2 credits per second + 1 credit per minute\n", `creditkit.yaml:2: operations.video: "2 credits per second" and "1 credit per minute" measure the same quantity`},
+		{"a custom unit twice", "operations:\n  seats:\n    cost: 1 credit per seat + 2 credits per seats\n", `creditkit.yaml:3: operations.seats.cost: "1 credit per seat" and "2 credits per seats" measure the same quantity`},
+		{"params not a list", "operations:\n  analyze:\n    cost: 1 credit\n    params: model\n", `creditkit.yaml:4: operations.analyze.params: expected a list of param names kept for the record, like [model, user_agent], got "model"`},
+		{"params twice", "operations:\n  analyze:\n    cost: 1 credit\n    params:\n      - model\n      - model\n", `creditkit.yaml:6: operations.analyze.params: model is listed twice; remove one`},
+		{"params paid by the price", "operations:\n  img:\n    cost: 1 credit per mb\n    params: [model, size]\n", `creditkit.yaml:4: operations.img.params: size measures what the price is paid by, so it is accepted already and would be charged for`},
+		{"params name too long", "operations:\n  analyze:\n    cost: 1 credit\n    params: [a_very_long_param_name_that_goes_on_and_on_]\n", `creditkit.yaml:4: operations.analyze.params: param name "a_very_long_param_name_that_goes_on_and_on_" must be 1 to 40 characters`},
+		{"params empty name", "operations:\n  analyze:\n    cost: 1 credit\n    params: [\"\"]\n", `creditkit.yaml:4: operations.analyze.params[0]: expected a param name such as model, got ""`},
 		{"plan not a mapping", "plans:\n  free: yes\n", `creditkit.yaml:2: plans.free: expected a plan with keys default, gives`},
 		{"plan gives without every", "plans:\n  free:\n    gives: 500 credits each month\n", `creditkit.yaml:3: plans.free.gives: expected an amount and a period like "500 credits every month" or "100 credits every 2 weeks", got "500 credits each month"`},
 		{"plan gives bad period", "plans:\n  free:\n    gives: 500 credits every fortnight\n", `creditkit.yaml:3: plans.free.gives: expected a period of day, week, month or year (like "every month" or "every 2 weeks"), got "every fortnight"`},
@@ -232,7 +240,7 @@ func TestConfigErrors(t *testing.T) {
 		{"plan stripe_price period unknown", "plans:\n  pro:\n    stripe_price: { quarter: price_q }\n", `creditkit.yaml:3: plans.pro.stripe_price: unknown key "quarter"; allowed keys: day, week, month, year`},
 		{"plan overage unknown", "plans:\n  pro:\n    overage: unlimited\n", `creditkit.yaml:3: plans.pro.overage: expected none or "up to 10000 credits", got "unlimited"`},
 		{"plan mixed currencies", "currencies: [{ name: credits }, { name: gems }]\nplans:\n  pro:\n    gives: 100 credits every month\n    signup_bonus: 5 gems\n", `creditkit.yaml:5: plans.pro.signup_bonus: is in gems but the plan's other amounts are in credits (line 4); use one currency per plan`},
-		{"plan negative duration", "plans:\n  pro:\n    expire_after: -5 days\n", `creditkit.yaml:3: plans.pro.expire_after: expected a duration like "30 days", "12h" or "1 year", got "-5 days": durations must not be negative`},
+		{"plan negative duration", "plans:\n  pro:\n    expire_after: -5 days\n", `creditkit.yaml:3: plans.pro.expire_after: expected a duration like "30 days", "1 month", "12h" or "1 year", got "-5 days": durations must not be negative`},
 		{"plan duplicate key", "plans:\n  pro:\n    gives: 1 credit every day\n    gives: 2 credits every day\n", `creditkit.yaml:4: plans.pro.gives: defined twice (first at line 3); remove one`},
 		{"pack without costs", "packs:\n  starter: { gives: 1000 credits }\n", `creditkit.yaml:2: packs.starter: missing costs; write it like costs: 49 USD`},
 		{"pack without gives", "packs:\n  starter: { costs: 49 USD }\n", `creditkit.yaml:2: packs.starter: missing gives; write it like gives: 1000 credits`},
@@ -424,6 +432,15 @@ func TestConfigValidateGoBuilt(t *testing.T) {
 			c.Operations["x"] = &Operation{Terms: []PriceTerm{{Rate: big.NewRat(1, 1), Per: big.NewRat(1, 1), Unit: "Mega Bytes"}}}
 		}, `operations.x: term 1 has unit "Mega Bytes"`},
 		{"negative limit", func(c *Config) { c.Operations["x"] = &Operation{Limits: map[string]*big.Rat{"n": big.NewRat(-1, 1)}} }, "operations.x.limits.n: expected a number of zero or more"},
+		{"two terms of one quantity", func(c *Config) {
+			one := big.NewRat(1, 1)
+			c.Operations["x"] = &Operation{Terms: []PriceTerm{{Rate: one, Per: one, Unit: "mb"}, {Rate: one, Per: one, Unit: "byte"}}}
+		}, "operations.x: terms 1 (per mb) and 2 (per byte) measure the same quantity"},
+		{"record param paid by the price", func(c *Config) {
+			one := big.NewRat(1, 1)
+			c.Operations["x"] = &Operation{Terms: []PriceTerm{{Rate: one, Per: one, Unit: "second"}}, Params: []string{"minutes"}}
+		}, "operations.x.params: minutes measures what the price is paid by"},
+		{"record param with a space", func(c *Config) { c.Operations["x"] = &Operation{Params: []string{"user agent"}} }, `operations.x.params: param name "user agent" contains spaces`},
 		{"two default plans", func(c *Config) { c.Plans["pro"] = &Plan{Default: true} }, "plans: free and pro are both the default plan; at most one plan can be the default"},
 		{"plan without period", func(c *Config) { c.Plans["pro"] = &Plan{Gives: 10} }, "plans.pro: a plan that gives credits needs a period"},
 		{"plan bad unused credits", func(c *Config) { c.Plans["pro"] = &Plan{UnusedCredits: "keep"} }, `plans.pro.unused_credits: expected expire or rollover, got "keep"`},
@@ -431,7 +448,7 @@ func TestConfigValidateGoBuilt(t *testing.T) {
 		{"plan negative bonus", func(c *Config) { c.Plans["pro"] = &Plan{SignupBonus: -5} }, "plans.pro: signup_bonus must not be negative"},
 		{"pack gives nothing", func(c *Config) { c.Packs["p"] = &Pack{PriceCents: 1} }, "packs.p.gives: a pack must give more than zero credits"},
 		{"pack bad money code", func(c *Config) { c.Packs["p"] = &Pack{Gives: 1, PriceCurrency: "usd"} }, `packs.p.costs: expected an ISO 4217 currency code such as USD, got "usd"`},
-		{"pack negative expiry", func(c *Config) { c.Packs["p"] = &Pack{Gives: 1, ExpiresAfter: -time.Hour} }, "packs.p.expires_after: must not be negative"},
+		{"pack negative expiry", func(c *Config) { c.Packs["p"] = &Pack{Gives: 1, ExpiresAfter: Span{Months: -1}} }, "packs.p.expires_after: must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -443,64 +460,5 @@ func TestConfigValidateGoBuilt(t *testing.T) {
 				t.Errorf("Validate = %v, want invalid_config starting %q", err, tt.want)
 			}
 		})
-	}
-}
-
-func TestParseDuration(t *testing.T) {
-	t.Parallel()
-	const day = 24 * time.Hour
-	tests := []struct {
-		in   string
-		want time.Duration
-		bad  bool
-	}{
-		{in: "30d", want: 30 * day},
-		{in: "12h", want: 12 * time.Hour},
-		{in: "1y", want: 365 * day},
-		{in: "90m", want: 90 * time.Minute},
-		{in: "30 days", want: 30 * day},
-		{in: "1 day", want: day},
-		{in: "1 year", want: 365 * day},
-		{in: "2 years", want: 730 * day},
-		{in: "2 weeks", want: 14 * day},
-		{in: "1w", want: 7 * day},
-		{in: "1 month", want: 30 * day},
-		{in: "3mo", want: 90 * day},
-		{in: "1h30m", want: 90 * time.Minute},
-		{in: "1.5h", want: 90 * time.Minute},
-		{in: "1 hour 30 minutes", want: 90 * time.Minute},
-		{in: "1 day, 2 hours", want: 26 * time.Hour},
-		{in: "300ms", want: 300 * time.Millisecond},
-		{in: "2us", want: 2 * time.Microsecond},
-		{in: "2µs", want: 2 * time.Microsecond},
-		{in: "5ns", want: 5},
-		{in: "45 secs", want: 45 * time.Second},
-		{in: "0", want: 0},
-		{in: "-1h", want: -time.Hour},
-		{in: " 7 Days ", want: 7 * day},
-		{in: "290 years", want: 290 * 365 * day},
-		{in: "", bad: true},
-		{in: "soon", bad: true},
-		{in: "30", bad: true},
-		{in: "d", bad: true},
-		{in: "30 fortnights", bad: true},
-		{in: "1h 30", bad: true},
-		{in: "-", bad: true},
-		{in: "300 years", bad: true},
-		{in: "1e3h", bad: true},
-	}
-	for _, tt := range tests {
-		got, err := ParseDuration(tt.in)
-		if tt.bad {
-			if err == nil {
-				t.Errorf("ParseDuration(%q) = %v, want an error", tt.in, got)
-			} else if ErrorCodeOf(err) != CodeInvalidRequest || !strings.Contains(err.Error(), "duration") {
-				t.Errorf("ParseDuration(%q) error = %v (%s)", tt.in, err, ErrorCodeOf(err))
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("ParseDuration(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
-		}
 	}
 }

@@ -4,8 +4,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 
+	"github.com/creditkit/creditkit"
 	"github.com/creditkit/creditkit/sqlite"
 	"github.com/creditkit/creditkit/store"
 	"github.com/creditkit/creditkit/storetest"
@@ -61,5 +65,97 @@ func FuzzLedgerMatchesModel(f *testing.F) {
 			return s
 		})
 		storetest.RunOps(t, b, ops)
+	})
+}
+
+// FuzzParseSpan checks that ParseSpan and ParseDuration never panic, that a
+// span prints to a form that reads back to itself, that both parsers agree
+// on what has a fixed length, and that AddTo stays within the years a
+// time.Time can print.
+//
+//	go test -run XXX -fuzz FuzzParseSpan -fuzztime 60s .
+func FuzzParseSpan(f *testing.F) {
+	for _, s := range []string{"1mo", "1 month", "1y", "30d", "12h", "1h30m", "1.5d", "P1M", "P30D", "PT1H", "P1Y2M3DT4H", "PT0.5S",
+		"-P1D", "0", "", "P", "PT", "1 year, 2 months", "1000 years", "P1.5M", "999999999999999999999h", "µs"} {
+		f.Add(s)
+	}
+	base := time.Date(2027, 1, 31, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, in string) {
+		d, derr := creditkit.ParseDuration(in)
+		sp, err := creditkit.ParseSpan(in)
+		if err != nil {
+			if creditkit.ErrorCodeOf(err) != creditkit.CodeInvalidRequest {
+				t.Fatalf("ParseSpan(%q) error %v has code %s", in, err, creditkit.ErrorCodeOf(err))
+			}
+			if derr == nil {
+				t.Fatalf("ParseDuration(%q) = %v but ParseSpan refuses it: %v", in, d, err)
+			}
+			return
+		}
+		back, err := creditkit.ParseSpan(sp.String())
+		if err != nil || back != sp {
+			t.Fatalf("ParseSpan(%q) = %+v prints %q, which reads back as %+v, %v", in, sp, sp.String(), back, err)
+		}
+		if words, err := creditkit.ParseSpan(sp.Words()); err != nil || words != sp {
+			t.Fatalf("ParseSpan(%q) = %+v says %q, which reads back as %+v, %v", in, sp, sp.Words(), words, err)
+		}
+		if derr == nil {
+			if sp.Months != 0 || time.Duration(sp.Days)*24*time.Hour+sp.Duration != d {
+				t.Fatalf("ParseDuration(%q) = %v but ParseSpan = %+v", in, d, sp)
+			}
+		} else if sp.Months == 0 && creditkit.ErrorCodeOf(derr) != creditkit.CodeInvalidRequest {
+			t.Fatalf("ParseDuration(%q) error %v has code %s", in, derr, creditkit.ErrorCodeOf(derr))
+		}
+		if end := sp.AddTo(base); end.Year() < 0 || end.Year() > 9999 {
+			t.Fatalf("%+v from %s ends in year %d", sp, base, end.Year())
+		}
+	})
+}
+
+// FuzzParamsCheck prices operations with arbitrary params and checks that
+// an accepted set of params is within the documented bounds and known to
+// the operation, and that every refusal is invalid_params.
+//
+//	go test -run XXX -fuzz FuzzParamsCheck -fuzztime 60s .
+func FuzzParamsCheck(f *testing.F) {
+	cfg, err := creditkit.ParseConfig("fuzz.yaml", []byte(`
+operations:
+  send_email: 1 credit
+  process_image: 10 credits + 1 credit per mb
+  analyze_data:
+    cost: 20 credits + 1 credit per 100 chars
+    limits: { prompt: 100 }
+    params: [model]
+`))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add("process_image", "mb", "5.2", "", "")
+	f.Add("process_image", "size", "5242880", "foo", "2")
+	f.Add("send_email", "mb", "1", "", "")
+	f.Add("analyze_data", "chars", "10", "model", strings.Repeat("x", 501))
+	f.Add("analyze_data", "characters", "1e3", "prompt", "héllo")
+	f.Add("analyze_data", strings.Repeat("k", 41), "1", "MODEL", "m")
+	f.Fuzz(func(t *testing.T, op, k1, v1, k2, v2 string) {
+		p := creditkit.Params{k1: v1}
+		if k2 != "" {
+			p[k2] = v2
+		}
+		_, o, err := cfg.Price(op, p)
+		if err != nil {
+			code := creditkit.ErrorCodeOf(err)
+			if code != creditkit.CodeInvalidParams && code != creditkit.CodeUnknownOperation && code != creditkit.CodeInvalidAmount {
+				t.Fatalf("Price(%q, %v): %v has code %s", op, p, err, code)
+			}
+			return
+		}
+		for k, v := range p {
+			if k == "" || utf8.RuneCountInString(k) > 40 || utf8.RuneCountInString(v.(string)) > 500 {
+				t.Fatalf("Price(%q, %v) accepted param %q past the size limits", op, p, k)
+			}
+			if strings.EqualFold(k, "foo") || (op == "send_email" && len(p) > 0) {
+				t.Fatalf("Price(%q, %v) accepted unknown param %q of %+v", op, p, k, o)
+			}
+		}
 	})
 }

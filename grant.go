@@ -212,6 +212,11 @@ type GrantOpts struct {
 	ExpiresAt time.Time
 	// ExpiresIn sets ExpiresAt relative to when the credits become effective.
 	ExpiresIn time.Duration
+	// ExpiresAfter sets ExpiresAt relative to when the credits become
+	// effective, on the calendar: Span{Months: 1} from January 31 expires on
+	// the last day of February. Give at most one of ExpiresAt, ExpiresIn and
+	// ExpiresAfter.
+	ExpiresAfter Span
 	// CostBasis records what the customer paid per credit.
 	CostBasis *CostBasis
 	// Metadata is stored on the grant and its entry.
@@ -250,6 +255,9 @@ func (l *Ledger) Grant(ctx context.Context, customer string, amount Amount, opts
 	if !opts.ExpiresAt.IsZero() && opts.ExpiresIn != 0 {
 		return nil, errorf(CodeInvalidRequest, "give expires_at or expires_in, not both")
 	}
+	if !opts.ExpiresAfter.IsZero() && (!opts.ExpiresAt.IsZero() || opts.ExpiresIn != 0) {
+		return nil, errorf(CodeInvalidRequest, "give one of expires_at, expires_in and expires_after, not several")
+	}
 	if opts.ExpiresIn < 0 {
 		return nil, errorf(CodeInvalidRequest, "expires_in must be positive, got %s", opts.ExpiresIn)
 	}
@@ -259,15 +267,23 @@ func (l *Ledger) Grant(ctx context.Context, customer string, amount Amount, opts
 	if err := checkInstant("expires_at", opts.ExpiresAt); err != nil {
 		return nil, err
 	}
+	if opts.ExpiresAfter.IsNegative() {
+		return nil, errorf(CodeInvalidRequest, "expires_after must be positive, got %s", opts.ExpiresAfter)
+	}
+	// The expiry is computed in the write, from the effective time; check
+	// the latest it can be now, so a request that would overflow the
+	// horizon is refused before it is queued.
+	start := l.Now()
+	if opts.EffectiveAt.After(start) {
+		start = opts.EffectiveAt.UTC()
+	}
 	if opts.ExpiresIn > 0 {
-		// The expiry is computed in the write, from the effective time; check
-		// the latest it can be now, so a request that would overflow the
-		// horizon is refused before it is queued.
-		start := l.Now()
-		if opts.EffectiveAt.After(start) {
-			start = opts.EffectiveAt.UTC()
-		}
 		if _, err := addCapped("effective_at + expires_in", start, opts.ExpiresIn); err != nil {
+			return nil, err
+		}
+	}
+	if !opts.ExpiresAfter.IsZero() {
+		if err := checkInstant("effective_at + expires_after", opts.ExpiresAfter.AddTo(start)); err != nil {
 			return nil, err
 		}
 	}
@@ -280,11 +296,17 @@ func (l *Ledger) Grant(ctx context.Context, customer string, amount Amount, opts
 		priority = *opts.Priority
 	}
 	key := walletKey(customer, cur.Name)
+	grantFields := []any{customer, amount, cur.Name, reason, source, priority, opts.EffectiveAt, opts.ExpiresAt, opts.ExpiresIn, opts.CostBasis, opts.Metadata}
+	if !opts.ExpiresAfter.IsZero() {
+		// Appended only when set, so that keys stored before it existed
+		// still match; as a map, so it can never read as a description.
+		grantFields = append(grantFields, map[string]Span{"expires_after": opts.ExpiresAfter})
+	}
 	req := &writeReq{
 		kind:        "grant",
 		route:       customer,
 		idemKey:     opts.IdempotencyKey,
-		fingerprint: fingerprint("grant", withText([]any{customer, amount, cur.Name, reason, source, priority, opts.EffectiveAt, opts.ExpiresAt, opts.ExpiresIn, opts.CostBasis, opts.Metadata}, opts.Description)),
+		fingerprint: fingerprint("grant", withText(grantFields, opts.Description)),
 		wallets:     staticWallets(key),
 		decode:      decodeAs[Grant](),
 		apply: func(ctx context.Context, w *writeState) (any, error) {
@@ -300,6 +322,12 @@ func (l *Ledger) Grant(ctx context.Context, customer string, amount Amount, opts
 			case opts.ExpiresIn > 0:
 				t, err := addCapped("effective_at + expires_in", effective, opts.ExpiresIn)
 				if err != nil {
+					return nil, err
+				}
+				expires = &t
+			case !opts.ExpiresAfter.IsZero():
+				t := opts.ExpiresAfter.AddTo(effective)
+				if err := checkInstant("effective_at + expires_after", t); err != nil {
 					return nil, err
 				}
 				expires = &t

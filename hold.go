@@ -122,6 +122,9 @@ func (l *Ledger) Hold(ctx context.Context, customer, operation string, params Pa
 			return nil, err
 		}
 		amount, currency = *opts.Amount, cur.Name
+		if err := checkParamsSize(params); err != nil {
+			return nil, err
+		}
 	} else {
 		cost, op, err := l.cfg.Price(operation, params)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/big"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -55,6 +56,11 @@ type Operation struct {
 	// Limits maps a param name to the largest value allowed for it; for a
 	// string param that is not a number, the largest length in characters.
 	Limits map[string]*big.Rat
+	// Params names the params kept only for the record: accepted and stored
+	// with the charge, but neither priced nor limited. Cost refuses any
+	// param that is not one of these, a limit, or a unit the terms are paid
+	// by (in any of its aliases: size, bytes, kb, mb or gb for a term per mb).
+	Params []string
 }
 
 // PriceTerm is one per-unit part of a price: Rate smallest units per Per
@@ -84,6 +90,12 @@ func (o *Operation) Cost(p Params, r Rounding) (Amount, error) {
 	}
 	if !r.valid() {
 		return 0, errorf(CodeInvalidConfig, "unknown rounding %q: use ceil, floor or round", r)
+	}
+	if err := checkParamsSize(p); err != nil {
+		return 0, err
+	}
+	if err := o.checkKnownParams(p); err != nil {
+		return 0, err
 	}
 	if err := o.checkLimits(p); err != nil {
 		return 0, err
@@ -144,6 +156,77 @@ func (o *Operation) quantity(t PriceTerm, p Params) (*big.Rat, error) {
 	from, _ := paramUnit(k, want)
 	q := new(big.Rat).Mul(v, from.factor)
 	return q.Quo(q, want.factor), nil
+}
+
+// knowsParam reports whether the operation accepts a param named key: a
+// unit one of its terms is paid by, a limit, or a param declared for the
+// record.
+func (o *Operation) knowsParam(key string) bool {
+	if o.paidBy(key) {
+		return true
+	}
+	if _, ok := o.Limits[key]; ok {
+		return true
+	}
+	return slices.Contains(o.Params, key)
+}
+
+// paidBy reports whether a param named key measures the unit of one of the
+// operation's terms.
+func (o *Operation) paidBy(key string) bool {
+	for _, t := range o.Terms {
+		if _, ok := paramUnit(key, unitOf(t.Unit)); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// acceptedParams describes the params the operation accepts, for messages:
+// `mb (also accepted: size (in bytes), bytes, kb, gb), prompt_chars`.
+func (o *Operation) acceptedParams() string {
+	var out []string
+	for _, t := range o.Terms {
+		u := unitOf(t.Unit)
+		s := u.paramName()
+		if alts := u.alternatives(); alts != "" {
+			s += " (also accepted: " + alts + ")"
+		}
+		out = append(out, s)
+	}
+	var rest []string
+	for _, k := range slices.Concat(sortedConfigKeys(o.Limits), o.Params) {
+		if !slices.Contains(rest, k) && !o.paidBy(k) {
+			rest = append(rest, k)
+		}
+	}
+	sort.Strings(rest)
+	return strings.Join(append(out, rest...), ", ")
+}
+
+// checkKnownParams refuses params the operation does not know, naming the
+// ones it accepts, so that a misspelled or misplaced param is never
+// recorded as if it meant something.
+func (o *Operation) checkKnownParams(p Params) error {
+	var unknown []string
+	for k := range p {
+		if !o.knowsParam(k) {
+			unknown = append(unknown, strconv.Quote(k))
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	sort.Strings(unknown)
+	what := "param " + unknown[0]
+	if len(unknown) > 1 {
+		what = "params " + strings.Join(unknown, ", ")
+	}
+	accepted := o.acceptedParams()
+	if accepted == "" {
+		return errorf(CodeInvalidParams, "%s takes no params, got %s; put free-form context in metadata", o.Name, what)
+	}
+	return errorf(CodeInvalidParams, "unknown %s for %s: it takes %s; put other context in metadata, or list the param under params: in the operation's config", what, o.Name, accepted)
 }
 
 // checkLimits rejects params above the operation's limits.
@@ -361,6 +444,7 @@ func parseFormula(formula string, currencies []Currency) (*parsedFormula, *formu
 	}
 	out := &parsedFormula{fixed: new(big.Rat)}
 	var firstTerm string
+	var termTexts []string // the source of each of out.terms
 	haveCurrency := false
 	for _, raw := range strings.Split(formula, "+") {
 		term := strings.TrimSpace(raw)
@@ -410,7 +494,14 @@ func parseFormula(formula string, currencies []Currency) (*parsedFormula, *formu
 		if !unitWordRE.MatchString(w) {
 			return nil, syntax
 		}
-		out.terms = append(out.terms, PriceTerm{Rate: amount, Per: per, Unit: unitOf(w).canonical})
+		unit := unitOf(w)
+		for i, prev := range out.terms {
+			if sameQuantity(unitOf(prev.Unit), unit) {
+				return nil, &formulaError{msg: fmt.Sprintf("%q and %q measure the same quantity, so one param would pay for both: write one term per quantity", termTexts[i], term)}
+			}
+		}
+		out.terms = append(out.terms, PriceTerm{Rate: amount, Per: per, Unit: unit.canonical})
+		termTexts = append(termTexts, term)
 	}
 	if !roundRatWith(out.fixed, RoundCeil).IsInt64() {
 		return nil, &formulaError{msg: fmt.Sprintf("the fixed part of %q is too large to fit in 64 bits", formula)}
@@ -421,37 +512,4 @@ func parseFormula(formula string, currencies []Currency) (*parsedFormula, *formu
 // ratPow10 returns 10^n as a big.Rat.
 func ratPow10(n int) *big.Rat {
 	return new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil))
-}
-
-// singularName strips one trailing "s": "credits" -> "credit".
-func singularName(name string) string {
-	if len(name) > 1 && strings.HasSuffix(name, "s") {
-		return name[:len(name)-1]
-	}
-	return name
-}
-
-// resolveCurrency finds the currency a word names: its name or its singular
-// form, case-insensitively.
-func resolveCurrency(word string, currencies []Currency) (Currency, bool) {
-	for _, c := range currencies {
-		if word == c.Name {
-			return c, true
-		}
-	}
-	for _, c := range currencies {
-		if strings.EqualFold(word, c.Name) || (singularName(c.Name) != c.Name && strings.EqualFold(word, singularName(c.Name))) {
-			return c, true
-		}
-	}
-	return Currency{}, false
-}
-
-// currencyNames lists currency names for messages.
-func currencyNames(currencies []Currency) string {
-	names := make([]string, len(currencies))
-	for i, c := range currencies {
-		names[i] = c.Name
-	}
-	return strings.Join(names, ", ")
 }

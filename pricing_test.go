@@ -3,6 +3,7 @@ package creditkit
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"math/big"
 	"strings"
@@ -31,6 +32,7 @@ operations:
     cost: 20 credits
     meta: { category: analytics }
     limits: { prompt_chars: 1000, prompt: 10 }
+    params: [model, tags]
 `
 
 func TestPriceUsageCreditsExamples(t *testing.T) {
@@ -56,7 +58,7 @@ func TestPriceUsageCreditsExamples(t *testing.T) {
 		{"kb", "process_image", Params{"kb": 5120}, 15},
 		{"gb", "process_image", Params{"gb": 0.5}, 10 + 512},
 		{"zero mb", "process_image", Params{"mb": 0}, 10},
-		{"unused params are allowed", "process_image", Params{"mb": 5, "user": "bob", "tags": []string{"a"}}, 15},
+		{"params kept for the record", "analyze_data", Params{"prompt_chars": 10, "model": "m1", "tags": []string{"a"}}, 20},
 		{"seconds", "generate_video", Params{"seconds": 3}, 130},
 		{"custom unit singular", "widgets", Params{"widget": 3}, 6},
 		{"custom unit plural", "widgets", Params{"widgets": uint8(3)}, 6},
@@ -226,9 +228,9 @@ func TestPriceBadParams(t *testing.T) {
 		code   ErrorCode
 		want   []string
 	}{
-		{"missing data param", "process_image", Params{"user": "x"}, CodeInvalidParams, []string{`process_image needs param "mb"`, "size", "bytes", "kb"}},
+		{"missing data param", "process_image", nil, CodeInvalidParams, []string{`process_image needs param "mb"`, "size", "bytes", "kb"}},
 		{"missing time param", "generate_video", nil, CodeInvalidParams, []string{`generate_video needs param "seconds"`, "minutes", "hours"}},
-		{"missing count param", "small_model", Params{"mb": 1}, CodeInvalidParams, []string{`small_model needs param "tokens"`}},
+		{"missing count param", "small_model", Params{}, CodeInvalidParams, []string{`small_model needs param "tokens"`}},
 		{"negative", "process_image", Params{"mb": -1}, CodeInvalidParams, []string{"mb is -1", "zero or more"}},
 		{"negative string", "process_image", Params{"mb": "-0.5"}, CodeInvalidParams, []string{"mb is -0.5"}},
 		{"non-numeric string", "process_image", Params{"mb": "five"}, CodeInvalidParams, []string{`mb is "five", not a number`}},
@@ -495,7 +497,7 @@ func TestUnitAliases(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err := c.Price("seats", Params{"seatz": 3})
-	if ErrorCodeOf(err) != CodeInvalidParams || !strings.Contains(err.Error(), `seats needs param "seat" (also accepted: seats)`) {
+	if ErrorCodeOf(err) != CodeInvalidParams || !strings.Contains(err.Error(), `unknown param "seatz" for seats: it takes seat (also accepted: seats)`) {
 		t.Errorf("custom unit with a wrong param: %v", err)
 	}
 }
@@ -514,5 +516,116 @@ func TestOperationCostNilAndBrokenTerms(t *testing.T) {
 	op := &Operation{Name: "hand", Terms: []PriceTerm{{Rate: big.NewRat(3, 1), Per: big.NewRat(2, 1), Unit: "page"}}}
 	if got, err := op.Cost(Params{"pages": 3}, RoundFloor); err != nil || got != 4 {
 		t.Errorf("hand-built Cost = %d, %v; want 4", got, err)
+	}
+}
+
+// TestUnknownParamsAreRefused: a param is known when a term is paid by it
+// (in any alias of the term's unit), when it has a limit, or when it is
+// declared under params:; any other is invalid_params naming the accepted
+// ones.
+func TestUnknownParamsAreRefused(t *testing.T) {
+	t.Parallel()
+	c := pricingConfig(t, usageCreditsYAML)
+	tests := []struct {
+		name   string
+		op     string
+		params Params
+		want   string // the whole message
+	}{
+		{"extra param", "process_image", Params{"mb": 1, "foo": 2},
+			`unknown param "foo" for process_image: it takes mb (also accepted: size (in bytes), bytes, kb, gb); put other context in metadata, or list the param under params: in the operation's config`},
+		{"several extra params", "generate_video", Params{"seconds": 1, "user": "bob", "fps": 30},
+			`unknown params "fps", "user" for generate_video: it takes seconds (also accepted: minutes, hours); put other context in metadata, or list the param under params: in the operation's config`},
+		{"a fixed price takes none", "send_email", Params{"mb": 1},
+			`send_email takes no params, got param "mb"; put free-form context in metadata`},
+		{"another dimension", "small_model", Params{"tokens": 10, "pages": 1},
+			`unknown param "pages" for small_model: it takes tokens (also accepted: token); put other context in metadata, or list the param under params: in the operation's config`},
+		{"limits and record params are listed", "analyze_data", Params{"prompt_chars": 1, "modle": "m1"},
+			`unknown param "modle" for analyze_data: it takes model, prompt, prompt_chars, tags; put other context in metadata, or list the param under params: in the operation's config`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, _, err := c.Price(tt.op, tt.params)
+			if ErrorCodeOf(err) != CodeInvalidParams || !errors.Is(err, ErrInvalidParams) {
+				t.Fatalf("Price(%s, %v) = %d, %v; want invalid_params", tt.op, tt.params, got, err)
+			}
+			if err.Error() != tt.want {
+				t.Errorf("error:\n got %s\nwant %s", err, tt.want)
+			}
+		})
+	}
+	// Every alias of a term's unit is known, in any case.
+	for _, k := range []string{"size", "bytes", "byte", "kb", "kilobytes", "MB", "megabyte", "gb", "gigabytes"} {
+		if _, _, err := c.Price("process_image", Params{k: 1}); err != nil {
+			t.Errorf("process_image with %s: %v", k, err)
+		}
+	}
+	// Go-built operations follow the same rule.
+	op := &Operation{Name: "op", Fixed: big.NewRat(1, 1), Params: []string{"model"}}
+	if _, err := op.Cost(Params{"model": "m"}, RoundCeil); err != nil {
+		t.Errorf("declared param: %v", err)
+	}
+	if _, err := op.Cost(Params{"mdl": "m"}, RoundCeil); ErrorCodeOf(err) != CodeInvalidParams || !strings.Contains(err.Error(), "it takes model") {
+		t.Errorf("undeclared param: %v", err)
+	}
+}
+
+// TestSizeAndMBCostTheSame: an mb is 1024² bytes, so size 5242880 (bytes)
+// and mb 5 cost the same, in every param form.
+func TestSizeAndMBCostTheSame(t *testing.T) {
+	t.Parallel()
+	c := pricingConfig(t, usageCreditsYAML)
+	want, _, err := c.Price("process_image", Params{"mb": 5})
+	if err != nil || want != 15 {
+		t.Fatalf("mb 5 = %d, %v; want 15", want, err)
+	}
+	for _, p := range []Params{{"size": 5242880}, {"size": "5242880"}, {"bytes": json.Number("5242880")}, {"kb": 5120}, {"gb": "0.0048828125"}} {
+		if got, _, err := c.Price("process_image", p); err != nil || got != want {
+			t.Errorf("%v = %d, %v; want %d, as mb 5", p, got, err, want)
+		}
+	}
+	// One byte more is a fraction of an mb more, rounded up.
+	if got, _, err := c.Price("process_image", Params{"size": 5242881}); err != nil || got != want+1 {
+		t.Errorf("size 5242881 = %d, %v; want %d", got, err, want+1)
+	}
+}
+
+// TestParamsSizeLimits: params are bounded like metadata: 50 keys, names
+// of 1 to 40 characters, values of 500 characters.
+func TestParamsSizeLimits(t *testing.T) {
+	t.Parallel()
+	c := pricingConfig(t, usageCreditsYAML)
+	many := Params{"prompt_chars": 1}
+	for i := range 50 {
+		many[fmt.Sprintf("p%d", i)] = 1
+	}
+	long := strings.Repeat("é", 501)
+	tests := []struct {
+		name   string
+		params Params
+		want   string
+	}{
+		{"51 keys", many, "params has 51 keys; the limit is 50"},
+		{"long name", Params{strings.Repeat("k", 41): 1}, "must be 1 to 40 characters"},
+		{"empty name", Params{"": 1}, `param name "" must be 1 to 40 characters`},
+		{"long string", Params{"model": long}, "param model is 501 characters long; the limit is 500"},
+		{"long list", Params{"tags": strings.Split(strings.Repeat("ab,", 200), ",")}, "param tags is 1004 characters long; the limit is 500"},
+		{"long number", Params{"prompt_chars": json.Number("1" + strings.Repeat("0", 500))}, "param prompt_chars is 501 characters long"},
+		{"no JSON form", Params{"model": math.NaN()}, "param model is NaN, which cannot be stored"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, _, err := c.Price("analyze_data", tt.params)
+			if ErrorCodeOf(err) != CodeInvalidParams || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Price = %v, want invalid_params containing %q", err, tt.want)
+			}
+		})
+	}
+	// At the limits exactly, params are fine (as far as size goes).
+	ok := Params{"prompt_chars": 1, "model": strings.Repeat("é", 500), "tags": []string{strings.Repeat("a", 496)}}
+	if _, _, err := c.Price("analyze_data", ok); err != nil {
+		t.Errorf("params at the limits: %v", err)
 	}
 }

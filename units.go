@@ -142,3 +142,18 @@ func (u unitDef) alternatives() string {
 	}
 	return strings.Join(out, ", ")
 }
+
+// sameQuantity reports whether units a and b measure the same quantity, so
+// that one param would pay for both: mb and gb (both data), minute and
+// second, or a custom word and its plural.
+func sameQuantity(a, b unitDef) bool {
+	if a.dim == b.dim {
+		return true
+	}
+	if !a.custom || !b.custom {
+		return false
+	}
+	_, ab := paramUnit(b.canonical, a)
+	_, ba := paramUnit(a.canonical, b)
+	return ab || ba
+}

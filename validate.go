@@ -1,6 +1,7 @@
 package creditkit
 
 import (
+	"encoding/json"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -134,4 +135,50 @@ func (m rawMovement) check(l *Ledger) (Currency, string, error) {
 		return Currency{}, "", err
 	}
 	return cur, reason, nil
+}
+
+// Limits on params, the same as on metadata: params are stored in the
+// append-only ledger with every charge, so their size is bounded too.
+const (
+	maxParams        = 50
+	maxParamKeyLen   = 40
+	maxParamValueLen = 500
+)
+
+// checkParamsSize enforces the params limits: at most 50 params, names of 1
+// to 40 characters, and values of at most 500 characters (a string's
+// characters, or any other value's JSON text). A value that has no JSON
+// form (NaN, a channel) is refused too, since it could not be stored.
+func checkParamsSize(p Params) error {
+	if len(p) > maxParams {
+		return errorf(CodeInvalidParams, "params has %d keys; the limit is %d", len(p), maxParams)
+	}
+	for k, v := range p {
+		if k == "" || utf8.RuneCountInString(k) > maxParamKeyLen {
+			return errorf(CodeInvalidParams, "param name %q must be 1 to %d characters", truncateForMessage(k), maxParamKeyLen)
+		}
+		var n int
+		if s, ok := v.(string); ok {
+			n = utf8.RuneCountInString(s)
+		} else {
+			data, err := json.Marshal(v)
+			if err != nil {
+				return errorf(CodeInvalidParams, "param %s is %s, which cannot be stored: give a number or a string", k, describeParam(v))
+			}
+			n = utf8.RuneCount(data)
+		}
+		if n > maxParamValueLen {
+			return errorf(CodeInvalidParams, "param %s is %d characters long; the limit is %d", k, n, maxParamValueLen)
+		}
+	}
+	return nil
+}
+
+// truncateForMessage shortens s to at most 60 characters for an error
+// message.
+func truncateForMessage(s string) string {
+	if utf8.RuneCountInString(s) <= 60 {
+		return s
+	}
+	return string([]rune(s)[:60]) + "..."
 }

@@ -211,8 +211,8 @@ func describePlan(cfg *creditkit.Config, p *creditkit.Plan) string {
 	if p.TrialIncludes > 0 {
 		parts = append(parts, "trial includes "+amt(p.TrialIncludes))
 	}
-	if p.ExpireAfter > 0 {
-		parts = append(parts, "credits expire "+fmtDuration(p.ExpireAfter)+" after cancellation")
+	if !p.ExpireAfter.IsZero() {
+		parts = append(parts, "credits expire "+p.ExpireAfter.Words()+" after cancellation")
 	}
 	if p.Overage > 0 {
 		parts = append(parts, "overage up to "+amt(p.Overage))
@@ -224,8 +224,8 @@ func describePlan(cfg *creditkit.Config, p *creditkit.Plan) string {
 func describePack(cfg *creditkit.Config, p *creditkit.Pack) string {
 	s := fmt.Sprintf("gives %s for %s", cfg.FormatAmount(p.Gives, p.Currency),
 		p.FormatPrice())
-	if p.ExpiresAfter > 0 {
-		s += "; credits expire after " + fmtDuration(p.ExpiresAfter)
+	if !p.ExpiresAfter.IsZero() {
+		s += "; credits expire after " + p.ExpiresAfter.Words()
 	}
 	return s
 }
