@@ -230,6 +230,20 @@ type GrantOpts struct {
 	Actor string
 }
 
+// SetExpiresIn sets the grant's expiry relative to when it takes effect
+// from a span as a user writes it ("30d", "1mo", "P1Y"): a span with months
+// goes to ExpiresAfter (calendar months), any other to ExpiresIn (its days
+// are whole days in UTC), so an expiry written without months keeps the
+// idempotency fingerprint it always had.
+func (o *GrantOpts) SetExpiresIn(s Span) {
+	o.ExpiresIn, o.ExpiresAfter = 0, Span{}
+	if s.Months != 0 {
+		o.ExpiresAfter = s
+		return
+	}
+	o.ExpiresIn = time.Duration(s.Days)*24*time.Hour + s.Duration
+}
+
 // Grant gives a customer credits: one new grant and one entry in the
 // category of its reason.
 func (l *Ledger) Grant(ctx context.Context, customer string, amount Amount, opts *GrantOpts) (*Grant, error) {

@@ -525,7 +525,13 @@ func (c *Client) Grant(ctx context.Context, customer string, amount creditkit.Am
 	}
 	b := grantBody{Amount: amount, Currency: opts.Currency, Reason: opts.Reason, Source: string(opts.Source), Priority: opts.Priority,
 		EffectiveAt: timePtr(opts.EffectiveAt), ExpiresAt: timePtr(opts.ExpiresAt), ExpiresIn: durParam(opts.ExpiresIn),
-		CostBasis: opts.CostBasis, Metadata: opts.Metadata}
+		CostBasis: opts.CostBasis, Metadata: opts.Metadata, Description: opts.Description}
+	if !opts.ExpiresAfter.IsZero() {
+		if opts.ExpiresIn != 0 {
+			return nil, &creditkit.Error{Code: creditkit.CodeInvalidRequest, Message: "give one of expires_at, expires_in and expires_after, not several"}
+		}
+		b.ExpiresIn = opts.ExpiresAfter.String()
+	}
 	return fetch[creditkit.Grant](ctx, c, call{method: http.MethodPost, path: "/v1/customers/" + cu + "/grants", body: b, idem: opts.IdempotencyKey, customer: customer, write: true})
 }
 
@@ -571,7 +577,7 @@ func (c *Client) Void(ctx context.Context, grantID string, opts *creditkit.VoidO
 	if opts == nil {
 		opts = &creditkit.VoidOpts{}
 	}
-	return fetch[creditkit.Entry](ctx, c, call{method: http.MethodPost, path: "/v1/grants/" + gid + "/void", body: voidBody{Reason: opts.Reason}, idem: opts.IdempotencyKey, write: true})
+	return fetch[creditkit.Entry](ctx, c, call{method: http.MethodPost, path: "/v1/grants/" + gid + "/void", body: voidBody{Reason: opts.Reason, Amount: opts.Amount}, idem: opts.IdempotencyKey, write: true})
 }
 
 // Spend charges a customer for an operation, as Ledger.Spend.
@@ -584,7 +590,7 @@ func (c *Client) Spend(ctx context.Context, customer, operation string, params c
 	if opts == nil {
 		opts = &creditkit.SpendOpts{}
 	}
-	b := spendBody{Operation: operation, Params: params, Metadata: opts.Metadata}
+	b := spendBody{Operation: operation, Params: params, Metadata: opts.Metadata, Description: opts.Description}
 	return fetch[creditkit.Entry](ctx, c, call{method: http.MethodPost, path: "/v1/customers/" + cu + "/spend", body: b, idem: opts.IdempotencyKey, customer: customer, write: true})
 }
 
@@ -598,7 +604,7 @@ func (c *Client) Debit(ctx context.Context, customer string, amount creditkit.Am
 	if opts == nil {
 		opts = &creditkit.DebitOpts{}
 	}
-	b := spendBody{Amount: &amount, Currency: opts.Currency, Reason: opts.Reason, Metadata: opts.Metadata}
+	b := spendBody{Amount: &amount, Currency: opts.Currency, Reason: opts.Reason, Metadata: opts.Metadata, Description: opts.Description}
 	return fetch[creditkit.Entry](ctx, c, call{method: http.MethodPost, path: "/v1/customers/" + cu + "/spend", body: b, idem: opts.IdempotencyKey, customer: customer, write: true})
 }
 
@@ -686,7 +692,8 @@ func (c *Client) Transfer(ctx context.Context, from, to string, amount creditkit
 	if opts == nil {
 		opts = &creditkit.TransferOpts{}
 	}
-	b := transferBody{From: from, To: to, Amount: amount, Currency: opts.Currency, Evergreen: opts.Evergreen, Metadata: opts.Metadata}
+	b := transferBody{From: from, To: to, Amount: amount, Currency: opts.Currency, Evergreen: opts.Evergreen, Metadata: opts.Metadata,
+		Description: opts.Description}
 	return fetch[creditkit.TransferResult](ctx, c, call{method: http.MethodPost, path: "/v1/transfers", body: b, idem: opts.IdempotencyKey, customer: from, write: true})
 }
 

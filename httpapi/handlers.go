@@ -206,8 +206,9 @@ type (
 		Priority    *int                 `json:"priority,omitempty" doc:"Burn-down priority; lower burns first."`
 		EffectiveAt *time.Time           `json:"effective_at,omitempty" doc:"Schedule the credits for later."`
 		ExpiresAt   *time.Time           `json:"expires_at,omitempty"`
-		ExpiresIn   string               `json:"expires_in,omitempty" doc:"Expiry relative to effective_at, such as 30d or 12h."`
+		ExpiresIn   string               `json:"expires_in,omitempty" doc:"Expiry relative to effective_at, such as 30d, 12h, 1mo (a calendar month) or P1Y (ISO 8601)."`
 		CostBasis   *creditkit.CostBasis `json:"cost_basis,omitempty"`
+		Description string               `json:"description,omitempty" maxLength:"500" doc:"Free text for the grant's ledger entry."`
 		Metadata    map[string]string    `json:"metadata,omitempty"`
 	}
 	spendBody struct {
@@ -216,7 +217,9 @@ type (
 		Amount    *creditkit.Amount `json:"amount,omitempty" doc:"A raw amount to debit instead of pricing an operation."`
 		Currency  string            `json:"currency,omitempty" doc:"Currency of a raw amount."`
 		Reason    string            `json:"reason,omitempty" doc:"Ledger category of a raw debit; defaults to debit."`
-		Metadata  map[string]string `json:"metadata,omitempty"`
+		// Description is free text for the entry.
+		Description string            `json:"description,omitempty" maxLength:"500" doc:"Free text for the ledger entry."`
+		Metadata    map[string]string `json:"metadata,omitempty"`
 	}
 	checkBody struct {
 		Operation string           `json:"operation"`
@@ -242,12 +245,14 @@ type (
 		Reason string            `json:"reason,omitempty"`
 	}
 	transferBody struct {
-		From      string            `json:"from"`
-		To        string            `json:"to"`
-		Amount    creditkit.Amount  `json:"amount"`
-		Currency  string            `json:"currency,omitempty"`
-		Evergreen bool              `json:"evergreen,omitempty" doc:"The received credits never expire."`
-		Metadata  map[string]string `json:"metadata,omitempty"`
+		From      string           `json:"from"`
+		To        string           `json:"to"`
+		Amount    creditkit.Amount `json:"amount"`
+		Currency  string           `json:"currency,omitempty"`
+		Evergreen bool             `json:"evergreen,omitempty" doc:"The received credits never expire."`
+		// Description is free text for both entries.
+		Description string            `json:"description,omitempty" maxLength:"500" doc:"Free text for both ledger entries."`
+		Metadata    map[string]string `json:"metadata,omitempty"`
 	}
 	eventBody struct {
 		Customer       string            `json:"customer"`
@@ -347,16 +352,19 @@ func (s *Server) routes() {
 		}) (*body[*creditkit.Grant], error) {
 			b := in.Body
 			opts := &creditkit.GrantOpts{Reason: b.Reason, Source: creditkit.Source(b.Source), Currency: b.Currency, Priority: b.Priority,
-				CostBasis: b.CostBasis, Metadata: b.Metadata, IdempotencyKey: in.IdempotencyKey, Actor: actor(ctx)}
+				CostBasis: b.CostBasis, Metadata: b.Metadata, Description: b.Description, IdempotencyKey: in.IdempotencyKey, Actor: actor(ctx)}
 			if b.EffectiveAt != nil {
 				opts.EffectiveAt = *b.EffectiveAt
 			}
 			if b.ExpiresAt != nil {
 				opts.ExpiresAt = *b.ExpiresAt
 			}
-			var err error
-			if opts.ExpiresIn, err = parseDur("expires_in", b.ExpiresIn); err != nil {
-				return nil, err
+			if b.ExpiresIn != "" {
+				span, err := creditkit.ParseSpan(b.ExpiresIn)
+				if err != nil {
+					return nil, &creditkit.Error{Code: creditkit.CodeInvalidRequest, Message: "expires_in: " + err.Error()}
+				}
+				opts.SetExpiresIn(span)
 			}
 			g, err := l.Grant(ctx, in.Customer, b.Amount, opts)
 			return &body[*creditkit.Grant]{g}, err
@@ -501,7 +509,7 @@ func (s *Server) routes() {
 		}) (*body[*creditkit.TransferResult], error) {
 			b := in.Body
 			r, err := l.Transfer(ctx, b.From, b.To, b.Amount, &creditkit.TransferOpts{Currency: b.Currency, Evergreen: b.Evergreen,
-				Metadata: b.Metadata, IdempotencyKey: in.IdempotencyKey, Actor: actor(ctx)})
+				Metadata: b.Metadata, Description: b.Description, IdempotencyKey: in.IdempotencyKey, Actor: actor(ctx)})
 			return &body[*creditkit.TransferResult]{r}, err
 		})
 
@@ -613,13 +621,14 @@ func (s *Server) spend(ctx context.Context, customer string, b *spendBody, idem,
 			return nil, invalid("params go with an operation; a raw amount takes none")
 		}
 		return s.ledger.Debit(ctx, customer, *b.Amount, &creditkit.DebitOpts{Reason: b.Reason, Currency: b.Currency,
-			Metadata: b.Metadata, IdempotencyKey: idem, Actor: actor})
+			Metadata: b.Metadata, Description: b.Description, IdempotencyKey: idem, Actor: actor})
 	case b.Operation == "":
 		return nil, invalid("give operation (priced from the config) or amount (raw credits)")
 	case b.Currency != "" || b.Reason != "":
 		return nil, invalid("currency and reason go with a raw amount; an operation has its own")
 	}
-	return s.ledger.Spend(ctx, customer, b.Operation, b.Params, &creditkit.SpendOpts{Metadata: b.Metadata, IdempotencyKey: idem, Actor: actor})
+	return s.ledger.Spend(ctx, customer, b.Operation, b.Params, &creditkit.SpendOpts{Metadata: b.Metadata, Description: b.Description,
+		IdempotencyKey: idem, Actor: actor})
 }
 
 // ingestWorkers bounds how many events of one batch are in flight at once;

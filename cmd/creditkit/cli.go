@@ -14,7 +14,10 @@ type CLI struct {
 	Grants   GrantsCmd   `cmd:"" help:"List a customer's grants."`
 	History  HistoryCmd  `cmd:"" help:"List a customer's ledger entries, oldest first."`
 	Transfer TransferCmd `cmd:"" help:"Move credits from one customer to another."`
-	Void     VoidCmd     `cmd:"" help:"Remove what is left of a grant."`
+	Void     VoidCmd     `cmd:"" help:"Remove what is left of a grant, or part of it."`
+	Reverse  ReverseCmd  `cmd:"" help:"Give back all or part of a charge to the grants it came from."`
+	Expiry   ExpiryCmd   `cmd:"" help:"Move a grant's expiry, or remove it."`
+	Alerts   AlertsCmd   `cmd:"" help:"Show or set a customer's own low-balance thresholds."`
 	Hold     HoldCmd     `cmd:"" help:"Reserve credits for an operation in flight."`
 	Capture  CaptureCmd  `cmd:"" help:"Charge a hold, fully or partly."`
 	Release  ReleaseCmd  `cmd:"" help:"Cancel a hold and return its credits."`

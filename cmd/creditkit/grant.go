@@ -15,7 +15,7 @@ type GrantCmd struct {
 	Priority    *int   `name:"priority" placeholder:"N" help:"Burn-down priority, lower first. Defaults to one set by the reason."`
 	EffectiveAt string `name:"effective-at" placeholder:"T" help:"When the credits become spendable (RFC 3339). Defaults to now."`
 	ExpiresAt   string `name:"expires-at" placeholder:"T" xor:"expiry" help:"When unspent credits expire (RFC 3339)."`
-	ExpiresIn   string `name:"expires-in" placeholder:"D" xor:"expiry" help:"Expire after this long from effective, such as 30d, 12h or 1y."`
+	ExpiresIn   string `name:"expires-in" placeholder:"D" xor:"expiry" help:"Expire after this long from effective, such as 30d, 12h, 1mo (a calendar month) or P1Y."`
 	Currency    string `name:"currency" placeholder:"C" help:"Currency. Defaults to the config's first currency."`
 	metaFlag
 	writeFlags
@@ -41,8 +41,12 @@ func (c *GrantCmd) Run(s *session) error {
 	if opts.ExpiresAt, err = parseTime("expires-at", c.ExpiresAt); err != nil {
 		return err
 	}
-	if opts.ExpiresIn, err = parseDuration("expires-in", c.ExpiresIn); err != nil {
-		return err
+	if c.ExpiresIn != "" {
+		span, err := creditkit.ParseSpan(c.ExpiresIn)
+		if err != nil {
+			return fmt.Errorf("--expires-in: %w", err)
+		}
+		opts.SetExpiresIn(span)
 	}
 	return s.withBackend(func(b backend) error {
 		g, err := b.Grant(s.ctx, c.Customer, amount, opts)
@@ -83,6 +87,7 @@ func (c *GrantsCmd) Run(s *session) error {
 // VoidCmd removes what is left of a grant.
 type VoidCmd struct {
 	GrantID string `arg:"" name:"grant-id" help:"ID of the grant to void."`
+	Amount  string `name:"amount" placeholder:"N" help:"Void only this much of what remains (in the grant's currency); the grant stays active."`
 	Reason  string `name:"reason" placeholder:"R" help:"Why, recorded on the entry."`
 	writeFlags
 }
@@ -90,7 +95,19 @@ type VoidCmd struct {
 // Run voids the grant.
 func (c *VoidCmd) Run(s *session) error {
 	return s.withBackend(func(b backend) error {
-		e, err := b.Void(s.ctx, c.GrantID, &creditkit.VoidOpts{Reason: c.Reason, IdempotencyKey: c.IdempotencyKey, Actor: actor})
+		opts := &creditkit.VoidOpts{Reason: c.Reason, IdempotencyKey: c.IdempotencyKey, Actor: actor}
+		if c.Amount != "" {
+			g, err := b.GetGrant(s.ctx, c.GrantID)
+			if err != nil {
+				return err
+			}
+			amount, err := parseAmount(s.cfg, c.Amount, g.Currency)
+			if err != nil {
+				return err
+			}
+			opts.Amount = &amount
+		}
+		e, err := b.Void(s.ctx, c.GrantID, opts)
 		if err != nil {
 			return err
 		}

@@ -33,6 +33,13 @@ func (c *HoldCmd) Run(s *session) error {
 	if opts.TTL, err = parseDuration("ttl", c.TTL); err != nil {
 		return err
 	}
+	if c.TTL != "" {
+		// An explicit TTL is checked as given: 0s is out of range, not the
+		// default (leave --ttl out for that).
+		if err := creditkit.CheckHoldTTL(opts.TTL); err != nil {
+			return err
+		}
+	}
 	if opts.Metadata, err = parseMeta(c.Meta); err != nil {
 		return err
 	}

@@ -211,6 +211,19 @@ func cliScript(t *testing.T, run cliRun, advance func(time.Duration), asJSON boo
 	do("history", "bob", "--limit", "2")
 	do("history", "alice", "--operation", "process_image")
 
+	// Corrections and alerts.
+	sp := idOf(t, ok("spend", "alice", "process_image", "mb=2"))
+	do("reverse", sp, "--amount", "5", "--reason", "render failed")
+	do("reverse", sp, "--reason", "the rest")
+	do("reverse", sp, "--reason", "once more")
+	gx := idOf(t, ok("grant", "bob", "30", "--expires-in", "1mo"))
+	do("void", gx, "--amount", "5", "--reason", "over-issued")
+	do("expiry", gx, "--at", remoteStart.Add(90*24*time.Hour).Format(time.RFC3339), "--reason", "goodwill")
+	do("expiry", gx, "--never")
+	do("alerts", "alice", "50", "10%")
+	do("alerts", "alice")
+	do("alerts", "alice", "--clear")
+
 	// Errors print the same error object.
 	do("spend", "bob", "process_image", "mb=100")
 	do("debit", "alice", "100", "--currency", "usd_credits")

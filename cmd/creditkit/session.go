@@ -62,6 +62,11 @@ type backend interface {
 	Release(ctx context.Context, holdID string, opts *creditkit.CaptureOpts) (*creditkit.Hold, error)
 	Transfer(ctx context.Context, from, to string, amount creditkit.Amount, opts *creditkit.TransferOpts) (*creditkit.TransferResult, error)
 	RunDue(ctx context.Context) (creditkit.DueResult, error)
+	GetGrant(ctx context.Context, id string) (*creditkit.Grant, error)
+	Reverse(ctx context.Context, entryID string, opts *creditkit.ReverseOpts) (*creditkit.Entry, error)
+	ChangeExpiry(ctx context.Context, grantID string, expiresAt time.Time, opts *creditkit.ChangeExpiryOpts) (*creditkit.Grant, error)
+	SetBalanceAlerts(ctx context.Context, customer string, thresholds []creditkit.Threshold, opts *creditkit.SetAlertsOpts) (*creditkit.BalanceAlerts, error)
+	GetBalanceAlerts(ctx context.Context, customer, currency string) (*creditkit.BalanceAlerts, error)
 }
 
 var (
