@@ -24,6 +24,10 @@ type Config struct {
 	// LowBalance is the low-balance threshold in smallest units of the
 	// default currency; 0 turns low-balance alerts off.
 	LowBalance Amount
+	// UsageWindow bounds how far from now a charge's OccurredAt (a usage
+	// event's timestamp) may lie. Zero fields mean the defaults: 5 minutes
+	// ahead, 35 days back.
+	UsageWindow UsageWindow
 	// Operations are the priced operations, by name.
 	Operations map[string]*Operation
 	// Plans are the subscription plans, by name.

@@ -1,6 +1,7 @@
 package creditkit
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"math/big"
@@ -210,6 +211,9 @@ func TestConfigErrors(t *testing.T) {
 		{"rounding empty", "rounding:\n", `creditkit.yaml:1: rounding: expected ceil, floor or round, got nothing`},
 		{"low_balance not an amount", "low_balance: lots\n", `creditkit.yaml:1: low_balance: expected an amount like "100 credits", got "lots"`},
 		{"low_balance negative", "low_balance: -5 credits\n", `creditkit.yaml:1: low_balance: expected an amount like "100 credits", got "-5 credits": amounts must not be negative`},
+		{"usage_window unknown key", "usage_window: { ahead: 5m, behind: 1d }\n", `creditkit.yaml:1: usage_window: unknown key "behind"`},
+		{"usage_window zero", "usage_window:\n  back: 0s\n", `creditkit.yaml:2: usage_window.back: expected a duration above zero like "5m" or "35d", got "0s"`},
+		{"usage_window months", "usage_window:\n  back: 1mo\n", `creditkit.yaml:2: usage_window.back: expected a duration above zero`},
 		{"low_balance other currency", "currencies: [{ name: credits }, { name: gems }]\nlow_balance: 5 gems\n", `creditkit.yaml:2: low_balance: expected an amount in the default currency credits, got "5 gems"`},
 		{"operations a list", "operations:\n  - send_email\n", `creditkit.yaml:2: operations: expected a mapping of operation names to prices`},
 		{"formula a number", "operations:\n  send_email: 1\n", `creditkit.yaml:2: operations.send_email: expected a price like "10 credits + 1 credit per mb", got "1"`},
@@ -460,5 +464,29 @@ func TestConfigValidateGoBuilt(t *testing.T) {
 				t.Errorf("Validate = %v, want invalid_config starting %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// usage_window in the config sets the ledger's window for usage times.
+func TestConfigUsageWindow(t *testing.T) {
+	t.Parallel()
+	cfg, err := ParseConfig("creditkit.yaml", []byte("usage_window: { ahead: 1m, back: 7d }\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.UsageWindow != (UsageWindow{Ahead: time.Minute, Back: 7 * 24 * time.Hour}) {
+		t.Fatalf("usage window = %+v", cfg.UsageWindow)
+	}
+	l := openPanicLedgerWith(t, cfg)
+	now := l.Now()
+	if _, err := l.Grant(context.Background(), "ann", 10, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.Debit(context.Background(), "ann", 1, &DebitOpts{OccurredAt: now.Add(-8 * 24 * time.Hour)})
+	if ErrorCodeOf(err) != CodeInvalidRequest {
+		t.Fatalf("a usage time 8 days back with a 7-day window: %v", err)
+	}
+	if _, err := l.Debit(context.Background(), "ann", 1, &DebitOpts{OccurredAt: now.Add(-6 * 24 * time.Hour)}); err != nil {
+		t.Fatalf("a usage time 6 days back: %v", err)
 	}
 }

@@ -271,7 +271,7 @@ func (p *configParser) scalar(n *yaml.Node, path, expected string) (string, erro
 
 // Keys allowed in each part of the config.
 var (
-	configRootKeys      = []string{"currency", "currencies", "rounding", "low_balance", "operations", "plans", "packs"}
+	configRootKeys      = []string{"currency", "currencies", "rounding", "low_balance", "usage_window", "operations", "plans", "packs"}
 	configCurrencyKeys  = []string{"name", "decimals"}
 	configOperationKeys = []string{"cost", "meta", "limits", "params"}
 	configPlanKeys      = []string{"default", "gives", "unused_credits", "stripe_price", "signup_bonus", "trial_includes", "expire_after", "overage"}
@@ -317,6 +317,8 @@ func (p *configParser) parseRoot(root *yaml.Node) error {
 			err = p.parseRounding(e.v)
 		case "low_balance":
 			err = p.parseLowBalance(e.v)
+		case "usage_window":
+			err = p.parseUsageWindow(e.v)
 		case "operations":
 			err = p.parseOperations(e.v)
 		case "plans":
@@ -428,6 +430,32 @@ func (p *configParser) parseLowBalance(n *yaml.Node) error {
 		return p.errAt(n, "low_balance", "expected an amount in the default currency %s, got %q", def.Name, yamlDeref(n).Value)
 	}
 	p.cfg.LowBalance = a
+	return nil
+}
+
+// parseUsageWindow reads {ahead: 5m, back: 35d}: how far from now a usage
+// event's timestamp may lie. Each is a fixed duration, above zero.
+func (p *configParser) parseUsageWindow(n *yaml.Node) error {
+	entries, err := p.mapping(n, "usage_window", []string{"ahead", "back"}, "a mapping like {ahead: 5m, back: 35d}")
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		path := "usage_window." + e.key
+		s, err := p.scalar(e.v, path, `a duration like "5m" or "35d"`)
+		if err != nil {
+			return err
+		}
+		d, err := ParseDuration(s)
+		if err != nil || d <= 0 {
+			return p.errAt(e.v, path, "expected a duration above zero like \"5m\" or \"35d\", got %q", s)
+		}
+		if e.key == "ahead" {
+			p.cfg.UsageWindow.Ahead = d
+		} else {
+			p.cfg.UsageWindow.Back = d
+		}
+	}
 	return nil
 }
 

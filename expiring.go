@@ -17,10 +17,10 @@ var ErrNoServerStore = errors.New("creditkit: the store does not implement store
 // most limit grants per call (0 means 500). The events go to the outbox
 // (and so to webhooks) and to subscribers. Several processes may call it at
 // once: each grant is notified once. It returns how many grants it
-// notified.
-func (l *Ledger) NotifyExpiring(ctx context.Context, lead time.Duration, limit int) (int, error) {
-	ss, ok := l.store.(store.ServerStore)
-	if !ok {
+// notified. notices keeps which grants were notified (the SQLite and
+// PostgreSQL stores are also ExpiryNoticeStores, on the same database).
+func (l *Ledger) NotifyExpiring(ctx context.Context, notices store.ExpiryNoticeStore, lead time.Duration, limit int) (int, error) {
+	if notices == nil {
 		return 0, ErrNoServerStore
 	}
 	if lead <= 0 {
@@ -31,7 +31,7 @@ func (l *Ledger) NotifyExpiring(ctx context.Context, lead time.Duration, limit i
 	}
 	now := l.Now()
 	var events []Event
-	n, err := ss.NotifyExpiring(ctx, now, now.Add(lead), limit, func(g *store.Grant) *store.Event {
+	n, err := notices.NotifyExpiring(ctx, now, now.Add(lead), limit, func(g *store.Grant) *store.Event {
 		e := Event{ID: l.ids.New("evt"), Type: EventGrantExpiring, Customer: g.Customer, Currency: g.Currency, At: now,
 			Data: map[string]any{"grant_id": g.ID, "remaining": g.Remaining, "expires_at": g.ExpiresAt.UTC(), "reason": g.Reason}}
 		events = append(events, e)

@@ -108,6 +108,9 @@ func New(s store.Store, cfg *Config) (*Ledger, error) {
 	if _, ok := s.(store.ChangeDetector); ok {
 		l.cache = newWalletCache(100_000)
 	}
+	if cfg.UsageWindow != (UsageWindow{}) {
+		l.SetUsageWindow(cfg.UsageWindow)
+	}
 	if !cfg.Writes.NoBatching {
 		l.batcher = newCommitter(l, cfg.Writes)
 	}

@@ -21,6 +21,17 @@ func openPanicLedger(t *testing.T, batching bool) *Ledger {
 	return openEquivLedger(t, s, NewManualClock(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)), batching)
 }
 
+// openPanicLedgerWith opens a ledger with cfg on a fresh SQLite file.
+func openPanicLedgerWith(t *testing.T, cfg *Config) *Ledger {
+	t.Helper()
+	l, err := Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "cfg.db"), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
 // The request that crashed the server once: an effective time at the end of
 // year 9999 plus a day of expiry. It is refused before it is queued, and the
 // ledger goes on.

@@ -274,3 +274,20 @@ func TestOpenAPIDocumentsErrors(t *testing.T) {
 		t.Errorf("GET /v1/operations lists statuses it cannot answer: %v", keys(responses))
 	}
 }
+
+// TestWebhookEndpointListHasNoCursorOnItsLastPage: the webhook endpoint
+// list pages like every other list.
+func TestWebhookEndpointListHasNoCursorOnItsLastPage(t *testing.T) {
+	e := newEnv(t, "sqlite:"+t.TempDir()+"/wh.db", nil)
+	for i := range 2 {
+		e.must(201, "POST", "/v1/webhook-endpoints", e.admin, map[string]any{"url": fmt.Sprintf("https://203.0.113.%d/hook", i+1)})
+	}
+	p1 := e.must(200, "GET", "/v1/webhook-endpoints?limit=1", e.admin, nil)
+	if len(p1.list) != 1 || str(p1.body, "next_cursor") == "" {
+		t.Fatalf("first page: %s", p1.raw)
+	}
+	p2 := e.must(200, "GET", "/v1/webhook-endpoints?limit=1&cursor="+str(p1.body, "next_cursor"), e.admin, nil)
+	if _, ok := p2.body["next_cursor"]; len(p2.list) != 1 || ok {
+		t.Fatalf("full last page: %s", p2.raw)
+	}
+}

@@ -92,7 +92,10 @@ func (s *Server) webhookRoutes() {
 			for i, e := range es {
 				out[i] = endpointOf(e, false)
 			}
-			return pageOf(out, limit, func(e endpointOut) string { return e.ID }), nil
+			return pageAfter(out, limit, func(e endpointOut) string { return e.ID }, func(after string) ([]endpointOut, error) {
+				more, err := s.st.WebhookEndpoints(ctx, after, 1)
+				return make([]endpointOut, len(more)), err
+			})
 		})
 
 	register(s, route{id: "get-webhook-endpoint", method: http.MethodGet, path: "/v1/webhook-endpoints/{endpoint}", summary: "Get a webhook endpoint", tag: "Webhooks", scope: store.ScopeAdmin},
@@ -126,7 +129,7 @@ func (s *Server) webhookRoutes() {
 	register(s, route{id: "list-webhook-deliveries", method: http.MethodGet, path: "/v1/webhook-deliveries", summary: "List webhook deliveries, newest first", tag: "Webhooks", scope: store.ScopeAdmin},
 		func(ctx context.Context, in *struct {
 			PageParams
-			Status   string `query:"status" enum:"pending,succeeded,failed,"`
+			Status   string `query:"status" enum:"pending,succeeded,failed"`
 			Endpoint string `query:"endpoint"`
 			Event    string `query:"event"`
 		}) (*body[page[Delivery]], error) {
@@ -143,7 +146,10 @@ func (s *Server) webhookRoutes() {
 			for i, d := range ds {
 				out[i] = webhook.DeliveryOf(d)
 			}
-			return pageOf(out, limit, func(d Delivery) string { return d.ID }), nil
+			return pageAfter(out, limit, func(d Delivery) string { return d.ID }, func(after string) ([]Delivery, error) {
+				more, err := s.st.Deliveries(ctx, store.DeliveryQuery{Status: in.Status, EndpointID: in.Endpoint, EventID: in.Event, Before: after, Limit: 1})
+				return make([]Delivery, len(more)), err
+			})
 		})
 
 	register(s, route{id: "replay-webhook-delivery", method: http.MethodPost, path: "/v1/webhook-deliveries/{delivery}/replay", summary: "Send a delivery again", tag: "Webhooks", scope: store.ScopeAdmin},

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/creditkit/creditkit"
+	"github.com/creditkit/creditkit/store"
 	"github.com/creditkit/creditkit/webhook"
 )
 
@@ -24,6 +25,9 @@ type Options struct {
 	// ExpiringLead sends credits.grant.expiring this long before a grant
 	// expires. Zero sends none.
 	ExpiringLead time.Duration
+	// Notices records which grants were sent credits.grant.expiring; it is
+	// needed when ExpiringLead is set.
+	Notices store.ExpiryNoticeStore
 	// Webhooks delivers the outbox; nil delivers nothing.
 	Webhooks *webhook.Deliverer
 	// Logger receives the scheduler's logs. Defaults to a logger that
@@ -53,6 +57,9 @@ func New(l *creditkit.Ledger, opts *Options) (*Scheduler, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.ExpiringLead > 0 && o.Notices == nil {
+		return nil, errors.New("scheduler: ExpiringLead needs Notices, the store that records expiry notices")
 	}
 	s := &Scheduler{l: l, o: o, wake: make(chan struct{}, 1),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -125,7 +132,7 @@ func (s *Scheduler) due(ctx context.Context) error {
 	}
 	if s.o.ExpiringLead > 0 {
 		for {
-			n, err := s.l.NotifyExpiring(ctx, s.o.ExpiringLead, 500)
+			n, err := s.l.NotifyExpiring(ctx, s.o.Notices, s.o.ExpiringLead, 500)
 			if !s.record(ctx, "notify_expiring", err) {
 				errs = append(errs, err)
 				break

@@ -80,31 +80,6 @@ func fmtPairs[V any](m map[string]V) string {
 	return strings.Join(parts, " ")
 }
 
-// fmtDuration prints a duration in the largest whole unit of days, weeks or
-// years when it is one, else as Go does.
-func fmtDuration(d time.Duration) string {
-	const day = 24 * time.Hour
-	plural := func(n int64, unit string) string {
-		if n == 1 {
-			return "1 " + unit
-		}
-		return fmt.Sprintf("%d %ss", n, unit)
-	}
-	switch {
-	case d == 0:
-		return "0"
-	case d%(365*day) == 0:
-		return plural(int64(d/(365*day)), "year")
-	case d%(30*day) == 0:
-		return plural(int64(d/(30*day)), "month")
-	case d%(7*day) == 0:
-		return plural(int64(d/(7*day)), "week")
-	case d%day == 0:
-		return plural(int64(d/day), "day")
-	}
-	return d.String()
-}
-
 // entryDetails summarises what an entry is about, for the history table.
 func entryDetails(e *creditkit.Entry) string {
 	var parts []string

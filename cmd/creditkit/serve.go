@@ -113,7 +113,7 @@ func (c *ServeCmd) Run(s *session) error {
 				ln.Close()
 				return err
 			}
-			sch, err := scheduler.New(l, &scheduler.Options{Interval: c.Tick, ExpiringLead: c.ExpiringNotice, Webhooks: wh, Logger: logger, Registerer: reg})
+			sch, err := scheduler.New(l, &scheduler.Options{Interval: c.Tick, ExpiringLead: c.ExpiringNotice, Notices: st, Webhooks: wh, Logger: logger, Registerer: reg})
 			if err != nil {
 				ln.Close()
 				return err
