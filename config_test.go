@@ -158,7 +158,7 @@ func TestConfigFileErrors(t *testing.T) {
 	}{
 		{"malformed.yaml", `malformed.yaml:4: invalid YAML: did not find expected ',' or ']'`},
 		{"unknown_key.yaml", `unknown_key.yaml:9: plans.free: unknown key "unused_credit" (did you mean unused_credits?); allowed keys: default, gives, unused_credits, stripe_price, signup_bonus, trial_includes, expire_after, overage`},
-		{"unknown_top_key.yaml", `unknown_top_key.yaml:2: unknown key "operation" (did you mean operations?); allowed keys: currency, currencies, rounding, low_balance, operations, plans, packs`},
+		{"unknown_top_key.yaml", `unknown_top_key.yaml:2: unknown key "operation" (did you mean operations?); allowed keys: currency, currencies, rounding, low_balance, usage_window, operations, plans, packs`},
 		{"bad_formula.yaml", `bad_formula.yaml:6: operations.process_image: expected a price like "10 credits + 1 credit per mb", got "ten credits"`},
 		{"unknown_currency.yaml", `unknown_currency.yaml:3: operations.send_email: unknown currency "coin" in "1 coin"; configured currencies: credits (singular forms like "credit" work too)`},
 		{"mixed_currencies.yaml", `mixed_currencies.yaml:7: operations.process_image.cost: "10 credits" is in credits but "0.01 usd_credits per mb" is in usd_credits: all terms of an operation must be in one currency`},

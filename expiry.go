@@ -51,12 +51,8 @@ func (l *Ledger) ChangeExpiry(ctx context.Context, grantID string, expiresAt tim
 		wallets:     grantWallet(grantID, &key),
 		decode:      decodeAs[Grant](),
 		apply: func(ctx context.Context, w *writeState) (any, error) {
-			ws := w.wallet(key)
-			g, err := w.grant(ctx, ws, grantID)
+			ws, g, err := w.activeGrant(ctx, key, grantID)
 			if err != nil {
-				return nil, err
-			}
-			if err := g.checkActive(w.now); err != nil {
 				return nil, err
 			}
 			var next *time.Time
@@ -93,6 +89,20 @@ func (l *Ledger) ChangeExpiry(ctx context.Context, grantID string, expiresAt tim
 		return nil, err
 	}
 	return res.(*Grant), nil
+}
+
+// activeGrant returns a grant of a locked wallet that may still change:
+// not voided, not expired.
+func (w *writeState) activeGrant(ctx context.Context, key WalletKey, grantID string) (*walletState, *Grant, error) {
+	ws := w.wallet(key)
+	g, err := w.grant(ctx, ws, grantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := g.checkActive(w.now); err != nil {
+		return nil, nil, err
+	}
+	return ws, g, nil
 }
 
 // grantWallet returns a wallets func for a request on one grant: it reads

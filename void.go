@@ -46,12 +46,8 @@ func (l *Ledger) Void(ctx context.Context, grantID string, opts *VoidOpts) (*Ent
 		wallets:     grantWallet(grantID, &key),
 		decode:      decodeAs[Entry](),
 		apply: func(ctx context.Context, w *writeState) (any, error) {
-			ws := w.wallet(key)
-			g, err := w.grant(ctx, ws, grantID)
+			ws, g, err := w.activeGrant(ctx, key, grantID)
 			if err != nil {
-				return nil, err
-			}
-			if err := g.checkActive(w.now); err != nil {
 				return nil, err
 			}
 			amount := g.Remaining

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -104,31 +103,14 @@ func testNotifyExpiringConcurrent(t *testing.T, b *serverBundle) {
 	mk := func(g *store.Grant) *store.Event {
 		return newEvent("evt_expiring_"+g.ID, "credits.grant.expiring", g.Customer, now)
 	}
-	var total atomic.Int64
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for total.Load() <= grants {
-				n, err := s.NotifyExpiring(c, now, now.Add(24*time.Hour), 3, mk)
-				if err != nil {
-					t.Errorf("notify: %v", err)
-					return
-				}
-				if n == 0 {
-					return
-				}
-				total.Add(int64(n))
-			}
-		}()
-	}
-	wg.Wait()
-	if t.Failed() {
+	total, ok := drainConcurrently(t, 4, grants, "notify", func() (int, error) {
+		return s.NotifyExpiring(c, now, now.Add(24*time.Hour), 3, mk)
+	})
+	if !ok {
 		return
 	}
-	if total.Load() != grants {
-		t.Fatalf("notifiers reported %d grants in total, want %d", total.Load(), grants)
+	if total != grants {
+		t.Fatalf("notifiers reported %d grants in total, want %d", total, grants)
 	}
 	count := map[string]int{}
 	for _, e := range b.outbox(t) {

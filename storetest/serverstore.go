@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -231,4 +232,33 @@ func checkState(t *testing.T, d *store.Delivery, status string, attempts int, ne
 		t.Fatalf("delivery %s: status %s, %d attempts, next attempt %s; want %s, %d, %s",
 			d.ID, d.Status, d.Attempts, fmtPtr(&d.NextAttemptAt), status, attempts, fmtPtr(&next))
 	}
+}
+
+// drainConcurrently runs step on workers goroutines until it reports 0
+// (nothing left) and returns the sum of what it reported; ok is false when
+// a step failed (the test is marked failed). A store that never reports 0
+// would loop forever: each worker stops once more than max was reported.
+func drainConcurrently(t *testing.T, workers int, max int64, what string, step func() (int, error)) (total int64, ok bool) {
+	t.Helper()
+	var sum atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for sum.Load() <= max {
+				n, err := step()
+				if err != nil {
+					t.Errorf("%s: %v", what, err)
+					return
+				}
+				if n == 0 {
+					return
+				}
+				sum.Add(int64(n))
+			}
+		}()
+	}
+	wg.Wait()
+	return sum.Load(), !t.Failed()
 }

@@ -209,33 +209,14 @@ func testDispatchConcurrent(t *testing.T, b *serverBundle) {
 		batch = append(batch, newEvent(fmt.Sprintf("evt_%03d", i), "credits.spent", "amy", Epoch))
 	}
 	b.insertEvents(t, batch...)
-	var total atomic.Int64
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// A store that never marks events dispatched would loop
-			// forever: stop once more was reported than there is.
-			for total.Load() <= events {
-				n, err := s.DispatchEvents(c, Epoch, 7, webhook.Fanout(Epoch, b.newID))
-				if err != nil {
-					t.Errorf("dispatch: %v", err)
-					return
-				}
-				if n == 0 {
-					return
-				}
-				total.Add(int64(n))
-			}
-		}()
-	}
-	wg.Wait()
-	if t.Failed() {
+	total, ok := drainConcurrently(t, 4, events, "dispatch", func() (int, error) {
+		return s.DispatchEvents(c, Epoch, 7, webhook.Fanout(Epoch, b.newID))
+	})
+	if !ok {
 		return
 	}
-	if total.Load() != events {
-		t.Fatalf("dispatchers reported %d events in total, want %d", total.Load(), events)
+	if total != events {
+		t.Fatalf("dispatchers reported %d events in total, want %d", total, events)
 	}
 	if n := must(s.DispatchEvents(c, Epoch, 100, webhook.Fanout(Epoch, b.newID))); n != 0 {
 		t.Fatalf("dispatched %d events after the race, want 0", n)
