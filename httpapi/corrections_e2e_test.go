@@ -105,3 +105,21 @@ func TestHoldTTLOutOfRange(t *testing.T) {
 		t.Fatalf("available %d: refused holds must hold nothing", e.available("eva"))
 	}
 }
+
+// The request that once crashed the server: an effective time at the end
+// of year 9999 with a day of expiry is refused with 422 before it is
+// queued, and the next spend goes through.
+func TestInstantPastTheHorizonOverHTTP(t *testing.T) {
+	eachStore(t, func(t *testing.T, dbURL string) {
+		e := newEnv(t, dbURL, nil)
+		e.must(201, "POST", "/v1/customers/alice/grants", e.write, map[string]any{"amount": 10})
+		p := e.must(422, "POST", "/v1/customers/alice/grants", e.write, map[string]any{"amount": 1, "effective_at": "9999-12-31T23:59:59Z", "expires_in": "1d"})
+		if str(p.body, "code") != "invalid_request" {
+			t.Fatalf("far-future grant: %s", p.raw)
+		}
+		e.must(200, "POST", "/v1/customers/alice/spend", e.write, map[string]any{"operation": "send_email"})
+		if e.available("alice") != 9 {
+			t.Fatalf("available %d, want 9", e.available("alice"))
+		}
+	})
+}
