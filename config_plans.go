@@ -43,7 +43,50 @@ type Plan struct {
 	OverageSet bool
 	// StripePrice maps a billing period ("month", "year") to a Stripe price ID.
 	StripePrice map[string]string
+	// Price is what the plan costs per billing interval, if it has a price:
+	// the cost basis of its refill credits. Its interval may differ from the
+	// refill period (a yearly price with monthly refills).
+	Price *Price
+	// OveragePrice is what overage credits cost when debt is settled.
+	OveragePrice *OveragePrice
+	// OnUpgrade is what an upgrade to this plan gives: "full" (the default:
+	// a new period with the full allowance at once) or "prorate" (the
+	// prorated difference for the rest of the current period).
+	OnUpgrade string
+	// CatchUp is how refills missed while nothing ran are applied: "all"
+	// (the default: each missed period, in order) or "latest" (only the
+	// latest period).
+	CatchUp string
 }
+
+// Price is money per billing interval, such as 100 USD every month.
+type Price struct {
+	// Cents is the amount in minor units of Currency (cents for USD).
+	Cents int64
+	// Currency is the ISO 4217 code, such as "USD".
+	Currency string
+	// Every is the billing interval.
+	Every Period
+}
+
+// OveragePrice is money per a number of credits, such as 1 USD per 100
+// credits.
+type OveragePrice struct {
+	// Cents is the amount in minor units of Currency.
+	Cents int64
+	// Currency is the ISO 4217 code, such as "USD".
+	Currency string
+	// Per is how many credits (smallest units) Cents buys; at least 1.
+	Per Amount
+}
+
+// Values of Plan.OnUpgrade and Plan.CatchUp.
+const (
+	UpgradeFull    = "full"
+	UpgradeProrate = "prorate"
+	CatchUpAll     = "all"
+	CatchUpLatest  = "latest"
+)
 
 // Period is a refill period such as one month or two weeks.
 type Period struct {
@@ -117,6 +160,29 @@ func (c *Config) validatePlan(name string, p *Plan) error {
 	}
 	if p.ExpireAfter.IsNegative() {
 		return errorf(CodeInvalidConfig, "plans.%s.expire_after: must not be negative", name)
+	}
+	switch p.OnUpgrade {
+	case "", UpgradeFull, UpgradeProrate:
+	default:
+		return errorf(CodeInvalidConfig, "plans.%s.on_upgrade: expected full or prorate, got %q", name, p.OnUpgrade)
+	}
+	switch p.CatchUp {
+	case "", CatchUpAll, CatchUpLatest:
+	default:
+		return errorf(CodeInvalidConfig, "plans.%s.catch_up: expected all or latest, got %q", name, p.CatchUp)
+	}
+	if pr := p.Price; pr != nil {
+		if pr.Cents < 0 || !moneyCodeRE.MatchString(pr.Currency) || !validPeriodUnit(pr.Every.Unit) || pr.Every.Count < 1 {
+			return errorf(CodeInvalidConfig, "plans.%s.price: expected a price like 100 USD every month, got %+v", name, *pr)
+		}
+	}
+	if op := p.OveragePrice; op != nil {
+		if op.Cents < 0 || op.Per < 1 || !moneyCodeRE.MatchString(op.Currency) {
+			return errorf(CodeInvalidConfig, "plans.%s.overage_price: expected a price like 1 USD per 100 credits, got %+v", name, *op)
+		}
+		if p.Overage == 0 {
+			return errorf(CodeInvalidConfig, "plans.%s.overage_price: the plan allows no overage; add overage: up to N credits", name)
+		}
 	}
 	return nil
 }
@@ -276,7 +342,30 @@ func (p *configParser) parsePlan(e yamlEntry, path string) (*Plan, *yaml.Node, e
 			if err := p.overage(f.v, fp, plan, sameCurrency); err != nil {
 				return nil, nil, err
 			}
+		case "price":
+			pr, err := p.planPrice(f.v, fp)
+			if err != nil {
+				return nil, nil, err
+			}
+			plan.Price = pr
+		case "overage_price":
+			op, err := p.overagePrice(f.v, fp, sameCurrency)
+			if err != nil {
+				return nil, nil, err
+			}
+			plan.OveragePrice = op
+		case "on_upgrade":
+			if plan.OnUpgrade, err = p.oneOf(f.v, fp, UpgradeFull, UpgradeProrate); err != nil {
+				return nil, nil, err
+			}
+		case "catch_up":
+			if plan.CatchUp, err = p.oneOf(f.v, fp, CatchUpAll, CatchUpLatest); err != nil {
+				return nil, nil, err
+			}
 		}
+	}
+	if plan.OveragePrice != nil && plan.Overage == 0 {
+		return nil, nil, p.errAt(e.k, path+".overage_price", "the plan allows no overage; add overage: up to N credits, or remove overage_price")
 	}
 	if stripeNode != nil && stripeNode.Kind == yaml.ScalarNode && !yamlIsNull(stripeNode) {
 		unit := plan.Every.Unit
@@ -310,20 +399,114 @@ func (p *configParser) gives(n *yaml.Node, path string) (Amount, string, Period,
 	if a == 0 {
 		return 0, "", Period{}, p.errAt(n, path, "a plan must give more than zero credits; remove gives instead")
 	}
-	period := Period{Count: 1}
-	unit := strings.ToLower(f[len(f)-1])
-	if len(f) == 5 {
-		c, err := strconv.Atoi(f[3])
-		if err != nil || c < 1 || c > 1000 {
-			return 0, "", Period{}, p.errAt(n, path, "expected a whole number of periods from 1 to 1000 after every, got %q", f[3])
-		}
-		period.Count = c
-	}
-	period.Unit = strings.TrimSuffix(unit, "s")
-	if !validPeriodUnit(period.Unit) || (period.Count == 1 && unit != period.Unit && len(f) == 4) {
-		return 0, "", Period{}, p.errAt(n, path, "expected a period of day, week, month or year (like %q or %q), got %q", "every month", "every 2 weeks", strings.Join(f[2:], " "))
+	period, err := p.period(n, path, f[3:])
+	if err != nil {
+		return 0, "", Period{}, err
 	}
 	return a, cur, period, nil
+}
+
+// period reads the words after "every": "month", "2 weeks", "quarter",
+// "15 days". A quarter is 3 months.
+func (p *configParser) period(n *yaml.Node, path string, words []string) (Period, error) {
+	bad := func() (Period, error) {
+		return Period{}, p.errAt(n, path, "expected a period of day, week, month, quarter or year (like %q or %q), got %q",
+			"every month", "every 15 days", "every "+strings.Join(words, " "))
+	}
+	period := Period{Count: 1}
+	switch len(words) {
+	case 1:
+	case 2:
+		c, err := strconv.Atoi(words[0])
+		if err != nil || c < 1 || c > 1000 {
+			return Period{}, p.errAt(n, path, "expected a whole number of periods from 1 to 1000 after every, got %q", words[0])
+		}
+		period.Count = c
+	default:
+		return bad()
+	}
+	unit := strings.ToLower(words[len(words)-1])
+	period.Unit = strings.TrimSuffix(unit, "s")
+	if len(words) == 1 && unit != period.Unit {
+		return bad() // "every months"
+	}
+	if period.Unit == "quarter" {
+		period.Count, period.Unit = 3*period.Count, "month"
+	}
+	if !validPeriodUnit(period.Unit) {
+		return bad()
+	}
+	return period, nil
+}
+
+// planPrice reads "100 USD every month".
+func (p *configParser) planPrice(n *yaml.Node, path string) (*Price, error) {
+	expected := `a price per billing interval like "100 USD every month" or "1000 USD every year"`
+	s, err := p.scalar(n, path, expected)
+	if err != nil {
+		return nil, err
+	}
+	f := strings.Fields(s)
+	if len(f) < 4 || len(f) > 5 || !strings.EqualFold(f[2], "every") {
+		return nil, p.errAt(n, path, "expected %s, got %q", expected, s)
+	}
+	cents, code, err := p.money(&yaml.Node{Kind: yaml.ScalarNode, Value: f[0] + " " + f[1], Line: n.Line, Column: n.Column}, path)
+	if err != nil {
+		return nil, err
+	}
+	every, err := p.period(n, path, f[3:])
+	if err != nil {
+		return nil, err
+	}
+	return &Price{Cents: cents, Currency: code, Every: every}, nil
+}
+
+// overagePrice reads "1 USD per 100 credits" (or "0.01 USD per credit").
+func (p *configParser) overagePrice(n *yaml.Node, path string, same func(*yaml.Node, string, string) error) (*OveragePrice, error) {
+	expected := fmt.Sprintf("a price like %q", "1 USD per 100 "+p.cfg.DefaultCurrency().Name)
+	s, err := p.scalar(n, path, expected)
+	if err != nil {
+		return nil, err
+	}
+	f := strings.Fields(s)
+	if (len(f) != 4 && len(f) != 5) || !strings.EqualFold(f[2], "per") {
+		return nil, p.errAt(n, path, "expected %s, got %q", expected, s)
+	}
+	cents, code, err := p.money(&yaml.Node{Kind: yaml.ScalarNode, Value: f[0] + " " + f[1], Line: n.Line, Column: n.Column}, path)
+	if err != nil {
+		return nil, err
+	}
+	credits := f[3]
+	if len(f) == 4 {
+		credits = "1 " + f[3] // "per credit"
+	} else {
+		credits = f[3] + " " + f[4]
+	}
+	per, cur, err := p.amount(&yaml.Node{Kind: yaml.ScalarNode, Value: credits, Line: n.Line, Column: n.Column}, path, "100 "+p.cfg.DefaultCurrency().Name)
+	if err != nil {
+		return nil, err
+	}
+	if per < 1 {
+		return nil, p.errAt(n, path, "expected %s: the number of credits must be at least 1, got %q", expected, s)
+	}
+	if err := same(n, path, cur); err != nil {
+		return nil, err
+	}
+	return &OveragePrice{Cents: cents, Currency: code, Per: per}, nil
+}
+
+// oneOf reads one of a few words.
+func (p *configParser) oneOf(n *yaml.Node, path string, words ...string) (string, error) {
+	s, err := p.scalar(n, path, strings.Join(words, " or "))
+	if err != nil {
+		return "", err
+	}
+	for _, w := range words {
+		if strings.EqualFold(s, w) {
+			return w, nil
+		}
+	}
+	return "", p.errAt(n, path, "expected %s, got %q", strings.Join(words, " or "), s)
 }
 
 // unusedCredits reads "expire", "rollover" or "rollover up to 5000 credits".
@@ -462,7 +645,13 @@ var moneyCodeRE = regexp.MustCompile(`^[A-Z]{3}$`)
 // FormatPrice prints the pack's price in its money currency, such as
 // "49.00 USD".
 func (p *Pack) FormatPrice() string {
-	return FormatAmount(Amount(p.PriceCents), moneyDecimals(p.PriceCurrency), p.PriceCurrency)
+	return FormatMoney(p.PriceCents, p.PriceCurrency)
+}
+
+// FormatMoney writes an amount of money in minor units of an ISO 4217
+// currency, such as "49.00 USD".
+func FormatMoney(minor int64, code string) string {
+	return FormatAmount(Amount(minor), moneyDecimals(code), code)
 }
 
 // moneyDecimals returns the number of minor-unit digits of an ISO 4217

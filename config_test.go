@@ -85,7 +85,9 @@ func TestExampleConfigLoads(t *testing.T) {
 			Every: Period{Count: 1, Unit: "month"}, UnusedCredits: "rollover",
 			SignupBonus: 1000, TrialIncludes: 500, ExpireAfter: Span{Days: 30},
 			Overage: 10000, OverageSet: true,
-			StripePrice: map[string]string{"month": "price_pro_m", "year": "price_pro_y"},
+			StripePrice:  map[string]string{"month": "price_pro_m", "year": "price_pro_y"},
+			Price:        &Price{Cents: 10000, Currency: "USD", Every: Period{Count: 1, Unit: "month"}},
+			OveragePrice: &OveragePrice{Cents: 100, Currency: "USD", Per: 100},
 		},
 	}
 	if !reflect.DeepEqual(c.Plans, wantPlans) {
@@ -157,7 +159,7 @@ func TestConfigFileErrors(t *testing.T) {
 		want string // the whole message
 	}{
 		{"malformed.yaml", `malformed.yaml:4: invalid YAML: did not find expected ',' or ']'`},
-		{"unknown_key.yaml", `unknown_key.yaml:9: plans.free: unknown key "unused_credit" (did you mean unused_credits?); allowed keys: default, gives, unused_credits, stripe_price, signup_bonus, trial_includes, expire_after, overage`},
+		{"unknown_key.yaml", `unknown_key.yaml:9: plans.free: unknown key "unused_credit" (did you mean unused_credits?); allowed keys: default, gives, price, unused_credits, stripe_price, signup_bonus, trial_includes, expire_after, overage, overage_price, on_upgrade, catch_up`},
 		{"unknown_top_key.yaml", `unknown_top_key.yaml:2: unknown key "operation" (did you mean operations?); allowed keys: currency, currencies, rounding, low_balance, usage_window, operations, plans, packs`},
 		{"bad_formula.yaml", `bad_formula.yaml:6: operations.process_image: expected a price like "10 credits + 1 credit per mb", got "ten credits"`},
 		{"unknown_currency.yaml", `unknown_currency.yaml:3: operations.send_email: unknown currency "coin" in "1 coin"; configured currencies: credits (singular forms like "credit" work too)`},
@@ -234,7 +236,7 @@ func TestConfigErrors(t *testing.T) {
 		{"params empty name", "operations:\n  analyze:\n    cost: 1 credit\n    params: [\"\"]\n", `creditkit.yaml:4: operations.analyze.params[0]: expected a param name such as model, got ""`},
 		{"plan not a mapping", "plans:\n  free: yes\n", `creditkit.yaml:2: plans.free: expected a plan with keys default, gives`},
 		{"plan gives without every", "plans:\n  free:\n    gives: 500 credits each month\n", `creditkit.yaml:3: plans.free.gives: expected an amount and a period like "500 credits every month" or "100 credits every 2 weeks", got "500 credits each month"`},
-		{"plan gives bad period", "plans:\n  free:\n    gives: 500 credits every fortnight\n", `creditkit.yaml:3: plans.free.gives: expected a period of day, week, month or year (like "every month" or "every 2 weeks"), got "every fortnight"`},
+		{"plan gives bad period", "plans:\n  free:\n    gives: 500 credits every fortnight\n", `creditkit.yaml:3: plans.free.gives: expected a period of day, week, month, quarter or year (like "every month" or "every 15 days"), got "every fortnight"`},
 		{"plan gives zero periods", "plans:\n  free:\n    gives: 500 credits every 0 months\n", `creditkit.yaml:3: plans.free.gives: expected a whole number of periods from 1 to 1000 after every, got "0"`},
 		{"plan gives zero", "plans:\n  free:\n    gives: 0 credits every month\n", `creditkit.yaml:3: plans.free.gives: a plan must give more than zero credits`},
 		{"plan gives fraction of a credit", "plans:\n  free:\n    gives: 1.5 credits every month\n", `creditkit.yaml:3: plans.free.gives: expected an amount like "500 credits every month", got "1.5 credits" (amount "1.5" has more than 0 decimal places)`},

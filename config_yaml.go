@@ -274,7 +274,7 @@ var (
 	configRootKeys      = []string{"currency", "currencies", "rounding", "low_balance", "usage_window", "operations", "plans", "packs"}
 	configCurrencyKeys  = []string{"name", "decimals"}
 	configOperationKeys = []string{"cost", "meta", "limits", "params"}
-	configPlanKeys      = []string{"default", "gives", "unused_credits", "stripe_price", "signup_bonus", "trial_includes", "expire_after", "overage"}
+	configPlanKeys      = []string{"default", "gives", "price", "unused_credits", "stripe_price", "signup_bonus", "trial_includes", "expire_after", "overage", "overage_price", "on_upgrade", "catch_up"}
 	configPackKeys      = []string{"gives", "costs", "expires_after", "stripe_price"}
 	configPeriodKeys    = []string{"day", "week", "month", "year"}
 )

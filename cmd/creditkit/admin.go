@@ -214,8 +214,14 @@ func describePlan(cfg *creditkit.Config, p *creditkit.Plan) string {
 	if !p.ExpireAfter.IsZero() {
 		parts = append(parts, "credits expire "+p.ExpireAfter.Words()+" after cancellation")
 	}
+	if p.Price != nil {
+		parts = append(parts, fmt.Sprintf("costs %s every %s", creditkit.FormatMoney(p.Price.Cents, p.Price.Currency), p.Price.Every))
+	}
 	if p.Overage > 0 {
 		parts = append(parts, "overage up to "+amt(p.Overage))
+	}
+	if op := p.OveragePrice; op != nil {
+		parts = append(parts, fmt.Sprintf("overage costs %s per %s", creditkit.FormatMoney(op.Cents, op.Currency), amt(op.Per)))
 	}
 	return strings.Join(parts, "; ")
 }
