@@ -21,6 +21,8 @@ const revenueConfig = `
 currencies:
   - { name: credits, decimals: 0 }
   - { name: gems, decimals: 2 }
+operations:
+  process_image: 10 credits + 1 credit per mb
 `
 
 // onBothStoresAt runs fn on a fresh ledger with revenueConfig over SQLite
@@ -298,8 +300,9 @@ func TestExactDecimal(t *testing.T) {
 
 // A year of random history on both stores: grants with cost bases in two
 // money currencies and in two credit currencies (one with decimals),
-// without cost bases, scheduled and expiring; debits; holds captured in
-// part or released; partial and whole voids; reversals; transfers; expiry.
+// without cost bases, scheduled and expiring; operation spends and debits;
+// holds captured in part or released; partial and whole voids; reversals;
+// transfers; expiry.
 // At the end of each month, the closing deferred value equals what the
 // grants still hold, priced independently of the report. Every report over
 // the months, the year, and uneven sub-ranges reconciles, per customer and
@@ -384,6 +387,14 @@ func TestRevenueReconcilesOverAYear(t *testing.T) {
 					o.EffectiveAt = now.Add(time.Duration(1+r.IntN(72)) * time.Hour)
 				}
 				must[*Grant](t)(l.Grant(ctx, c, Amount(100+r.IntN(5000)), o))
+			case k < 7 && cur == "credits":
+				e, err := l.Spend(ctx, c, "process_image", Params{"mb": r.IntN(200)}, nil)
+				switch {
+				case err == nil:
+					charges = append(charges, e.ID)
+				case ErrorCodeOf(err) != CodeInsufficientCredits:
+					t.Fatal(err)
+				}
 			case k < 10:
 				if a := available(c, cur); a > 0 {
 					charges = append(charges, must[*Entry](t)(l.Debit(ctx, c, Amount(1+r.Int64N(int64(a))), &DebitOpts{Currency: cur})).ID)
