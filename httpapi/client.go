@@ -759,6 +759,18 @@ func (c *Client) RunDue(ctx context.Context) (creditkit.DueResult, error) {
 	return r, nil
 }
 
+// Revenue reports money sold, recognized, broken, voided and deferred
+// over a range, as Ledger.Revenue. It needs a read key.
+func (c *Client) Revenue(ctx context.Context, opts *creditkit.RevenueOpts) (*creditkit.RevenueReport, error) {
+	q := url.Values{}
+	if opts != nil {
+		timeParam(q, "from", opts.From)
+		timeParam(q, "to", opts.To)
+		setNonEmpty(q, "customer", opts.Customer)
+	}
+	return fetch[creditkit.RevenueReport](ctx, c, call{method: http.MethodGet, path: "/v1/reports/revenue", query: q})
+}
+
 // Catalog returns the server's currencies and priced operations.
 func (c *Client) Catalog(ctx context.Context) (*Catalog, error) {
 	return fetch[Catalog](ctx, c, call{method: http.MethodGet, path: "/v1/operations"})

@@ -609,6 +609,7 @@ func (s *Server) routes() {
 
 	s.webhookRoutes()
 	s.correctionRoutes()
+	s.reportRoutes()
 }
 
 // spend charges an operation or debits a raw amount.

@@ -27,6 +27,7 @@ type CLI struct {
 	Serve    ServeCmd    `cmd:"" help:"Run the HTTP API, webhooks and the scheduler."`
 	Keys     KeysCmd     `cmd:"" help:"Manage API keys."`
 	Webhooks WebhooksCmd `cmd:"" help:"List webhook deliveries and replay one."`
+	Report   ReportCmd   `cmd:"" help:"Financial reports: revenue."`
 }
 
 // Globals are the flags every command accepts.
