@@ -13,6 +13,9 @@ const (
 	EventBalanceRecovered = "credits.balance.recovered"
 	EventGrantExpired     = "credits.grant.expired"
 	EventGrantVoided      = "credits.grant.voided"
+	// EventGrantDepleted says a draw (a spend, a capture, a hold, a
+	// transfer) took a grant\'s last credit.
+	EventGrantDepleted = "credits.grant.depleted"
 	// EventGrantUpdated says a grant's expiry moved (ChangeExpiry).
 	EventGrantUpdated = "credits.grant.updated"
 	// EventCreditsReversed says a charge was given back, fully or partly.

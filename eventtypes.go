@@ -15,6 +15,7 @@ var eventTypes = []string{
 	EventGrantExpired,
 	EventGrantExpiring,
 	EventGrantVoided,
+	EventGrantDepleted,
 	EventGrantUpdated,
 	EventCreditsReversed,
 	EventHoldExpired,

@@ -362,6 +362,11 @@ func (w *writeState) draw(ws *walletState, allocs []Allocation) {
 		g := ws.grantByID[a.GrantID]
 		g.Remaining -= a.Amount
 		w.markGrant(ws, g)
+		if g.Remaining == 0 && a.Amount > 0 {
+			// Spent or held to the last credit (a released hold may
+			// refill it, and a later draw empty it again).
+			w.event(EventGrantDepleted, ws.key, map[string]any{"grant_id": g.ID, "amount": g.Amount, "source": string(g.Source)})
+		}
 	}
 	ws.touched = true
 }

@@ -565,6 +565,9 @@ func testEvents(t *testing.T, b *Bundle) {
 	if n := b.Events.Count(creditkit.EventCreditsSpent, "tara"); n != 5 {
 		t.Fatalf("%d spent events, want 5", n)
 	}
+	if n := b.Events.Count(creditkit.EventGrantDepleted, "tara"); n != 2 {
+		t.Fatalf("%d grant.depleted events, want 2 (one per grant emptied)", n)
+	}
 	// The outbox holds the same events, in order, durably.
 	stored := must(l.Events(c, 0, 1000))
 	var types []string
@@ -574,7 +577,9 @@ func testEvents(t *testing.T, b *Bundle) {
 		}
 	}
 	want := []string{"credits.granted", "credits.spent", "credits.spent", "credits.balance.low", "credits.spent",
-		"credits.granted", "credits.balance.recovered", "credits.spent", "credits.balance.low", "credits.spent", "credits.balance.depleted"}
+		"credits.granted", "credits.balance.recovered",
+		"credits.grant.depleted", "credits.spent", "credits.balance.low", // the debit of 100 empties the first grant
+		"credits.grant.depleted", "credits.spent", "credits.balance.depleted"} // and the last 80 the second
 	if !slices.Equal(types, want) {
 		t.Fatalf("outbox = %v\nwant     %v", types, want)
 	}
