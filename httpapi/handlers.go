@@ -601,6 +601,7 @@ func (s *Server) routes() {
 
 	s.webhookRoutes()
 	s.correctionRoutes()
+	s.customerRoutes()
 }
 
 // spend charges an operation or debits a raw amount.

@@ -24,6 +24,8 @@ type CLI struct {
 	Serve    ServeCmd    `cmd:"" help:"Run the HTTP API, webhooks and the scheduler."`
 	Keys     KeysCmd     `cmd:"" help:"Manage API keys."`
 	Webhooks WebhooksCmd `cmd:"" help:"List webhook deliveries and replay one."`
+
+	Customers CustomersCmd `cmd:"" help:"Create, list and show customers."`
 }
 
 // Globals are the flags every command accepts.
