@@ -174,8 +174,11 @@ func (l *Ledger) GetBalanceAlerts(ctx context.Context, customer, currency string
 	var a alertState
 	err = l.store.View(ctx, func(ctx context.Context, tx store.ReadTx) error {
 		row, err := tx.Wallet(ctx, key)
-		if err != nil || row == nil {
+		if err != nil {
 			return err
+		}
+		if row == nil {
+			return requireCustomer(ctx, tx, customer)
 		}
 		a, err = readAlerts(row)
 		return err

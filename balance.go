@@ -10,11 +10,19 @@ import (
 
 // Balance returns what a customer has in one currency. It is exact in real
 // time: expired and not-yet-effective grants never count and expired holds
-// count as released, whether or not RunDue has run. An unknown customer has
-// an empty balance. With opts.At in the past the balance is rebuilt from the
+// count as released, whether or not RunDue has run. A customer never seen
+// (no write named it, CreateCustomer did not create it) is
+// customer_not_found. With opts.At in the past the balance is rebuilt from the
 // ledger as it was then; in the future it is projected from today's grants
 // and holds (scheduled grants start, grants expire, holds lapse).
 func (l *Ledger) Balance(ctx context.Context, customer string, opts *BalanceOpts) (*Balance, error) {
+	return l.balance(ctx, customer, opts, true)
+}
+
+// balance is Balance; with mustExist, an empty balance of a customer never
+// seen is customer_not_found instead (Check answers a new customer's empty
+// wallet).
+func (l *Ledger) balance(ctx context.Context, customer string, opts *BalanceOpts, mustExist bool) (*Balance, error) {
 	if opts == nil {
 		opts = &BalanceOpts{}
 	}
@@ -38,7 +46,11 @@ func (l *Ledger) Balance(ctx context.Context, customer string, opts *BalanceOpts
 				return nil, err
 			}
 			b, err := balanceFrom(grants, holds, key, at, func(string) (*store.Grant, error) { return nil, errNeedsGrant })
-			if !errors.Is(err, errNeedsGrant) {
+			switch {
+			case err == nil && mustExist && b.empty():
+				// An empty wallet, or a customer never seen: the read
+				// below tells which.
+			case !errors.Is(err, errNeedsGrant):
 				return b, err
 			}
 			// A lapsed hold gives back to a grant it emptied: rare; read
@@ -51,6 +63,9 @@ func (l *Ledger) Balance(ctx context.Context, customer string, opts *BalanceOpts
 			b, err = pastBalance(ctx, tx, key, at)
 		} else {
 			b, err = currentBalance(ctx, tx, key, at)
+		}
+		if err == nil && mustExist && b.empty() {
+			return requireCustomer(ctx, tx, customer)
 		}
 		return err
 	})

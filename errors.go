@@ -21,6 +21,12 @@ const (
 	CodeInvalidConfig       ErrorCode = "invalid_config"
 	CodeHoldNotActive       ErrorCode = "hold_not_active"
 	CodeGrantNotActive      ErrorCode = "grant_not_active"
+	// CodeCustomerNotFound says a read named a customer that no write has
+	// named and that was never created (often a typo in the ID).
+	CodeCustomerNotFound ErrorCode = "customer_not_found"
+	// CodeCustomerExists says a create named an existing customer with
+	// different details.
+	CodeCustomerExists ErrorCode = "customer_exists"
 	// CodeOutcomeUnknown says a write may or may not have been applied (the
 	// database connection died during commit). Retry with the same
 	// idempotency key; never assume it was not applied.
@@ -42,6 +48,8 @@ var (
 	ErrInvalidConfig       = &Error{Code: CodeInvalidConfig, Message: "invalid config"}
 	ErrHoldNotActive       = &Error{Code: CodeHoldNotActive, Message: "hold is not active"}
 	ErrGrantNotActive      = &Error{Code: CodeGrantNotActive, Message: "grant is not active"}
+	ErrCustomerNotFound    = &Error{Code: CodeCustomerNotFound, Message: "customer not found"}
+	ErrCustomerExists      = &Error{Code: CodeCustomerExists, Message: "customer exists with different details"}
 	ErrOutcomeUnknown      = &Error{Code: CodeOutcomeUnknown, Message: "the outcome of the write is unknown: retry with the same idempotency key"}
 	ErrOverloaded          = &Error{Code: CodeOverloaded, Message: "too many requests in flight; retry shortly"}
 )

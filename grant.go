@@ -419,6 +419,9 @@ func (l *Ledger) Grants(ctx context.Context, customer string, f *GrantFilter) ([
 			}
 			after = rows[len(rows)-1].ID
 		}
+		if len(out) == 0 && f.After == "" {
+			return requireCustomer(ctx, tx, customer)
+		}
 		return nil
 	})
 	if out == nil {

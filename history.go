@@ -40,6 +40,11 @@ func (l *Ledger) History(ctx context.Context, customer string, f *HistoryFilter)
 		if err != nil {
 			return err
 		}
+		if len(rows) == 0 && f.After == "" {
+			if err := requireCustomer(ctx, tx, customer); err != nil {
+				return err
+			}
+		}
 		out = make([]*Entry, 0, len(rows))
 		for _, r := range rows {
 			e, err := entryFromRow(r)

@@ -314,6 +314,9 @@ func TestRevenueReconcilesOverAYear(t *testing.T) {
 		ctx := context.Background()
 		r := rand.New(rand.NewPCG(9, 2026))
 		customers := []string{"ann", "ben", "cat", "dan", "eve"}
+		for _, c := range customers {
+			must[*Customer](t)(l.CreateCustomer(ctx, c, nil)) // reads of customers never seen are customer_not_found
+		}
 		currencies := []string{"credits", "gems"}
 		prices := []string{"0.01", "0.0125", "0.003", "1.5", "0.07", "0.333"}
 		var charges []string

@@ -277,7 +277,9 @@ func (l *Ledger) Check(ctx context.Context, customer, operation string, params P
 	if err != nil {
 		return nil, err
 	}
-	bal, err := l.Balance(ctx, customer, &BalanceOpts{Currency: op.Currency})
+	// A customer never seen answers with its empty wallet, not
+	// customer_not_found: a check is how an app first meets a customer.
+	bal, err := l.balance(ctx, customer, &BalanceOpts{Currency: op.Currency}, false)
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,8 @@ type writeState struct {
 	// reversed caches, per charge entry ID, what each of its grants got
 	// back through reversals (see reversedOf).
 	reversed map[string]map[string]Amount
+	// newCustomers are the customers CreateCustomer made in this write.
+	newCustomers map[string]*store.Customer
 }
 
 // walletState is one locked wallet in a write.
@@ -46,6 +48,7 @@ type walletState struct {
 	dirtyHold map[string]bool
 	touched   bool // credits moved
 	rowDirty  bool
+	created   bool // this write created the wallet row (its customer may be new too)
 	// settled counts what loading settled here, for the first RunDue
 	// request of the batch on this wallet to claim (claimSettled).
 	settled DueResult
@@ -58,7 +61,8 @@ type walletState struct {
 func (l *Ledger) loadWriteState(ctx context.Context, tx store.WriteTx, keys []WalletKey, cache *walletCache) (*writeState, error) {
 	now := l.Now()
 	keys = sortWalletKeys(keys)
-	w := &writeState{l: l, tx: tx, now: now, wallets: make(map[WalletKey]*walletState, len(keys)), order: keys, changes: &store.Changes{}}
+	w := &writeState{l: l, tx: tx, now: now, wallets: make(map[WalletKey]*walletState, len(keys)), order: keys, changes: &store.Changes{},
+		newCustomers: map[string]*store.Customer{}}
 	if len(keys) == 0 {
 		return w, nil
 	}
@@ -71,6 +75,7 @@ func (l *Ledger) loadWriteState(ctx context.Context, tx store.WriteTx, keys []Wa
 		rowsByKey  = make(map[WalletKey]*store.Wallet, len(keys))
 		fromCache  = 0
 		loadedRows []*store.Wallet
+		created    = map[WalletKey]bool{}
 	)
 	for _, k := range keys {
 		if cache != nil {
@@ -91,6 +96,9 @@ func (l *Ledger) loadWriteState(ctx context.Context, tx store.WriteTx, keys []Wa
 		}
 		for i, k := range missing {
 			rowsByKey[k] = loadedRows[i]
+			if loadedRows[i].Created {
+				created[k] = true
+			}
 		}
 		if grantRows, err = tx.LiveGrants(ctx, missing); err != nil {
 			return nil, err
@@ -115,7 +123,7 @@ func (l *Ledger) loadWriteState(ctx context.Context, tx store.WriteTx, keys []Wa
 	}
 	for _, k := range keys {
 		w.wallets[k] = &walletState{key: k, row: rowsByKey[k], grantByID: map[string]*Grant{}, newGrants: map[string]bool{},
-			dirty: map[string]bool{}, newHolds: map[string]bool{}, dirtyHold: map[string]bool{}}
+			dirty: map[string]bool{}, newHolds: map[string]bool{}, dirtyHold: map[string]bool{}, created: created[k]}
 	}
 	for _, g := range grants {
 		ws := w.wallets[walletKey(g.Customer, g.Currency)]
@@ -473,6 +481,7 @@ func (w *writeState) event(typ string, key WalletKey, data map[string]any) {
 // finish turns the write's in-memory changes into rows, adding the balance
 // events of every wallet whose credits moved.
 func (w *writeState) finish() error {
+	w.seeCustomers()
 	for _, k := range w.order {
 		ws := w.wallets[k]
 		for _, g := range ws.grants {

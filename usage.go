@@ -115,6 +115,9 @@ func (l *Ledger) Usage(ctx context.Context, customer string, q *UsageQuery) ([]U
 				row.Amount -= Amount(r.Amount)
 			}
 			if len(rows) < usagePage {
+				if len(sums) == 0 {
+					return requireCustomer(ctx, tx, customer)
+				}
 				return nil
 			}
 			eq.AfterSeq = rows[len(rows)-1].Seq

@@ -25,6 +25,11 @@ type Balance struct {
 	At time.Time `json:"at"`
 }
 
+// empty reports whether the balance holds nothing at all.
+func (b *Balance) empty() bool {
+	return b.Available == 0 && b.Held == 0 && b.Debt == 0 && b.Scheduled == 0
+}
+
 // BalanceOpts are options for Balance. Nil means the default currency, now.
 type BalanceOpts struct {
 	// Currency defaults to the config's default currency.

@@ -66,6 +66,7 @@ func TestCustomerTokens(t *testing.T) {
 func TestExpiredToken(t *testing.T) {
 	clock := creditkit.NewManualClock(timeZero())
 	e := newEnv(t, storeURLs(t)["sqlite"](t), func(cfg *creditkit.Config, _ *httpapi.Options) { cfg.Clock = clock })
+	e.must(201, "POST", "/v1/customers", e.write, map[string]any{"id": "alice"}) // balances are read of known customers
 	tok := str(e.must(201, "POST", "/v1/customers/alice/tokens", e.write, map[string]any{"ttl": "10m"}).body, "token")
 	e.must(200, "GET", "/v1/customers/alice/balance", tok, nil)
 	clock.Advance(11 * time.Minute)
@@ -187,6 +188,8 @@ func TestOpenAPIDocsHealthMetrics(t *testing.T) {
 	if r := e.must(200, "GET", "/readyz", "", nil); str(r.body, "status") != "ready" {
 		t.Fatalf("readyz: %s", r.raw)
 	}
+	e.must(201, "POST", "/v1/customers", e.write, map[string]any{"id": "alice"})
+	e.must(201, "POST", "/v1/customers", e.write, map[string]any{"id": "bob"})
 	e.must(200, "GET", "/v1/customers/alice/balance", e.read, nil)
 	e.must(200, "GET", "/v1/customers/bob/balance", "", nil, "Authorization", "bearer "+e.read) // the scheme ignores case
 	m := e.must(200, "GET", "/metrics", "", nil)
@@ -236,6 +239,7 @@ func TestTokenMintChecksCustomer(t *testing.T) {
 			t.Fatalf("balance of victim\\xffx: %d %s", r.status, r.raw)
 		}
 
+		e.must(201, "POST", "/v1/customers", e.write, map[string]any{"id": "alice"})
 		tok := str(e.must(201, "POST", "/v1/customers/alice/tokens", e.write, nil).body, "token")
 		e.must(200, "GET", "/v1/customers/alice/balance", tok, nil)
 		// The 32-byte signature is 43 base64 characters whose last one
@@ -265,6 +269,7 @@ func TestKeyCacheOnLedgerClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.must(201, "POST", "/v1/customers", e.write, map[string]any{"id": "alice"})
 	e.must(200, "GET", "/v1/customers/alice/balance", secret, nil)
 	if ok, err := e.st.RevokeAPIKey(t.Context(), k.ID, clock.Now()); err != nil || !ok {
 		t.Fatalf("revoke: %v %v", ok, err)
@@ -287,6 +292,7 @@ func TestRotateTokenKey(t *testing.T) {
 			cfg.Clock = clock
 			o.KeyCacheTTL = 2 * time.Second
 		})
+		e.must(201, "POST", "/v1/customers", e.write, map[string]any{"id": "alice"})
 		old := str(e.must(201, "POST", "/v1/customers/alice/tokens", e.write, nil).body, "token")
 		e.must(200, "GET", "/v1/customers/alice/balance", old, nil)
 		if err := auth.RotateTokenKey(t.Context(), e.st); err != nil {

@@ -274,10 +274,16 @@ func TestClientMatchesLedger(t *testing.T) {
 	sameJSON(t, "voided grant", noErr(c.GetGrant(ctx, gv.ID))(t), noErr(w.l.GetGrant(ctx, gv.ID))(t))
 
 	// Reads.
-	for _, customer := range []string{"alice", "bob", "nobody"} {
+	for _, customer := range []string{"alice", "bob"} {
 		for _, o := range []*creditkit.BalanceOpts{nil, {Currency: "usd_credits"}, {At: w.clock.Now().Add(-30 * time.Second)}, {At: later.Add(time.Minute)}} {
 			sameJSON(t, "balance of "+customer, noErr(c.Balance(ctx, customer, o))(t), noErr(w.l.Balance(ctx, customer, o))(t))
 		}
+	}
+	// A customer never seen is customer_not_found on both.
+	_, cerr := c.Balance(ctx, "nobody", nil)
+	_, lerr := w.l.Balance(ctx, "nobody", nil)
+	if creditkit.ErrorCodeOf(cerr) != creditkit.CodeCustomerNotFound || creditkit.ErrorCodeOf(lerr) != creditkit.CodeCustomerNotFound {
+		t.Fatalf("balance of nobody: client %v, ledger %v; want customer_not_found", cerr, lerr)
 	}
 	start := time.Date(2026, 1, 1, 0, 0, 30, 0, time.UTC)
 	for _, f := range []*creditkit.HistoryFilter{nil, {Newest: true, Limit: 3}, {After: e1.ID, Limit: 2}, {Category: creditkit.CategoryOperationCharge},

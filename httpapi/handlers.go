@@ -610,6 +610,7 @@ func (s *Server) routes() {
 	s.webhookRoutes()
 	s.correctionRoutes()
 	s.reportRoutes()
+	s.customerRoutes()
 }
 
 // spend charges an operation or debits a raw amount.

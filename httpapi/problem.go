@@ -95,6 +95,9 @@ func (s *Server) documentErrors(op *huma.Operation, extra []int) {
 		switch {
 		case p.In == "path" && p.Name != "customer":
 			statuses = append(statuses, http.StatusNotFound)
+		case p.In == "path" && op.Method == http.MethodGet:
+			// A read of a customer never seen is customer_not_found.
+			statuses = append(statuses, http.StatusNotFound)
 		case p.In == "header" && p.Name == "Idempotency-Key":
 			statuses = append(statuses, http.StatusConflict)
 		}
@@ -151,9 +154,9 @@ func statusOf(code creditkit.ErrorCode) int {
 		return http.StatusPaymentRequired
 	case creditkit.CodeUnknownOperation, creditkit.CodeInvalidParams, creditkit.CodeInvalidAmount, creditkit.CodeInvalidRequest:
 		return http.StatusUnprocessableEntity
-	case creditkit.CodeNotFound:
+	case creditkit.CodeNotFound, creditkit.CodeCustomerNotFound:
 		return http.StatusNotFound
-	case creditkit.CodeIdempotencyConflict, creditkit.CodeHoldNotActive, creditkit.CodeGrantNotActive:
+	case creditkit.CodeIdempotencyConflict, creditkit.CodeHoldNotActive, creditkit.CodeGrantNotActive, creditkit.CodeCustomerExists:
 		return http.StatusConflict
 	case creditkit.CodeOverloaded, creditkit.CodeOutcomeUnknown:
 		return http.StatusServiceUnavailable

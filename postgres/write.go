@@ -31,7 +31,8 @@ func (w *writeTx) LockWallets(ctx context.Context, keys []store.WalletKey, now t
 	batch.Queue(`INSERT INTO wallets (customer, currency, created_at)
 SELECT customer, currency, $3 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(customer, currency, ord)
 ORDER BY ord
-ON CONFLICT DO NOTHING`, customers, currencies, now.UnixMicro())
+ON CONFLICT DO NOTHING
+RETURNING customer, currency`, customers, currencies, now.UnixMicro())
 	// In READ COMMITTED, this statement sees the rows the first one created,
 	// and once it holds a lock it reads the latest committed version. keysIn
 	// may also lock another currency's wallet of an asked customer: still
@@ -41,8 +42,21 @@ ON CONFLICT DO NOTHING`, customers, currencies, now.UnixMicro())
 
 	br := w.tx.SendBatch(ctx, batch)
 	defer br.Close()
-	if _, err := br.Exec(); err != nil {
+	created, err := br.Query()
+	if err != nil {
 		return nil, translate("create wallets", err)
+	}
+	isNew, err := pgx.CollectRows(created, func(row pgx.CollectableRow) (store.WalletKey, error) {
+		var k store.WalletKey
+		err := row.Scan(&k.Customer, &k.Currency)
+		return k, err
+	})
+	if err != nil {
+		return nil, translate("create wallets", err)
+	}
+	fresh := make(map[store.WalletKey]bool, len(isNew))
+	for _, k := range isNew {
+		fresh[k] = true
 	}
 	rows, err := br.Query()
 	if err != nil {
@@ -66,6 +80,7 @@ ON CONFLICT DO NOTHING`, customers, currencies, now.UnixMicro())
 		if !ok {
 			return nil, fmt.Errorf("postgres: lock wallets: wallet %s/%s is missing after its insert", k.Customer, k.Currency)
 		}
+		wallet.Created = fresh[k]
 		out[i] = wallet
 	}
 	return out, nil
@@ -78,6 +93,9 @@ ON CONFLICT DO NOTHING`, customers, currencies, now.UnixMicro())
 func (w *writeTx) Apply(ctx context.Context, c *store.Changes) error {
 	if c == nil || c.Empty() {
 		return nil
+	}
+	if err := w.applyCustomers(ctx, c); err != nil {
+		return err
 	}
 	var stmts []statement
 	queue := func(op string, rows int, sql string, args ...any) {

@@ -301,13 +301,19 @@ func (t *txn) LockWallets(ctx context.Context, keys []store.WalletKey, now time.
 		if err != nil {
 			return nil, t.s.translate("create wallet", err)
 		}
-		if _, err := st.ExecContext(ctx, k.Customer, k.Currency, micros(now)); err != nil {
+		res, err := st.ExecContext(ctx, k.Customer, k.Currency, micros(now))
+		if err != nil {
+			return nil, t.s.translate("create wallet", err)
+		}
+		created, err := res.RowsAffected()
+		if err != nil {
 			return nil, t.s.translate("create wallet", err)
 		}
 		w, err := t.Wallet(ctx, k)
 		if err != nil {
 			return nil, err
 		}
+		w.Created = created > 0
 		out[i] = w
 	}
 	return out, nil
@@ -324,6 +330,9 @@ func (t *txn) Apply(ctx context.Context, c *store.Changes) error {
 		width int
 		n     int
 		args  func(i int) []any
+	}
+	if err := t.applyCustomers(ctx, c); err != nil {
+		return err
 	}
 	batches := []batch{
 		{"save wallet", `UPDATE wallets SET ledger_balance = ?, low_notified = ?, alerts = ? WHERE customer = ? AND currency = ?`, 0, len(c.Wallets),

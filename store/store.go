@@ -73,6 +73,7 @@ type ReadTx interface {
 	DueHolds(ctx context.Context, now time.Time, limit int) ([]*Hold, error)
 	// Events lists outbox events with Seq > after, by Seq.
 	Events(ctx context.Context, after int64, limit int) ([]*Event, error)
+	CustomerReader
 }
 
 // WriteTx reads and writes rows in a read-write transaction.
@@ -112,6 +113,8 @@ type Wallet struct {
 	// or nil. The domain reads and writes it; the store only keeps it.
 	Alerts    []byte
 	CreatedAt time.Time
+	// Created is set by LockWallets on a row this transaction created.
+	Created bool
 }
 
 // Grant is a grant row.
@@ -249,13 +252,19 @@ type Changes struct {
 	HoldUpdates   []*HoldUpdate
 	Idempotencies []*Idempotency
 	Events        []*Event
+	// NewCustomers are customers to create; one that exists already is a
+	// lost race (ErrRetry).
+	NewCustomers []*Customer
+	// SeenCustomers are customers first seen by a write, created unless
+	// they exist.
+	SeenCustomers []*Customer
 }
 
 // Empty reports whether c writes nothing.
 func (c *Changes) Empty() bool {
 	return len(c.Wallets) == 0 && len(c.NewGrants) == 0 && len(c.GrantUpdates) == 0 &&
 		len(c.Entries) == 0 && len(c.NewHolds) == 0 && len(c.HoldUpdates) == 0 &&
-		len(c.Idempotencies) == 0 && len(c.Events) == 0
+		len(c.Idempotencies) == 0 && len(c.Events) == 0 && len(c.NewCustomers) == 0 && len(c.SeenCustomers) == 0
 }
 
 // WriteLaner is implemented by stores that know how many write

@@ -515,13 +515,12 @@ func testBadInput(t *testing.T, b *Bundle) {
 	if got := must(l.GetGrant(c, g.ID)); got.Remaining != 49 {
 		t.Fatalf("grant remaining = %d, want 49", got.Remaining)
 	}
-	// Reading an unknown customer is an empty balance, not an error.
-	if bal := must(l.Balance(c, "nobody", nil)); bal.Available != 0 || bal.Held != 0 {
-		t.Fatalf("unknown customer balance = %+v", bal)
-	}
-	if h := must(l.History(c, "nobody", nil)); len(h) != 0 {
-		t.Fatalf("unknown customer history = %v", h)
-	}
+	// Reading a customer never seen is customer_not_found, so that a typo
+	// in an ID never reads as an empty wallet.
+	_, err := l.Balance(c, "nobody", nil)
+	wantCode(t, err, creditkit.CodeCustomerNotFound)
+	_, err = l.History(c, "nobody", nil)
+	wantCode(t, err, creditkit.CodeCustomerNotFound)
 }
 
 func testOverflow(t *testing.T, b *Bundle) {

@@ -341,7 +341,7 @@ func testRandomOpsMatchModel(t *testing.T, b *Bundle) {
 func RunOps(t *testing.T, b *Bundle, ops []Op) {
 	t.Helper()
 	defer guard(t)
-	r := &runner{t: t, b: b, c: ctx(t), m: newModel(b.Ledger.Now()), lastVoided: -1}
+	r := &runner{t: t, b: b, c: ctx(t), m: newModel(b.Ledger.Now()), lastVoided: -1, seen: map[string]bool{}}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("steps run (ledger and model, newest last):\n%s", strings.Join(r.trace, "\n"))
@@ -369,6 +369,21 @@ type runner struct {
 	lastVoided int
 	step       int
 	trace      []string
+	// seen holds the customers a write has named: the ledger knows them,
+	// and reads of the others answer customer_not_found.
+	seen map[string]bool
+}
+
+// see records that a write named customers, when it reached the write path
+// (it succeeded, or failed for want of credits once their wallets were
+// locked).
+func (r *runner) see(code creditkit.ErrorCode, customers ...string) {
+	if code != "" && code != creditkit.CodeInsufficientCredits {
+		return
+	}
+	for _, c := range customers {
+		r.seen[c] = true
+	}
 }
 
 // fail stops the test with a message about the current step.
@@ -454,6 +469,7 @@ func (r *runner) do(op Op) {
 		}
 		g, err := l.Grant(c, cust, creditkit.Amount(op.Amount), opts)
 		i, code := r.m.grant(cust, op.Amount, reason.Priority, op.EffectiveIn, op.ExpiresIn)
+		r.see(code, cust)
 		r.log("%v -> %s", op, outcome(code, err, fmt.Sprintf("g%d", i)))
 		r.wantCode(op.String(), err, code)
 		if code != "" {
@@ -468,6 +484,7 @@ func (r *runner) do(op Op) {
 		cust := customerAt(op.Customer)
 		e, err := l.Debit(c, cust, creditkit.Amount(op.Amount), nil)
 		allocs, have, code := r.m.debit(cust, op.Amount)
+		r.see(code, cust)
 		r.log("%v -> %s", op, outcome(code, err, "ok"))
 		r.wantCode(op.String(), err, code)
 		r.wantInsufficient(op.String(), err, op.Amount, have)
@@ -484,6 +501,7 @@ func (r *runner) do(op Op) {
 		amount := creditkit.Amount(op.Amount)
 		h, err := l.Hold(c, cust, "", nil, &creditkit.HoldOpts{Amount: &amount, TTL: op.TTL})
 		i, have, code := r.m.hold(cust, op.Amount, op.TTL)
+		r.see(code, cust)
 		r.log("%v -> %s", op, outcome(code, err, fmt.Sprintf("h%d", i)))
 		r.wantCode(op.String(), err, code)
 		r.wantInsufficient(op.String(), err, op.Amount, have)
@@ -542,6 +560,7 @@ func (r *runner) do(op Op) {
 		from, to := customerAt(op.Customer), customerAt(op.To)
 		res, err := l.Transfer(c, from, to, creditkit.Amount(op.Amount), &creditkit.TransferOpts{Evergreen: op.Evergreen})
 		allocs, created, have, code := r.m.transfer(from, to, op.Amount, op.Evergreen)
+		r.see(code, from, to)
 		r.log("%v -> %s", op, outcome(code, err, fmt.Sprintf("new grants %v", created)))
 		r.wantCode(op.String(), err, code)
 		r.wantInsufficient(op.String(), err, op.Amount, have)
@@ -777,6 +796,13 @@ func (r *runner) compare(settled bool) {
 		r.fail("ledger clock %s, model clock %s", now, r.m.now)
 	}
 	for _, cust := range modelCustomers {
+		if !r.seen[cust] {
+			_, err := l.Balance(c, cust, nil)
+			r.wantCode(cust+" balance (never seen)", err, creditkit.CodeCustomerNotFound)
+			_, err = l.Grants(c, cust, nil)
+			r.wantCode(cust+" grants (never seen)", err, creditkit.CodeCustomerNotFound)
+			continue
+		}
 		bal := must(l.Balance(c, cust, nil))
 		want := r.m.balance(cust)
 		got := modelBalance{Available: int64(bal.Available), Held: int64(bal.Held), Scheduled: int64(bal.Scheduled)}

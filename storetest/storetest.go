@@ -106,6 +106,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Overflow", testOverflow},
 		{"Events", testEvents},
 		{"BalanceAlerts", testBalanceAlerts},
+		{"Customers", testCustomers},
 		{"Currencies", testCurrencies},
 		{"HistoryPaging", testHistoryPaging},
 		{"Entries", testEntries},

@@ -28,6 +28,8 @@ type CLI struct {
 	Keys     KeysCmd     `cmd:"" help:"Manage API keys."`
 	Webhooks WebhooksCmd `cmd:"" help:"List webhook deliveries and replay one."`
 	Report   ReportCmd   `cmd:"" help:"Financial reports: revenue."`
+
+	Customers CustomersCmd `cmd:"" help:"Create, list and show customers."`
 }
 
 // Globals are the flags every command accepts.

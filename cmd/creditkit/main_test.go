@@ -277,8 +277,10 @@ func TestGrantThenBalance(t *testing.T) {
 	if !strings.Contains(human, "available  100 credits") {
 		t.Fatalf("human balance lacks the formatted amount:\n%s", human)
 	}
-	// A customer nobody granted to has an empty balance.
-	b.requireAvailable(t, "nobody", 0)
+	// A customer never seen is customer_not_found, not an empty balance.
+	if e := b.fail(t, ExitError, "balance", "nobody"); e.Code != "customer_not_found" {
+		t.Fatalf("balance of an unknown customer: %+v", e)
+	}
 }
 
 func TestGrantOptions(t *testing.T) {
@@ -462,10 +464,8 @@ func TestHistory(t *testing.T) {
 	if len(last2) != 2 || last2[0].ID != entries[1].ID || last2[1].ID != entries[2].ID {
 		t.Fatalf("history --limit 2 should be the last two, oldest first: %+v", last2)
 	}
-	var none []creditkit.Entry
-	b.okJSON(t, &none, "history", "nobody")
-	if none == nil || len(none) != 0 {
-		t.Fatalf("history of an unknown customer = %v, want []", none)
+	if e := b.fail(t, ExitError, "history", "nobody"); e.Code != "customer_not_found" {
+		t.Fatalf("history of an unknown customer: %+v", e)
 	}
 
 	human := b.ok(t, "history", "alice")

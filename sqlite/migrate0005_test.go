@@ -1,0 +1,55 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/creditkit/creditkit/store"
+)
+
+// Migration 0005 gives every customer that has a wallet a customer row,
+// bare, created when its first wallet was.
+func TestMigration0005CreatesCustomersOfWallets(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"migrations/0001_init.sql", "migrations/0002_server.sql", "migrations/0003_entry_types.sql", "migrations/0004_balance_alerts.sql"} {
+		body, err := migrationFS.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(string(body)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	if _, err := db.Exec(`INSERT INTO wallets (customer, currency, created_at) VALUES
+		('alice', 'credits', 1000), ('alice', 'usd_credits', 500), ('bob', 'credits', 3000);
+		CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);
+		INSERT INTO schema_migrations VALUES (1, 0), (2, 0), (3, 0), (4, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s, err := Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var got []*store.Customer
+	if err := s.View(context.Background(), func(ctx context.Context, tx store.ReadTx) error {
+		got, err = tx.Customers(ctx, store.CustomerQuery{Limit: 10})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != "alice" || got[1].ID != "bob" ||
+		!got[0].CreatedAt.Equal(time.UnixMicro(500)) || !got[1].CreatedAt.Equal(time.UnixMicro(3000)) ||
+		got[0].Name != "" || string(got[0].Metadata) != "{}" {
+		t.Fatalf("customers after migration 0005: %+v", got)
+	}
+}
