@@ -190,7 +190,12 @@ func (l *Ledger) Revenue(ctx context.Context, opts *RevenueOpts) (*RevenueReport
 	acc := &revenueAcc{money: map[string]*[lineCount]lineAcc{}, uncosted: map[string]*[lineCount]Amount{}}
 	err := l.store.View(ctx, func(ctx context.Context, tx store.ReadTx) error {
 		customers := []string{opts.Customer}
-		if opts.Customer == "" {
+		if opts.Customer != "" {
+			// A typo in the id is customer_not_found, not an empty report.
+			if err := requireCustomer(ctx, tx, opts.Customer); err != nil {
+				return err
+			}
+		} else {
 			var err error
 			if customers, err = revenueCustomers(ctx, tx); err != nil {
 				return err

@@ -18,7 +18,8 @@ func (s *Server) reportRoutes() {
 	l := s.ledger
 
 	register(s, route{id: "get-revenue-report", method: http.MethodGet, path: "/v1/reports/revenue",
-		summary: "Report credits sold, revenue recognized, breakage, voids and deferred value per money currency", tag: "Reports", scope: store.ScopeRead},
+		summary: "Report credits sold, revenue recognized, breakage, voids and deferred value per money currency", tag: "Reports", scope: store.ScopeRead,
+		errors: []int{http.StatusNotFound}},
 		func(ctx context.Context, in *struct {
 			From     string `query:"from" required:"true" doc:"Start of the range, inclusive (RFC 3339)."`
 			To       string `query:"to" required:"true" doc:"End of the range, exclusive (RFC 3339)."`

@@ -63,6 +63,10 @@ func TestRevenueReport(t *testing.T) {
 		// Bad ranges.
 		e.must(422, "GET", "/v1/reports/revenue?from="+url.QueryEscape(t0.Format(time.RFC3339)), rd, nil)
 		e.must(422, "GET", "/v1/reports/revenue?from=yesterday&to=today", rd, nil)
+		nobody := url.Values{"from": {t0.Format(time.RFC3339)}, "to": {t0.Add(time.Hour).Format(time.RFC3339)}, "customer": {"nobody"}}
+		if p := e.must(404, "GET", "/v1/reports/revenue?"+nobody.Encode(), rd, nil); str(p.body, "code") != "customer_not_found" {
+			t.Fatalf("report of a customer never seen: %s", p.raw)
+		}
 		back := url.Values{"from": {t0.Format(time.RFC3339)}, "to": {t0.Add(-time.Hour).Format(time.RFC3339)}}
 		if p := e.must(422, "GET", "/v1/reports/revenue?"+back.Encode(), rd, nil); str(p.body, "code") != "invalid_request" {
 			t.Fatalf("to before from: %s", p.raw)
