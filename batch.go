@@ -227,6 +227,29 @@ func (l *Ledger) runBatch(batch []*pending) {
 	}
 }
 
+// batchIdempotency reads the stored records of the keys of a batch's
+// requests (those not already failed), keyed by key.
+func batchIdempotency(ctx context.Context, tx store.WriteTx, live []*pending, results []outcome) (map[string]*store.Idempotency, error) {
+	var keys []string
+	for i, p := range live {
+		if results[i].err == nil && p.req.idemKey != "" {
+			keys = append(keys, p.req.idemKey)
+		}
+	}
+	seen := make(map[string]*store.Idempotency, len(keys))
+	if len(keys) == 0 {
+		return seen, nil
+	}
+	recs, err := tx.Idempotencies(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		seen[r.Key] = r
+	}
+	return seen, nil
+}
+
 // errPanicked marks an error made from a recovered panic.
 var errPanicked = errors.New("creditkit: internal error (panic) in the write path")
 
@@ -302,19 +325,21 @@ func (l *Ledger) commitBatch(live []*pending) error {
 				return err
 			}
 			state = w
-			seen := map[string]*store.Idempotency{}
+			// Every key of the batch is looked up in one query (after the
+			// wallets are locked, so a concurrent first use of a key has
+			// committed or rolled back); seen then also holds the records
+			// this batch writes, for a key used twice in it.
+			seen, err := batchIdempotency(ctx, tx, live, results)
+			if err != nil {
+				return err
+			}
 			for i, p := range live {
 				if results[i].err != nil {
 					continue
 				}
 				req := p.req
 				if req.idemKey != "" {
-					rec, ok := seen[req.idemKey]
-					if !ok {
-						if rec, err = tx.Idempotency(ctx, req.idemKey); err != nil {
-							return err
-						}
-					}
+					rec := seen[req.idemKey]
 					if rec != nil {
 						if rec.Fingerprint != req.fingerprint {
 							results[i].err = errorf(CodeIdempotencyConflict, "idempotency key %q was already used for a different request: use a new key for a new request", req.idemKey)

@@ -206,6 +206,15 @@ func (r *readTx) Idempotency(ctx context.Context, key string) (*store.Idempotenc
 		"SELECT "+idempotencyColumns+" FROM idempotency WHERE key = $1", key)
 }
 
+// Idempotencies reads every key in one query.
+func (r *readTx) Idempotencies(ctx context.Context, keys []string) ([]*store.Idempotency, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	return queryAll(ctx, r.tx, scanIdempotency, "read idempotency records",
+		"SELECT "+idempotencyColumns+" FROM idempotency WHERE key = ANY($1::text[])", keys)
+}
+
 // DueGrants reads the partial index grants_due.
 func (r *readTx) DueGrants(ctx context.Context, now time.Time, limit int) ([]*store.Grant, error) {
 	return queryAll(ctx, r.tx, scanGrant, "read due grants", dueGrantsQuery, now.UnixMicro(), limitArg(limit))

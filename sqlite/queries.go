@@ -3,7 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -254,16 +256,33 @@ func (t *txn) SumEntries(ctx context.Context, key store.WalletKey, at time.Time)
 }
 
 func (t *txn) Idempotency(ctx context.Context, key string) (*store.Idempotency, error) {
-	return queryOne(ctx, t, "read idempotency key", func(r scanner) (*store.Idempotency, error) {
-		var rec store.Idempotency
-		var created int64
-		var result string
-		if err := r.Scan(&rec.Key, &rec.Fingerprint, &result, &created); err != nil {
-			return nil, err
-		}
-		rec.Result, rec.CreatedAt = []byte(result), fromMicros(created)
-		return &rec, nil
-	}, `SELECT key, fingerprint, result, created_at FROM idempotency WHERE key = ?`, key)
+	return queryOne(ctx, t, "read idempotency key", scanIdempotency,
+		`SELECT key, fingerprint, result, created_at FROM idempotency WHERE key = ?`, key)
+}
+
+// Idempotencies reads every key in one statement: the keys travel as one
+// JSON array, so the statement has one shape and is prepared once.
+func (t *txn) Idempotencies(ctx context.Context, keys []string) ([]*store.Idempotency, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	list, err := json.Marshal(keys)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: encode idempotency keys: %w", err)
+	}
+	return queryAll(ctx, t, "read idempotency keys", scanIdempotency,
+		`SELECT key, fingerprint, result, created_at FROM idempotency WHERE key IN (SELECT value FROM json_each(?))`, string(list))
+}
+
+func scanIdempotency(r scanner) (*store.Idempotency, error) {
+	var rec store.Idempotency
+	var created int64
+	var result string
+	if err := r.Scan(&rec.Key, &rec.Fingerprint, &result, &created); err != nil {
+		return nil, err
+	}
+	rec.Result, rec.CreatedAt = []byte(result), fromMicros(created)
+	return &rec, nil
 }
 
 func (t *txn) DueGrants(ctx context.Context, now time.Time, limit int) ([]*store.Grant, error) {

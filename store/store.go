@@ -66,6 +66,9 @@ type ReadTx interface {
 	SumEntries(ctx context.Context, key WalletKey, t time.Time) (int64, error)
 	// Idempotency returns the record stored under key, or nil.
 	Idempotency(ctx context.Context, key string) (*Idempotency, error)
+	// Idempotencies returns the records stored under any of keys, in any
+	// order, in one query: a batch checks all its keys at once.
+	Idempotencies(ctx context.Context, keys []string) ([]*Idempotency, error)
 	// DueGrants returns up to limit grants whose expiry is at or before now
 	// with credits left and no expiration written (and not voided).
 	DueGrants(ctx context.Context, now time.Time, limit int) ([]*Grant, error)

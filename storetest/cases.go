@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit"
+	"github.com/creditkit/creditkit/store"
 )
 
 // The flow of the usage_credits README: give 100, spend 1 on send_email.
@@ -385,6 +386,25 @@ func testIdempotency(t *testing.T, b *Bundle) {
 	wantCode(t, err, creditkit.CodeIdempotencyConflict)
 	_, err = l.Spend(c, "other", "process_image", creditkit.Params{"mb": 1}, &creditkit.SpendOpts{IdempotencyKey: "s-1"})
 	wantCode(t, err, creditkit.CodeIdempotencyConflict)
+	// The store reads several keys at once, the missing ones left out.
+	var recs []*store.Idempotency
+	if err := b.Store.View(c, func(ctx context.Context, tx store.ReadTx) (err error) {
+		recs, err = tx.Idempotencies(ctx, []string{"g-1", "missing", "s-1"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{}
+	for _, r := range recs {
+		keys = append(keys, r.Key)
+		if single := must(idempotencyOf(c, b.Store, r.Key)); single == nil || single.Fingerprint != r.Fingerprint || string(single.Result) != string(r.Result) {
+			t.Fatalf("Idempotencies and Idempotency disagree on %s", r.Key)
+		}
+	}
+	slices.Sort(keys)
+	if !slices.Equal(keys, []string{"g-1", "s-1"}) {
+		t.Fatalf("Idempotencies(g-1, missing, s-1) = %v", keys)
+	}
 	t1 := must(l.Transfer(c, "noah", "olga", 5, &creditkit.TransferOpts{IdempotencyKey: "t-1"}))
 	t2 := must(l.Transfer(c, "noah", "olga", 5, &creditkit.TransferOpts{IdempotencyKey: "t-1"}))
 	if t1.Out.ID != t2.Out.ID || t1.In.ID != t2.In.ID {
@@ -1116,4 +1136,13 @@ func testRawChargeUsage(t *testing.T, b *Bundle) {
 	if !slices.Equal(total, []creditkit.UsageRow{{Count: 4, Amount: 13}}) {
 		t.Fatalf("usage = %+v, want one row of 4 charges for 13", total)
 	}
+}
+
+// idempotencyOf reads one idempotency record.
+func idempotencyOf(c context.Context, s store.Store, key string) (rec *store.Idempotency, err error) {
+	err = s.View(c, func(ctx context.Context, tx store.ReadTx) error {
+		rec, err = tx.Idempotency(ctx, key)
+		return err
+	})
+	return rec, err
 }
