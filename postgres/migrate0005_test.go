@@ -1,14 +1,12 @@
 package postgres
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/creditkit/creditkit/internal/migratetest"
 	"github.com/creditkit/creditkit/internal/pgtest"
-	"github.com/creditkit/creditkit/store"
 )
 
 // Migration 0005 gives every customer that has a wallet a customer row,
@@ -41,16 +39,5 @@ func TestMigration0005CreatesCustomersOfWallets(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	var got []*store.Customer
-	if err := s.View(t.Context(), func(ctx context.Context, tx store.ReadTx) error {
-		got, err = tx.Customers(ctx, store.CustomerQuery{Limit: 10})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 2 || got[0].ID != "alice" || got[1].ID != "bob" ||
-		!got[0].CreatedAt.Equal(time.UnixMicro(500)) || !got[1].CreatedAt.Equal(time.UnixMicro(3000)) ||
-		got[0].Name != "" || string(got[0].Metadata) != "{}" {
-		t.Fatalf("customers after migration 0005: %+v", got)
-	}
+	migratetest.CheckCustomersOfWallets(t, s)
 }

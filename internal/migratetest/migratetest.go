@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/creditkit/creditkit/store"
 )
@@ -83,4 +84,23 @@ func sameJSONText(t *testing.T, got []byte, want string) bool {
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
 	return string(ja) == string(jb)
+}
+
+// CheckCustomersOfWallets checks that migration 0005 made a bare customer
+// of every customer with a wallet, alice (first wallet at 500 µs) and bob
+// (at 3000 µs), dated from its first wallet.
+func CheckCustomersOfWallets(t *testing.T, s store.Store) {
+	t.Helper()
+	var got []*store.Customer
+	if err := s.View(context.Background(), func(ctx context.Context, tx store.ReadTx) (err error) {
+		got, err = tx.Customers(ctx, store.CustomerQuery{Limit: 10})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != "alice" || got[1].ID != "bob" ||
+		!got[0].CreatedAt.Equal(time.UnixMicro(500)) || !got[1].CreatedAt.Equal(time.UnixMicro(3000)) ||
+		got[0].Name != "" || string(got[0].Metadata) != "{}" {
+		t.Fatalf("customers after migration 0005: %+v", got)
+	}
 }
