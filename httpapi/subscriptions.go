@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"net/url"
 
 	"github.com/creditkit/creditkit"
 	"github.com/creditkit/creditkit/store"
@@ -98,4 +99,101 @@ func (s *Server) subscriptionRoutes() {
 				return &body[*creditkit.Subscription]{sub}, err
 			})
 	}
+}
+
+// subscriptionCall builds a call to a customer's subscription endpoint.
+func subscriptionCall(method, customer, verb, currency string) (call, error) {
+	cu, err := seg("customer", customer)
+	if err != nil {
+		return call{}, err
+	}
+	r := call{method: method, path: "/v1/customers/" + cu + "/subscription" + verb, customer: customer, query: url.Values{}}
+	if currency != "" {
+		r.query.Set("currency", currency)
+	}
+	return r, nil
+}
+
+// GetSubscription returns a customer's subscription, as
+// Ledger.GetSubscription.
+func (c *Client) GetSubscription(ctx context.Context, customer string, opts *creditkit.SubscriptionOpts) (*creditkit.Subscription, error) {
+	if opts == nil {
+		opts = &creditkit.SubscriptionOpts{}
+	}
+	r, err := subscriptionCall(http.MethodGet, customer, "", opts.Currency)
+	if err != nil {
+		return nil, err
+	}
+	return fetch[creditkit.Subscription](ctx, c, r)
+}
+
+// StartSubscription subscribes a customer to a plan, as
+// Ledger.StartSubscription (PUT; opts.At is not sent: the server starts it
+// now). opts.Actor is ignored (the server records the caller).
+func (c *Client) StartSubscription(ctx context.Context, customer, plan string, opts *creditkit.SubscribeOpts) (*creditkit.Subscription, error) {
+	if opts == nil {
+		opts = &creditkit.SubscribeOpts{}
+	}
+	r, err := subscriptionCall(http.MethodPut, customer, "", "")
+	if err != nil {
+		return nil, err
+	}
+	b := subscriptionBody{Plan: plan}
+	if !opts.Trial.IsZero() {
+		b.Trial = opts.Trial.String()
+	}
+	r.body, r.idem, r.write = b, opts.IdempotencyKey, true
+	return fetch[creditkit.Subscription](ctx, c, r)
+}
+
+// ChangePlan moves a customer's subscription to another plan, as
+// Ledger.ChangePlan (PUT).
+func (c *Client) ChangePlan(ctx context.Context, customer, plan string, opts *creditkit.SubscriptionOpts) (*creditkit.Subscription, error) {
+	if opts == nil {
+		opts = &creditkit.SubscriptionOpts{}
+	}
+	r, err := subscriptionCall(http.MethodPut, customer, "", "")
+	if err != nil {
+		return nil, err
+	}
+	r.body, r.idem, r.write = subscriptionBody{Plan: plan}, opts.IdempotencyKey, true
+	return fetch[creditkit.Subscription](ctx, c, r)
+}
+
+// Cancel cancels a customer's subscription, as Ledger.Cancel.
+func (c *Client) Cancel(ctx context.Context, customer string, opts *creditkit.CancelOpts) (*creditkit.Subscription, error) {
+	if opts == nil {
+		opts = &creditkit.CancelOpts{}
+	}
+	r, err := subscriptionCall(http.MethodDelete, customer, "", opts.Currency)
+	if err != nil {
+		return nil, err
+	}
+	if opts.AtPeriodEnd {
+		r.query.Set("at_period_end", "true")
+	}
+	r.idem, r.write = opts.IdempotencyKey, true
+	return fetch[creditkit.Subscription](ctx, c, r)
+}
+
+// Pause pauses a customer's subscription, as Ledger.Pause.
+func (c *Client) Pause(ctx context.Context, customer string, opts *creditkit.SubscriptionOpts) (*creditkit.Subscription, error) {
+	return c.subscriptionVerb(ctx, customer, "/pause", opts)
+}
+
+// Resume resumes a customer's paused subscription, as Ledger.Resume.
+func (c *Client) Resume(ctx context.Context, customer string, opts *creditkit.SubscriptionOpts) (*creditkit.Subscription, error) {
+	return c.subscriptionVerb(ctx, customer, "/resume", opts)
+}
+
+func (c *Client) subscriptionVerb(ctx context.Context, customer, verb string, opts *creditkit.SubscriptionOpts) (*creditkit.Subscription, error) {
+	if opts == nil {
+		opts = &creditkit.SubscriptionOpts{}
+	}
+	r, err := subscriptionCall(http.MethodPost, customer, verb, opts.Currency)
+	if err != nil {
+		return nil, err
+	}
+	r.idem, r.write = opts.IdempotencyKey, true
+	return fetch[creditkit.Subscription](ctx, c, r)
 }
