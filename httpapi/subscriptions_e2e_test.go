@@ -69,3 +69,51 @@ func TestSubscriptions(t *testing.T) {
 		}
 	})
 }
+
+// TestSubscriptionsClient drives the subscription verbs through the Go
+// client: the same answers as the library.
+func TestSubscriptionsClient(t *testing.T) {
+	eachStore(t, func(t *testing.T, dbURL string) {
+		e := newEnv(t, dbURL, func(cfg *creditkit.Config, _ *httpapi.Options) {
+			month := creditkit.Period{Count: 1, Unit: "month"}
+			cfg.Plans = map[string]*creditkit.Plan{
+				"basic": {Name: "basic", Gives: 100, Currency: "credits", Every: month},
+				"pro":   {Name: "pro", Gives: 1000, Currency: "credits", Every: month},
+			}
+		})
+		c, err := httpapi.NewClient(e.base, e.write, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := t.Context()
+		if _, err := c.GetSubscription(ctx, "cus_c", nil); creditkit.ErrorCodeOf(err) != creditkit.CodeNotFound {
+			t.Fatalf("get before: %v", err)
+		}
+		s, err := c.StartSubscription(ctx, "cus_c", "basic", &creditkit.SubscribeOpts{Trial: creditkit.Span{Days: 7}})
+		if err != nil || s.Status != creditkit.SubscriptionTrialing {
+			t.Fatalf("start: %+v %v", s, err)
+		}
+		if s, err = c.ChangePlan(ctx, "cus_c", "pro", nil); err != nil || s.Plan != "pro" {
+			t.Fatalf("change: %+v %v", s, err)
+		}
+		if s, err = c.Cancel(ctx, "cus_c", &creditkit.CancelOpts{AtPeriodEnd: true}); err != nil || s.CancelAt == nil {
+			t.Fatalf("cancel at period end: %+v %v", s, err)
+		}
+		if s, err = c.Cancel(ctx, "cus_c", nil); err != nil || s.Status != creditkit.SubscriptionCanceled {
+			t.Fatalf("cancel: %+v %v", s, err)
+		}
+		if _, err = c.StartSubscription(ctx, "cus_c", "basic", nil); err != nil {
+			t.Fatal(err)
+		}
+		if s, err = c.Pause(ctx, "cus_c", nil); err != nil || s.Status != creditkit.SubscriptionPaused {
+			t.Fatalf("pause: %+v %v", s, err)
+		}
+		if s, err = c.Resume(ctx, "cus_c", nil); err != nil || s.Status != creditkit.SubscriptionActive {
+			t.Fatalf("resume: %+v %v", s, err)
+		}
+		got, err := c.GetSubscription(ctx, "cus_c", nil)
+		if err != nil || got.ID != s.ID {
+			t.Fatalf("get: %+v %v", got, err)
+		}
+	})
+}
