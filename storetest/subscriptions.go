@@ -1,9 +1,14 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -146,6 +151,157 @@ func testSubscriptions(t *testing.T, b *Bundle) {
 		grants := must(b1.Ledger.Grants(c, cu, nil))
 		if len(grants) != 4 {
 			t.Fatalf("%s has %d grants, want 4 (one per period)", cu, len(grants))
+		}
+	}
+}
+
+// Environment of a refilling child process of MultiProcessRefills.
+const (
+	refillChildEnv   = "CREDITKIT_STORETEST_REFILL_DB"
+	refillChildAtEnv = "CREDITKIT_STORETEST_REFILL_AT"
+)
+
+// refillPlans gives the ledger one monthly plan.
+func refillPlans(cfg *creditkit.Config) {
+	cfg.Plans = map[string]*creditkit.Plan{"monthly": {Name: "monthly", Gives: 100, Currency: "credits",
+		Every: creditkit.Period{Count: 1, Unit: "month"}}}
+}
+
+// RunRefillChildIfAsked turns the test binary into a refilling child
+// process when MultiProcessRefills started it: it runs RunDue from 8
+// goroutines at the instant it was given, prints how many refills it
+// wrote, and exits. Call it from an init function of the test package.
+func RunRefillChildIfAsked() {
+	url := os.Getenv(refillChildEnv)
+	if url == "" {
+		return
+	}
+	n, err := childRefill(url, os.Getenv(refillChildAtEnv))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("refills=%d\n", n)
+	os.Exit(0)
+}
+
+func childRefill(url, at string) (int64, error) {
+	now, err := time.Parse(time.RFC3339Nano, at)
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cfg, err := creditkit.ParseConfig("storetest.yaml", []byte(Config))
+	if err != nil {
+		return 0, err
+	}
+	refillPlans(cfg)
+	cfg.Clock = creditkit.NewManualClock(now)
+	l, err := creditkit.Open(ctx, url, cfg)
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	var total atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := l.RunDue(ctx)
+			if err != nil {
+				firstErr.CompareAndSwap(nil, err)
+			}
+			total.Add(int64(res.Refills))
+		}()
+	}
+	wg.Wait()
+	if e, _ := firstErr.Load().(error); e != nil {
+		return 0, e
+	}
+	return total.Load(), nil
+}
+
+// MultiProcessRefills subscribes 20 customers to a monthly plan on the
+// database at url, then runs three OS processes (this test binary,
+// re-executed) that each call RunDue from 8 goroutines three periods
+// later: together they must write exactly 60 refills (one per customer and
+// period), each with one credits.granted event, and every wallet must hold
+// one period's allowance. The calling package must call
+// RunRefillChildIfAsked from an init function.
+func MultiProcessRefills(t *testing.T, url string) {
+	c := ctx(t)
+	cfg, err := creditkit.ParseConfig("storetest.yaml", []byte(Config))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refillPlans(cfg)
+	cfg.Clock = creditkit.NewManualClock(Epoch)
+	l, err := creditkit.Open(c, url, cfg)
+	if err != nil {
+		t.Fatalf("open %s: %v", url, err)
+	}
+	defer l.Close()
+	const customers = 20
+	for i := range customers {
+		must(l.StartSubscription(c, fmt.Sprintf("mp%02d", i), "monthly", nil))
+	}
+	at := Epoch.AddDate(0, 3, 0).Add(time.Minute).Format(time.RFC3339Nano)
+	outs := make([][]byte, 3)
+	errs := make([]error, 3)
+	var wg sync.WaitGroup
+	for i := range outs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.CommandContext(c, os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), refillChildEnv+"="+url, refillChildAtEnv+"="+at)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			outs[i], errs[i] = cmd.Output()
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("%w: %s", errs[i], stderr.String())
+			}
+		}()
+	}
+	wg.Wait()
+	var total int64
+	for i := range outs {
+		if errs[i] != nil {
+			t.Fatalf("child %d: %v", i, errs[i])
+		}
+		var n int64
+		if _, err := fmt.Sscanf(string(outs[i]), "refills=%d", &n); err != nil {
+			t.Fatalf("child %d printed %q: %v", i, outs[i], err)
+		}
+		total += n
+	}
+	if total != customers*3 {
+		t.Fatalf("three processes wrote %d refills, want %d (one per customer and period)", total, customers*3)
+	}
+	granted := 0
+	var after int64
+	for {
+		evs := must(l.Events(c, after, 1000))
+		for _, e := range evs {
+			if e.Type == creditkit.EventCreditsGranted && e.Data["source"] == string(creditkit.SourceSubscription) {
+				granted++
+			}
+			after = e.Seq
+		}
+		if len(evs) < 1000 {
+			break
+		}
+	}
+	if granted != customers*4 {
+		t.Fatalf("%d credits.granted events of refills, want %d (the first refill and three periods, each once)", granted, customers*4)
+	}
+	for i := range customers {
+		cu := fmt.Sprintf("mp%02d", i)
+		if n := len(must(l.Grants(c, cu, nil))); n != 4 {
+			t.Fatalf("%s has %d grants, want 4", cu, n)
 		}
 	}
 }
