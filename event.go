@@ -24,6 +24,14 @@ const (
 	EventHoldExpired        = "hold.expired"
 	// EventGrantExpiring is written ahead of a grant's expiry by NotifyExpiring.
 	EventGrantExpiring = "credits.grant.expiring"
+	// Subscription events: a subscription started, changed (plan change,
+	// scheduled downgrade or cancellation, trial conversion), was
+	// canceled (when the cancellation takes effect), paused or resumed.
+	EventSubscriptionCreated  = "credits.subscription.created"
+	EventSubscriptionUpdated  = "credits.subscription.updated"
+	EventSubscriptionCanceled = "credits.subscription.canceled"
+	EventSubscriptionPaused   = "credits.subscription.paused"
+	EventSubscriptionResumed  = "credits.subscription.resumed"
 )
 
 // Event is something that happened to credits. Events are written to an

@@ -19,6 +19,11 @@ var eventTypes = []string{
 	EventGrantUpdated,
 	EventCreditsReversed,
 	EventHoldExpired,
+	EventSubscriptionCreated,
+	EventSubscriptionUpdated,
+	EventSubscriptionCanceled,
+	EventSubscriptionPaused,
+	EventSubscriptionResumed,
 }
 
 // EventTypes returns every event type the ledger emits, sorted. The caller

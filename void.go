@@ -102,18 +102,37 @@ func (l *Ledger) Void(ctx context.Context, grantID string, opts *VoidOpts) (*Ent
 type DueResult struct {
 	ExpiredGrants int `json:"expired_grants"`
 	ExpiredHolds  int `json:"expired_holds"`
+	// Refills counts the subscription refills written (see refill.go).
+	Refills int `json:"refills"`
 }
 
 // dueBatch is how many due items RunDue reads at a time.
 const dueBatch = 200
 
-// RunDue settles what fell due: it writes expiration entries (stamped with
-// the expiry time) for grants that expired with credits left, and releases
-// holds past their TTL. It is idempotent and safe to call from several
+// RunDue settles what fell due: it refills the subscriptions whose period
+// ended (refill.go), writes expiration entries (stamped with the expiry
+// time) for grants that expired with credits left, and releases holds past
+// their TTL. It is idempotent and safe to call from several
 // processes at once: each wallet is settled under its lock, and what another
 // process settled first is simply no longer due.
 func (l *Ledger) RunDue(ctx context.Context) (DueResult, error) {
 	var res DueResult
+	// Subscriptions first: a refill applies its plan's unused_credits at
+	// its boundary, before the sweep below writes those grants off.
+	refills, refillErr := l.refillDue(ctx)
+	res.Refills = refills
+	if refillErr != nil && ctx.Err() != nil {
+		return res, refillErr
+	}
+	res, err := l.runDueGrants(ctx, res)
+	if err == nil {
+		err = refillErr
+	}
+	return res, err
+}
+
+// runDueGrants is RunDue's sweep of expired grants and holds.
+func (l *Ledger) runDueGrants(ctx context.Context, res DueResult) (DueResult, error) {
 	for {
 		now := l.Now()
 		var keys []WalletKey

@@ -77,6 +77,7 @@ type ReadTx interface {
 	// Events lists outbox events with Seq > after, by Seq.
 	Events(ctx context.Context, after int64, limit int) ([]*Event, error)
 	CustomerReader
+	SubscriptionReader
 }
 
 // WriteTx reads and writes rows in a read-write transaction.
@@ -261,13 +262,18 @@ type Changes struct {
 	// SeenCustomers are customers first seen by a write, created unless
 	// they exist.
 	SeenCustomers []*Customer
+	// Subscriptions are subscription rows to save whole (inserted, or
+	// replacing the row of the same customer and currency); a list that
+	// names one twice saves the last.
+	Subscriptions []*Subscription
 }
 
 // Empty reports whether c writes nothing.
 func (c *Changes) Empty() bool {
 	return len(c.Wallets) == 0 && len(c.NewGrants) == 0 && len(c.GrantUpdates) == 0 &&
 		len(c.Entries) == 0 && len(c.NewHolds) == 0 && len(c.HoldUpdates) == 0 &&
-		len(c.Idempotencies) == 0 && len(c.Events) == 0 && len(c.NewCustomers) == 0 && len(c.SeenCustomers) == 0
+		len(c.Idempotencies) == 0 && len(c.Events) == 0 && len(c.NewCustomers) == 0 && len(c.SeenCustomers) == 0 &&
+		len(c.Subscriptions) == 0
 }
 
 // WriteLaner is implemented by stores that know how many write

@@ -107,6 +107,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Events", testEvents},
 		{"BalanceAlerts", testBalanceAlerts},
 		{"Customers", testCustomers},
+		{"Subscriptions", testSubscriptions},
 		{"Currencies", testCurrencies},
 		{"HistoryPaging", testHistoryPaging},
 		{"Entries", testEntries},

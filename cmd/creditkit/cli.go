@@ -30,6 +30,8 @@ type CLI struct {
 	Report   ReportCmd   `cmd:"" help:"Financial reports: revenue."`
 
 	Customers CustomersCmd `cmd:"" help:"Create, list and show customers."`
+
+	Subscription SubscriptionCmd `cmd:"" help:"Subscribe customers to plans; change, cancel, pause and resume."`
 }
 
 // Globals are the flags every command accepts.

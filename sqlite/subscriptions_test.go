@@ -1,0 +1,20 @@
+package sqlite_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/creditkit/creditkit/storetest"
+)
+
+// init runs before TestMain: when MultiProcessRefills re-executes this
+// test binary as a refilling child, it refills and exits here.
+func init() { storetest.RunRefillChildIfAsked() }
+
+// TestThreeProcessesRefillOnce: three processes on one SQLite file run
+// RunDue while the clock has jumped three periods: one refill per
+// (subscription, period), one event each.
+func TestThreeProcessesRefillOnce(t *testing.T) {
+	t.Parallel()
+	storetest.MultiProcessRefills(t, "sqlite:"+filepath.Join(t.TempDir(), "refills.db"))
+}

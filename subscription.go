@@ -1,0 +1,617 @@
+package creditkit
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/creditkit/creditkit/store"
+)
+
+// SubscriptionStatus is where a subscription is in its life.
+type SubscriptionStatus string
+
+// Subscription statuses.
+const (
+	// SubscriptionTrialing is a trial: the plan's trial_includes credits,
+	// no refills until the trial ends (and converts).
+	SubscriptionTrialing SubscriptionStatus = "trialing"
+	// SubscriptionActive refills at every period end.
+	SubscriptionActive SubscriptionStatus = "active"
+	// SubscriptionPaused refills nothing until Resume.
+	SubscriptionPaused SubscriptionStatus = "paused"
+	// SubscriptionPastDue is set by a payment provider (not by the ledger):
+	// it refills nothing, like a pause.
+	SubscriptionPastDue SubscriptionStatus = "past_due"
+	// SubscriptionCanceled ended; its row stays, so that a resubscribe
+	// knows what the customer already had (the signup bonus).
+	SubscriptionCanceled SubscriptionStatus = "canceled"
+)
+
+// Subscription puts a customer on a plan: the plan's credits are refilled
+// at the end of every period, counted from Anchor. A customer has at most
+// one subscription per credit currency.
+type Subscription struct {
+	ID       string             `json:"id"`
+	Customer string             `json:"customer"`
+	Currency string             `json:"currency"`
+	Plan     string             `json:"plan"`
+	Status   SubscriptionStatus `json:"status" enum:"trialing,active,paused,past_due,canceled"`
+	// Anchor is the instant the periods count from: the start, or the
+	// last upgrade, downgrade, trial conversion or resume.
+	Anchor time.Time `json:"anchor"`
+	// PeriodStart and PeriodEnd bound the current period; PeriodEnd is
+	// when the next refill comes (for a trial, when it ends).
+	PeriodStart time.Time `json:"period_start"`
+	PeriodEnd   time.Time `json:"period_end"`
+	// TrialEnd is when the trial ends (or ended), if there was one.
+	TrialEnd *time.Time `json:"trial_end,omitempty"`
+	// CancelAt is when a cancellation takes (or took) effect.
+	CancelAt *time.Time `json:"cancel_at,omitempty"`
+	// CanceledAt is when the subscription was canceled, once it is.
+	CanceledAt *time.Time `json:"canceled_at,omitempty"`
+	// PausedAt is when a paused subscription was paused.
+	PausedAt *time.Time `json:"paused_at,omitempty"`
+	// ScheduledPlan is a downgrade that takes effect at PeriodEnd.
+	ScheduledPlan string    `json:"scheduled_plan,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// SubscribeOpts are options for StartSubscription. Nil means defaults.
+type SubscribeOpts struct {
+	// Trial starts the subscription with a trial this long: the plan's
+	// trial_includes credits, and the first refill when it ends. Zero
+	// means no trial.
+	Trial Span
+	// At is the subscription's start (its anchor). Defaults to now; it may
+	// not be in the future. A start in the past refills each period since
+	// then, in order, stamped with its own time.
+	At time.Time
+	// IdempotencyKey makes the call safe to retry.
+	IdempotencyKey string
+	// Actor names who asked, for the audit trail.
+	Actor string
+}
+
+// SubscriptionOpts are options for ChangePlan, Pause, Resume and
+// GetSubscription. Nil means defaults.
+type SubscriptionOpts struct {
+	// Currency picks the subscription of a customer who has several (one
+	// per credit currency). Defaults to the only one.
+	Currency string
+	// IdempotencyKey makes the call safe to retry.
+	IdempotencyKey string
+	// Actor names who asked, for the audit trail.
+	Actor string
+}
+
+// CancelOpts are options for Cancel. Nil means cancel now.
+type CancelOpts struct {
+	// AtPeriodEnd cancels when the current period ends, instead of now:
+	// the period's credits stay usable until then and no refill follows.
+	AtPeriodEnd bool
+	// Currency picks the subscription of a customer who has several.
+	Currency string
+	// IdempotencyKey makes the call safe to retry.
+	IdempotencyKey string
+	// Actor names who asked, for the audit trail.
+	Actor string
+}
+
+// Reasons (ledger categories) of the grants a subscription writes.
+const (
+	CategorySubscription = "subscription"
+	CategorySignupBonus  = "signup_bonus"
+	CategoryTrial        = "trial"
+)
+
+// subscriptionMeta is the grant metadata key that ties a grant to the
+// subscription that wrote it: its refills, and the credits they roll over.
+const subscriptionMeta = "subscription_id"
+
+// StartSubscription puts a customer on a plan: it writes the first refill
+// (or, with a trial, the plan's trial_includes credits) and, the first
+// time the customer subscribes in that currency, the plan's signup_bonus.
+// A customer already subscribed to the plan gets the subscription back as
+// it is; one subscribed to another plan must use ChangePlan. (Ledger.Subscribe
+// is taken by event subscribers.)
+func (l *Ledger) StartSubscription(ctx context.Context, customer, plan string, opts *SubscribeOpts) (*Subscription, error) {
+	if opts == nil {
+		opts = &SubscribeOpts{}
+	}
+	if err := checkID("customer", customer); err != nil {
+		return nil, err
+	}
+	if err := checkIdemKey(opts.IdempotencyKey); err != nil {
+		return nil, err
+	}
+	p, err := l.subscriptionPlan(plan)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Trial.IsNegative() {
+		return nil, errorf(CodeInvalidRequest, "trial must be positive, got %s", opts.Trial)
+	}
+	if err := checkInstant("at", opts.At); err != nil {
+		return nil, err
+	}
+	if !opts.At.IsZero() && opts.At.After(l.Now()) {
+		return nil, errorf(CodeInvalidRequest, "at %s is in the future: a subscription starts now or in the past", fmtTime(opts.At))
+	}
+	key := walletKey(customer, p.Currency)
+	req := &writeReq{
+		kind:        "subscribe",
+		route:       customer,
+		idemKey:     opts.IdempotencyKey,
+		fingerprint: fingerprint("subscribe", []any{customer, plan, opts.Trial, opts.At}),
+		wallets:     staticWallets(key),
+		decode:      decodeAs[Subscription](),
+		apply: func(ctx context.Context, w *writeState) (any, error) {
+			old, err := w.subscription(ctx, key)
+			if err != nil {
+				return nil, err
+			}
+			if old != nil && old.Status != string(SubscriptionCanceled) {
+				if old.Plan == p.Name {
+					return subscriptionFromRow(old), nil
+				}
+				return nil, errorf(CodeInvalidRequest, "customer %q is already subscribed to plan %q: use ChangePlan (PUT .../subscription) to move to %q", customer, old.Plan, p.Name)
+			}
+			anchor := w.now
+			if !opts.At.IsZero() {
+				anchor = opts.At.UTC()
+			}
+			sub := &store.Subscription{ID: w.l.ids.New("sub"), Customer: customer, Currency: p.Currency, Plan: p.Name,
+				Anchor: anchor, PeriodStart: anchor, CreatedAt: w.now}
+			if old != nil {
+				sub.BonusGiven = old.BonusGiven
+			}
+			ws := w.wallet(key)
+			if err := w.startSubscription(ctx, ws, sub, p, opts.Trial, opts.Actor); err != nil {
+				return nil, err
+			}
+			w.saveSubscription(sub)
+			w.event(EventSubscriptionCreated, key, map[string]any{"subscription_id": sub.ID, "plan": p.Name, "status": sub.Status,
+				"period_end": sub.PeriodEnd})
+			return subscriptionFromRow(sub), nil
+		},
+	}
+	res, err := l.exec(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return res.(*Subscription), nil
+}
+
+// startSubscription fills in a new subscription from its anchor and
+// writes its first credits: the signup bonus (once per customer and
+// currency, ever), then the trial's credits or the first refill, then the
+// refills of any periods already over.
+func (w *writeState) startSubscription(ctx context.Context, ws *walletState, sub *store.Subscription, p *Plan, trial Span, actor string) error {
+	if p.SignupBonus > 0 && !sub.BonusGiven {
+		sub.BonusGiven = true
+		if err := w.subscriptionGrant(ws, sub, p.SignupBonus, SourceBonus, CategorySignupBonus, sub.Anchor, nil, nil, actor); err != nil {
+			return err
+		}
+	}
+	if !trial.IsZero() {
+		end := trial.AddTo(sub.Anchor)
+		if err := checkInstant("trial end", end); err != nil {
+			return err
+		}
+		sub.Status = string(SubscriptionTrialing)
+		sub.TrialEnd = &end
+		sub.PeriodEnd = end
+		if p.TrialIncludes > 0 {
+			if err := w.subscriptionGrant(ws, sub, p.TrialIncludes, SourceTrial, CategoryTrial, sub.Anchor, &end, nil, actor); err != nil {
+				return err
+			}
+		}
+	} else {
+		sub.Status = string(SubscriptionActive)
+		if err := w.refill(ws, sub, p, sub.Anchor, actor); err != nil {
+			return err
+		}
+	}
+	_, err := w.advanceSubscription(ctx, ws, sub, actor)
+	return err
+}
+
+// ChangePlan moves a customer's subscription to another plan of the same
+// currency. An upgrade (a plan that gives more credits per unit of time)
+// applies at once: the old plan's remaining subscription credits follow its
+// unused_credits (expire now, or roll over, capped as it says) and a new
+// period starts now with the new plan's full allowance. With the new
+// plan's on_upgrade: prorate (and the same period), the period goes on and
+// the customer gets the prorated difference for the rest of it instead. A
+// downgrade takes effect at the end of the current period. Changing to the
+// current plan cancels a scheduled downgrade. A trial changes plan at once
+// and stays a trial.
+func (l *Ledger) ChangePlan(ctx context.Context, customer, plan string, opts *SubscriptionOpts) (*Subscription, error) {
+	if opts == nil {
+		opts = &SubscriptionOpts{}
+	}
+	if err := checkIdemKey(opts.IdempotencyKey); err != nil {
+		return nil, err
+	}
+	np, err := l.subscriptionPlan(plan)
+	if err != nil {
+		return nil, err
+	}
+	cur := opts.Currency
+	if cur == "" {
+		cur = np.Currency
+	}
+	if cur != np.Currency {
+		return nil, errorf(CodeInvalidRequest, "plan %q gives %s, not %s: cancel the %s subscription and subscribe to it instead", np.Name, np.Currency, cur, cur)
+	}
+	key := walletKey(customer, cur)
+	return l.subscriptionWrite(ctx, "change_plan", key, []any{plan}, opts.IdempotencyKey,
+		func(ctx context.Context, w *writeState, ws *walletState, sub *store.Subscription, old *Plan) error {
+			switch SubscriptionStatus(sub.Status) {
+			case SubscriptionActive, SubscriptionTrialing:
+			default:
+				return errorf(CodeInvalidRequest, "the subscription of %q is %s: only an active or trialing subscription changes plan (resume it, or subscribe anew)", customer, sub.Status)
+			}
+			data := map[string]any{"subscription_id": sub.ID, "from": sub.Plan, "to": np.Name}
+			switch {
+			case np.Name == sub.Plan:
+				if sub.ScheduledPlan == "" {
+					return errUnchanged
+				}
+				data["canceled_change"] = sub.ScheduledPlan
+				sub.ScheduledPlan = ""
+			case sub.Status == string(SubscriptionTrialing):
+				sub.Plan = np.Name
+				sub.ScheduledPlan = ""
+				data["change"] = "trial"
+			case !isUpgrade(old, np):
+				sub.ScheduledPlan = np.Name
+				data["change"] = "downgrade"
+				data["effective_at"] = sub.PeriodEnd
+			case np.OnUpgrade == UpgradeProrate && np.Every == old.Every:
+				extra := prorated(np.Gives-old.Gives, w.now, sub.PeriodStart, sub.PeriodEnd)
+				sub.Plan, sub.ScheduledPlan = np.Name, ""
+				data["change"] = "upgrade"
+				data["prorated"] = extra
+				if extra > 0 {
+					var exp *time.Time
+					if np.UnusedCredits != unusedRollover {
+						end := sub.PeriodEnd
+						exp = &end
+					}
+					if err := w.subscriptionGrant(ws, sub, extra, SourceSubscription, CategorySubscription, w.now, exp, w.l.cfg.RefillCostBasis(np), opts.Actor); err != nil {
+						return err
+					}
+				}
+			default:
+				if err := w.applyUnused(ws, sub, old, w.now); err != nil {
+					return err
+				}
+				sub.Plan, sub.ScheduledPlan = np.Name, ""
+				sub.Anchor = w.now
+				if err := w.refill(ws, sub, np, w.now, opts.Actor); err != nil {
+					return err
+				}
+				data["change"] = "upgrade"
+			}
+			data["plan"] = sub.Plan
+			w.event(EventSubscriptionUpdated, key, data)
+			return nil
+		})
+}
+
+// Cancel ends a customer's subscription, now or (with opts.AtPeriodEnd)
+// at the end of the current period; no refill follows. With the plan's
+// expire_after, the subscription's remaining credits (its refills and what
+// they rolled over) expire that long after the cancellation takes effect;
+// without it they keep the expiry they had (a refill of an expire plan
+// still expires at its period end). Bonus, trial and pack credits are not
+// the subscription's and stay.
+func (l *Ledger) Cancel(ctx context.Context, customer string, opts *CancelOpts) (*Subscription, error) {
+	if opts == nil {
+		opts = &CancelOpts{}
+	}
+	if err := checkIdemKey(opts.IdempotencyKey); err != nil {
+		return nil, err
+	}
+	key, err := l.subscriptionKey(ctx, customer, opts.Currency)
+	if err != nil {
+		return nil, err
+	}
+	return l.subscriptionWrite(ctx, "cancel", key, []any{opts.AtPeriodEnd}, opts.IdempotencyKey,
+		func(ctx context.Context, w *writeState, ws *walletState, sub *store.Subscription, p *Plan) error {
+			if sub.Status == string(SubscriptionCanceled) {
+				return errorf(CodeInvalidRequest, "the subscription of %q was canceled already", customer)
+			}
+			if opts.AtPeriodEnd && sub.Status != string(SubscriptionPaused) {
+				if sub.CancelAt != nil {
+					return errUnchanged
+				}
+				at := sub.PeriodEnd
+				sub.CancelAt = &at
+				sub.ScheduledPlan = ""
+				w.expireAfterCancel(ws, sub, p, at)
+				w.event(EventSubscriptionUpdated, key, map[string]any{"subscription_id": sub.ID, "plan": sub.Plan, "cancel_at": at})
+				return nil
+			}
+			return w.cancelSubscription(ws, sub, p, w.now)
+		})
+}
+
+// Pause stops an active subscription's refills until Resume. The current
+// period's credits keep their expiry.
+func (l *Ledger) Pause(ctx context.Context, customer string, opts *SubscriptionOpts) (*Subscription, error) {
+	if opts == nil {
+		opts = &SubscriptionOpts{}
+	}
+	if err := checkIdemKey(opts.IdempotencyKey); err != nil {
+		return nil, err
+	}
+	key, err := l.subscriptionKey(ctx, customer, opts.Currency)
+	if err != nil {
+		return nil, err
+	}
+	return l.subscriptionWrite(ctx, "pause", key, nil, opts.IdempotencyKey,
+		func(ctx context.Context, w *writeState, ws *walletState, sub *store.Subscription, p *Plan) error {
+			switch SubscriptionStatus(sub.Status) {
+			case SubscriptionPaused:
+				return errUnchanged
+			case SubscriptionActive:
+			default:
+				return errorf(CodeInvalidRequest, "the subscription of %q is %s: only an active subscription pauses", customer, sub.Status)
+			}
+			now := w.now
+			sub.Status = string(SubscriptionPaused)
+			sub.PausedAt = &now
+			w.event(EventSubscriptionPaused, key, map[string]any{"subscription_id": sub.ID, "plan": sub.Plan})
+			return nil
+		})
+}
+
+// Resume restarts a paused subscription. The cadence restarts from the
+// resume instant: the credits left of the paused period follow the plan's
+// unused_credits, and a new period starts now with the full allowance, so
+// the next refill is one period after the resume (not on the old
+// schedule). Resuming a subscription that is not paused changes nothing.
+func (l *Ledger) Resume(ctx context.Context, customer string, opts *SubscriptionOpts) (*Subscription, error) {
+	if opts == nil {
+		opts = &SubscriptionOpts{}
+	}
+	if err := checkIdemKey(opts.IdempotencyKey); err != nil {
+		return nil, err
+	}
+	key, err := l.subscriptionKey(ctx, customer, opts.Currency)
+	if err != nil {
+		return nil, err
+	}
+	return l.subscriptionWrite(ctx, "resume", key, nil, opts.IdempotencyKey,
+		func(ctx context.Context, w *writeState, ws *walletState, sub *store.Subscription, p *Plan) error {
+			if sub.Status != string(SubscriptionPaused) {
+				return errUnchanged
+			}
+			if err := w.applyUnused(ws, sub, p, w.now); err != nil {
+				return err
+			}
+			sub.Status = string(SubscriptionActive)
+			sub.PausedAt = nil
+			sub.Anchor = w.now
+			if err := w.refill(ws, sub, p, w.now, opts.Actor); err != nil {
+				return err
+			}
+			w.event(EventSubscriptionResumed, key, map[string]any{"subscription_id": sub.ID, "plan": sub.Plan, "period_end": sub.PeriodEnd})
+			return nil
+		})
+}
+
+// GetSubscription returns a customer's subscription (the one in
+// opts.Currency when the customer has several), canceled or not, or a
+// not_found error when the customer never subscribed.
+func (l *Ledger) GetSubscription(ctx context.Context, customer string, opts *SubscriptionOpts) (*Subscription, error) {
+	if opts == nil {
+		opts = &SubscriptionOpts{}
+	}
+	key, err := l.subscriptionKey(ctx, customer, opts.Currency)
+	if err != nil {
+		return nil, err
+	}
+	var out *Subscription
+	err = l.store.View(ctx, func(ctx context.Context, tx store.ReadTx) error {
+		row, err := tx.Subscription(ctx, key.Customer, key.Currency)
+		if err != nil {
+			return err
+		}
+		if row == nil {
+			return subscriptionNotFound(customer)
+		}
+		out = subscriptionFromRow(row)
+		return nil
+	})
+	return out, err
+}
+
+// errUnchanged tells subscriptionWrite that the request changes nothing:
+// it answers with the subscription as it is.
+var errUnchanged = fmt.Errorf("creditkit: subscription unchanged")
+
+// subscriptionWrite runs a change of an existing subscription as one
+// write: it re-reads the subscription under the wallet's lock, brings it up
+// to date (refills that fell due come first), applies change to a copy and
+// saves it.
+func (l *Ledger) subscriptionWrite(ctx context.Context, kind string, key WalletKey, args []any, idemKey string,
+	change func(ctx context.Context, w *writeState, ws *walletState, sub *store.Subscription, p *Plan) error) (*Subscription, error) {
+	req := &writeReq{
+		kind:        kind,
+		route:       key.Customer,
+		idemKey:     idemKey,
+		fingerprint: fingerprint(kind, append([]any{key.Customer, key.Currency}, args...)),
+		wallets:     staticWallets(key),
+		decode:      decodeAs[Subscription](),
+		apply: func(ctx context.Context, w *writeState) (any, error) {
+			row, err := w.subscription(ctx, key)
+			if err != nil {
+				return nil, err
+			}
+			if row == nil {
+				return nil, subscriptionNotFound(key.Customer)
+			}
+			sub := *row
+			ws := w.wallet(key)
+			if _, err := w.advanceSubscription(ctx, ws, &sub, "system"); err != nil {
+				return nil, err
+			}
+			p, err := w.l.subscriptionPlan(sub.Plan)
+			if err != nil {
+				return nil, err
+			}
+			switch err := change(ctx, w, ws, &sub, p); {
+			case err == errUnchanged:
+			case err != nil:
+				return nil, err
+			default:
+				w.saveSubscription(&sub)
+			}
+			return subscriptionFromRow(&sub), nil
+		},
+	}
+	res, err := l.exec(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return res.(*Subscription), nil
+}
+
+// subscriptionKey finds the wallet of a customer's subscription: the one
+// in currency, or the customer's only one.
+func (l *Ledger) subscriptionKey(ctx context.Context, customer, currency string) (WalletKey, error) {
+	if err := checkID("customer", customer); err != nil {
+		return WalletKey{}, err
+	}
+	if currency != "" {
+		if _, ok := l.cfg.Currency(currency); !ok {
+			return WalletKey{}, errorf(CodeInvalidRequest, "unknown currency %q", currency)
+		}
+		return walletKey(customer, currency), nil
+	}
+	var rows []*store.Subscription
+	err := l.store.View(ctx, func(ctx context.Context, tx store.ReadTx) error {
+		var err error
+		rows, err = tx.CustomerSubscriptions(ctx, customer)
+		return err
+	})
+	if err != nil {
+		return WalletKey{}, err
+	}
+	switch len(rows) {
+	case 0:
+		return WalletKey{}, subscriptionNotFound(customer)
+	case 1:
+		return walletKey(customer, rows[0].Currency), nil
+	}
+	return WalletKey{}, errorf(CodeInvalidRequest, "customer %q has subscriptions in %d currencies: name the currency", customer, len(rows))
+}
+
+// subscriptionPlan returns a configured plan that refills, with its
+// currency filled in.
+func (l *Ledger) subscriptionPlan(name string) (*Plan, error) {
+	p, ok := l.cfg.Plans[name]
+	if !ok || p == nil {
+		return nil, errorf(CodeInvalidRequest, "unknown plan %q: use one of the config's plans", name)
+	}
+	if p.Every.Count < 1 {
+		return nil, errorf(CodeInvalidRequest, "plan %q refills nothing (it has no period): nothing to subscribe to", name)
+	}
+	if p.Currency == "" || p.Name == "" {
+		c := *p
+		if c.Currency == "" {
+			c.Currency = l.cfg.DefaultCurrency().Name
+		}
+		c.Name = name
+		p = &c
+	}
+	return p, nil
+}
+
+// subscription returns the subscription row of a wallet as this write sees
+// it: saved earlier in the write, or stored; nil when there is none. The
+// caller changes a copy and saves it with saveSubscription.
+func (w *writeState) subscription(ctx context.Context, key WalletKey) (*store.Subscription, error) {
+	for i := len(w.changes.Subscriptions) - 1; i >= 0; i-- {
+		if s := w.changes.Subscriptions[i]; s.Customer == key.Customer && s.Currency == key.Currency {
+			c := *s
+			return &c, nil
+		}
+	}
+	return w.tx.Subscription(ctx, key.Customer, key.Currency)
+}
+
+// saveSubscription writes a subscription row with the write.
+func (w *writeState) saveSubscription(sub *store.Subscription) {
+	w.muts++
+	sub.UpdatedAt = w.now
+	c := *sub
+	w.changes.Subscriptions = append(w.changes.Subscriptions, &c)
+}
+
+// cancelSubscription ends a subscription at instant at.
+func (w *writeState) cancelSubscription(ws *walletState, sub *store.Subscription, p *Plan, at time.Time) error {
+	sub.Status = string(SubscriptionCanceled)
+	sub.CanceledAt = &at
+	sub.CancelAt = &at
+	sub.ScheduledPlan = ""
+	sub.PausedAt = nil
+	w.expireAfterCancel(ws, sub, p, at)
+	w.event(EventSubscriptionCanceled, ws.key, map[string]any{"subscription_id": sub.ID, "plan": sub.Plan, "canceled_at": at})
+	return nil
+}
+
+// expireAfterCancel sets the expiry of the subscription's remaining
+// credits to the plan's expire_after past the cancellation at at; without
+// expire_after it changes nothing.
+func (w *writeState) expireAfterCancel(ws *walletState, sub *store.Subscription, p *Plan, at time.Time) {
+	if p.ExpireAfter.IsZero() {
+		return
+	}
+	exp := p.ExpireAfter.AddTo(at)
+	for _, g := range w.lineage(ws, sub) {
+		if g.ExpiresAt != nil && g.ExpiresAt.Equal(exp) {
+			continue
+		}
+		t := exp
+		g.ExpiresAt = &t
+		w.markGrant(ws, g)
+	}
+}
+
+// isUpgrade reports whether plan b gives more credits per unit of time
+// than plan a.
+func isUpgrade(a, b *Plan) bool {
+	// Credits per a-period: b.Gives × (a's period ÷ b's period).
+	rb := new(big.Rat).Mul(new(big.Rat).SetInt64(int64(b.Gives)), ratio(a.Every, b.Every))
+	return rb.Cmp(new(big.Rat).SetInt64(int64(a.Gives))) > 0
+}
+
+// prorated returns the part of diff for what is left of the period
+// [start, end) at now, rounded down.
+func prorated(diff Amount, now, start, end time.Time) Amount {
+	total := end.Sub(start)
+	left := end.Sub(now)
+	if diff <= 0 || total <= 0 || left <= 0 {
+		return 0
+	}
+	r := new(big.Int).Mul(big.NewInt(int64(diff)), big.NewInt(int64(left)))
+	r.Quo(r, big.NewInt(int64(total)))
+	return Amount(r.Int64())
+}
+
+func subscriptionNotFound(customer string) error {
+	return errorf(CodeNotFound, "customer %q has no subscription: subscribe it to a plan first", customer)
+}
+
+func subscriptionFromRow(r *store.Subscription) *Subscription {
+	return &Subscription{ID: r.ID, Customer: r.Customer, Currency: r.Currency, Plan: r.Plan, Status: SubscriptionStatus(r.Status),
+		Anchor: r.Anchor, PeriodStart: r.PeriodStart, PeriodEnd: r.PeriodEnd, TrialEnd: r.TrialEnd, CancelAt: r.CancelAt,
+		CanceledAt: r.CanceledAt, PausedAt: r.PausedAt, ScheduledPlan: r.ScheduledPlan, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
