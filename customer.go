@@ -240,6 +240,13 @@ func (w *writeState) seeCustomers() {
 		}
 		w.changes.SeenCustomers = append(w.changes.SeenCustomers, &store.Customer{ID: k.Customer, Metadata: []byte("{}"), CreatedAt: w.now})
 	}
+	// A wallet this write created in the default plan's currency has no
+	// subscription yet: its customer joins the default plan (subscription.go).
+	for _, k := range w.order {
+		if ws := w.wallets[k]; ws.created {
+			w.subscribeDefault(ws)
+		}
+	}
 }
 
 // requireCustomer fails with customer_not_found when no customer id is

@@ -615,3 +615,49 @@ func subscriptionFromRow(r *store.Subscription) *Subscription {
 		Anchor: r.Anchor, PeriodStart: r.PeriodStart, PeriodEnd: r.PeriodEnd, TrialEnd: r.TrialEnd, CancelAt: r.CancelAt,
 		CanceledAt: r.CanceledAt, PausedAt: r.PausedAt, ScheduledPlan: r.ScheduledPlan, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
+
+// defaultPlan returns the config's default plan, if it refills.
+func (l *Ledger) defaultPlan() *Plan {
+	for name, p := range l.cfg.Plans {
+		if p != nil && p.Default {
+			if sp, err := l.subscriptionPlan(name); err == nil {
+				return sp
+			}
+		}
+	}
+	return nil
+}
+
+// subscribeDefault puts the customer of a wallet this write created on the
+// default plan, when the wallet is in that plan's currency and no request
+// of the write subscribed it already: its signup bonus and first refill
+// come in the same transaction as the write that first named the customer.
+// It cannot fail but for a period past the year 9999; then it logs and
+// leaves the customer without a subscription.
+func (w *writeState) subscribeDefault(ws *walletState) {
+	p := w.l.defaultPlan()
+	if p == nil || p.Currency != ws.key.Currency {
+		return
+	}
+	for _, s := range w.changes.Subscriptions {
+		if s.Customer == ws.key.Customer && s.Currency == ws.key.Currency {
+			return
+		}
+	}
+	sub := &store.Subscription{ID: w.l.ids.New("sub"), Customer: ws.key.Customer, Currency: p.Currency, Plan: p.Name,
+		Status: string(SubscriptionActive), Anchor: w.now, PeriodStart: w.now, CreatedAt: w.now}
+	if p.SignupBonus > 0 {
+		sub.BonusGiven = true
+		if err := w.subscriptionGrant(ws, sub, p.SignupBonus, SourceBonus, CategorySignupBonus, w.now, nil, nil, "system"); err != nil {
+			w.l.logger.Error("default plan: signup bonus failed", "customer", ws.key.Customer, "err", err)
+			return
+		}
+	}
+	if err := w.refill(ws, sub, p, w.now, "system"); err != nil {
+		w.l.logger.Error("default plan: first refill failed", "customer", ws.key.Customer, "err", err)
+		return
+	}
+	w.saveSubscription(sub)
+	w.event(EventSubscriptionCreated, ws.key, map[string]any{"subscription_id": sub.ID, "plan": p.Name, "status": sub.Status,
+		"period_end": sub.PeriodEnd, "default": true})
+}

@@ -58,6 +58,12 @@ plans:
 // and over PostgreSQL, with a manual clock at start.
 func onBothStoresSubs(t *testing.T, start time.Time, fn func(t *testing.T, l *Ledger, clock *ManualClock)) {
 	t.Helper()
+	onBothStoresWith(t, subsConfig, start, fn)
+}
+
+// onBothStoresWith is onBothStoresSubs with another config.
+func onBothStoresWith(t *testing.T, config string, start time.Time, fn func(t *testing.T, l *Ledger, clock *ManualClock)) {
+	t.Helper()
 	open := map[string]func(t *testing.T) store.Store{
 		"sqlite": func(t *testing.T) store.Store {
 			s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "subs.db"), nil)
@@ -79,7 +85,7 @@ func onBothStoresSubs(t *testing.T, start time.Time, fn func(t *testing.T, l *Le
 			t.Parallel()
 			s := open[name](t)
 			t.Cleanup(func() { s.Close() })
-			cfg, err := ParseConfig("subs.yaml", []byte(subsConfig))
+			cfg, err := ParseConfig("subs.yaml", []byte(config))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -594,5 +600,47 @@ func TestSubscriptionEvents(t *testing.T) {
 				t.Fatalf("events %v, want %v", subs, want)
 			}
 		}
+	})
+}
+
+// TestSubscriptionDefaultPlan: the first write that names a customer in
+// the default plan's currency puts it on the plan, in the same
+// transaction: signup bonus and first refill; a later write does not.
+func TestSubscriptionDefaultPlan(t *testing.T) {
+	config := `
+currencies:
+  - { name: credits, decimals: 0 }
+  - { name: gems, decimals: 0 }
+plans:
+  free:
+    default: true
+    gives: 500 credits every month
+    signup_bonus: 25 credits
+`
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	onBothStoresWith(t, config, start, func(t *testing.T, l *Ledger, clock *ManualClock) {
+		ctx := context.Background()
+		if _, err := l.Grant(ctx, "new", 10, nil); err != nil {
+			t.Fatal(err)
+		}
+		wantBalance(t, l, "new", 535, "first write")
+		sub, err := l.GetSubscription(ctx, "new", nil)
+		if err != nil || sub.Plan != "free" || sub.Status != SubscriptionActive || !sub.PeriodEnd.Equal(start.AddDate(0, 1, 0)) {
+			t.Fatalf("default subscription: %+v %v", sub, err)
+		}
+		if _, err := l.Grant(ctx, "new", 10, nil); err != nil {
+			t.Fatal(err)
+		}
+		wantBalance(t, l, "new", 545, "second write")
+		// A write in another currency subscribes nothing.
+		if _, err := l.Grant(ctx, "gemmy", 10, &GrantOpts{Currency: "gems"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.GetSubscription(ctx, "gemmy", nil); ErrorCodeOf(err) != CodeNotFound {
+			t.Fatalf("gems customer subscribed: %v", err)
+		}
+		clock.Set(start.AddDate(0, 1, 0))
+		runDue(t, l, 1, "free refill")
+		wantBalance(t, l, "new", 545, "refilled: 25 + 20 + 500")
 	})
 }

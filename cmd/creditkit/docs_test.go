@@ -65,10 +65,10 @@ func TestAPIWalkthroughWorksAsWritten(t *testing.T) {
 	}
 	got := string(res)
 	for _, want := range []string{
-		`"available":982`,             // alice's demo balance
+		`"available":1482`,            // alice's demo balance, with the free plan's 500
 		`"idempotency_key":"img-001"`, // the spend and its replay
 		`"allowed":false`,             // check
-		`"code":"insufficient_credits","customer":"dave","needed":510,"available":84`,
+		`"code":"insufficient_credits","customer":"dave","needed":1010,"available":584`,
 		`"status":"released"`,
 		`"category":"void"`,
 		`"secret":"whsec_`,
@@ -154,10 +154,11 @@ func TestREADMECLIWorksAsWritten(t *testing.T) {
 	if ran < 8 {
 		t.Fatalf("ran %d creditkit lines; the block has more", ran)
 	}
-	// What the block did: 500 granted, 16 spent, 120 captured, 10 given.
+	// What the block did: the free plan's 500 (alice's first write puts her
+	// on the default plan), 500 granted, 16 spent, 120 captured, 10 given.
 	r := runMain(t, &Main{Dir: dir, Getenv: getenv}, "--json", "balance", "alice")
 	var bal struct{ Available, Held int64 }
-	if err := json.Unmarshal([]byte(r.stdout), &bal); err != nil || bal.Available != 354 || bal.Held != 0 {
+	if err := json.Unmarshal([]byte(r.stdout), &bal); err != nil || bal.Available != 854 || bal.Held != 0 {
 		t.Fatalf("alice after the block: %+v (%v) %s", bal, err, r.stderr)
 	}
 }

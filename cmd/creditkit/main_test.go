@@ -983,7 +983,7 @@ func TestDemo(t *testing.T) {
 	if r.code != ExitOK {
 		t.Fatalf("demo: exit %d: %s", r.code, r.stderr)
 	}
-	for _, s := range []string{"granted 100 credits to alice", "send_email", "process_image mb=5.2", "available  83 credits", "signup_bonus", "-16 credits"} {
+	for _, s := range []string{"granted 100 credits to alice", "send_email", "process_image mb=5.2", "available  583 credits", "signup_bonus", "-16 credits"} {
 		if !strings.Contains(r.stdout, s) {
 			t.Errorf("demo output lacks %q:\n%s", s, r.stdout)
 		}
@@ -998,7 +998,9 @@ func TestDemo(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || r.code != ExitOK {
 		t.Fatalf("demo --json: exit %d, %v\n%s%s", r.code, err, r.stdout, r.stderr)
 	}
-	if out.Balance.Available != 166 || len(out.History) != 6 || out.Config != exampleConfigName {
+	// alice is on the example's default plan (500 credits a month), given
+	// when the first demo named her.
+	if out.Balance.Available != 666 || len(out.History) != 7 || out.Config != exampleConfigName {
 		t.Fatalf("second demo: available %d, %d history entries, config %q", out.Balance.Available, len(out.History), out.Config)
 	}
 }

@@ -134,7 +134,7 @@ func TestServeDemo(t *testing.T) {
 		t.Fatalf("no admin key printed:\n%s", out)
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
-	for customer, want := range map[string]float64{"alice": 982, "bob": 228, "carol": 4999} {
+	for customer, want := range map[string]float64{"alice": 1482, "bob": 728, "carol": 5499} { // each with the free plan's 500
 		status, body, err := call(client, "GET", base+"/v1/customers/"+customer+"/balance", key[1], nil)
 		if err != nil || status != 200 || body["available"] != want {
 			t.Fatalf("%s: %d %v %v, want available %v", customer, status, body, err, want)
@@ -154,7 +154,7 @@ func TestServeDemo(t *testing.T) {
 	// A second start seeds nothing twice.
 	base, out, stop = startServe(t, &Main{Dir: dir}, "serve", "--demo", "--addr", "127.0.0.1:0")
 	key = regexp.MustCompile(`admin API key \(demo\): (ck_\w+)`).FindStringSubmatch(out.String())
-	if status, body, _ := call(client, "GET", base+"/v1/customers/alice/balance", key[1], nil); status != 200 || body["available"] != 982.0 {
+	if status, body, _ := call(client, "GET", base+"/v1/customers/alice/balance", key[1], nil); status != 200 || body["available"] != 1482.0 {
 		t.Fatalf("after a restart: %d %v", status, body)
 	}
 	client.CloseIdleConnections()
