@@ -24,6 +24,9 @@ const (
 	EventHoldExpired        = "hold.expired"
 	// EventGrantExpiring is written ahead of a grant's expiry by NotifyExpiring.
 	EventGrantExpiring = "credits.grant.expiring"
+	// EventOverageBilled says SettleDebt settled a wallet's overage debt:
+	// data has the credits and, with an overage price, the money.
+	EventOverageBilled = "credits.overage.billed"
 )
 
 // Event is something that happened to credits. Events are written to an

@@ -19,6 +19,7 @@ var eventTypes = []string{
 	EventGrantUpdated,
 	EventCreditsReversed,
 	EventHoldExpired,
+	EventOverageBilled,
 }
 
 // EventTypes returns every event type the ledger emits, sorted. The caller
