@@ -110,6 +110,8 @@ func balanceFrom(grantRows []*store.Grant, holdRows []*store.Hold, key WalletKey
 			b.Held += h.Amount
 			continue
 		}
+		// A lapsed hold's debt part is owed no more.
+		b.releasedDebt += h.Debt
 		for _, a := range h.Allocations {
 			g, ok := grants[a.GrantID]
 			if !ok {
@@ -213,6 +215,6 @@ func pastBalance(ctx context.Context, tx store.ReadTx, key WalletKey, at time.Ti
 // becomes negative only by the debt.
 func (b *Balance) withDebt(limit, debt Amount) {
 	b.overageLimit = limit
-	b.Debt = debt
-	b.Available -= debt
+	b.Debt = max(debt-b.releasedDebt, 0)
+	b.Available -= b.Debt
 }

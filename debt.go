@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"time"
 
@@ -172,10 +173,11 @@ func (w *writeState) drawDebt(ws *walletState, debt Amount) {
 // 0 whose allocation names the grant. A grant that is not spendable yet
 // (scheduled) repays nothing.
 func (w *writeState) repayDebt(ws *walletState, g *Grant) error {
-	if ws.row.Debt <= 0 || g.Remaining <= 0 || !g.spendableAt(w.now) {
+	owed := Amount(ws.row.Debt) - heldDebt(ws)
+	if owed <= 0 || g.Remaining <= 0 || !g.spendableAt(w.now) {
 		return nil
 	}
-	repaid := min(Amount(ws.row.Debt), g.Remaining)
+	repaid := min(owed, g.Remaining)
 	g.Remaining -= repaid
 	w.markGrant(ws, g)
 	ws.row.Debt -= int64(repaid)
@@ -184,6 +186,65 @@ func (w *writeState) repayDebt(ws *walletState, g *Grant) error {
 		Details:     map[string]any{"grant_id": g.ID, "repaid": repaid, "debt_after": ws.row.Debt},
 		Allocations: []Allocation{{GrantID: g.ID, Amount: repaid}}})
 	return err
+}
+
+// debtAllocation is the grant ID a hold row's allocations use for the
+// hold's debt part (store.Hold has no column of its own for it); Hold.Debt
+// carries it in memory and in the API.
+const debtAllocation = "debt"
+
+// splitHoldDebt takes a stored hold's debt part out of its allocations.
+func splitHoldDebt(allocs []Allocation) ([]Allocation, Amount) {
+	var debt Amount
+	out := allocs[:0:0]
+	for _, a := range allocs {
+		if a.GrantID == debtAllocation {
+			debt += a.Amount
+			continue
+		}
+		out = append(out, a)
+	}
+	if len(out) == len(allocs) {
+		return allocs, 0
+	}
+	return out, debt
+}
+
+// joinHoldDebt adds a hold's debt part to its allocations, for its row.
+func joinHoldDebt(allocs []Allocation, debt Amount) []Allocation {
+	if debt <= 0 {
+		return allocs
+	}
+	return append(slices.Clone(allocs), Allocation{GrantID: debtAllocation, Amount: debt})
+}
+
+// returnHoldDebt resolves a hold's debt part: what the capture did not
+// take of it (*keep is what is left to capture after the grants' part) is
+// owed no more.
+func (w *writeState) returnHoldDebt(ws *walletState, h *Hold, keep *Amount) {
+	if h.Debt <= 0 {
+		return
+	}
+	back := h.Debt - min(*keep, h.Debt)
+	if back <= 0 {
+		return
+	}
+	w.muts++
+	ws.row.Debt -= int64(back)
+	ws.rowDirty = true
+	ws.touched = true
+}
+
+// heldDebt is the debt the wallet's active holds reserve: it is not settled
+// or repaid, since releasing the hold gives it back.
+func heldDebt(ws *walletState) Amount {
+	var d Amount
+	for _, h := range ws.holds {
+		if h.Status == HoldActive {
+			d += h.Debt
+		}
+	}
+	return d
 }
 
 // SettleOpts are options for SettleDebt. Nil means defaults.
@@ -264,7 +325,9 @@ func (l *Ledger) SettleDebt(ctx context.Context, customer string, opts *SettleOp
 				return nil, errorf(CodeInvalidRequest, "settlement at %s is in the future: give a time at or before now (%s)", fmtTime(at), fmtTime(w.now))
 			}
 			ws := w.wallet(key)
-			s := &Settlement{Customer: customer, Currency: cur.Name, Credits: Amount(ws.row.Debt)}
+			// Debt that active holds reserve is settled once they are
+			// captured (a release gives it back).
+			s := &Settlement{Customer: customer, Currency: cur.Name, Credits: Amount(ws.row.Debt) - heldDebt(ws)}
 			if s.Credits == 0 {
 				return s, nil
 			}
@@ -285,7 +348,7 @@ func (l *Ledger) SettleDebt(ctx context.Context, customer string, opts *SettleOp
 				data["overage_price"] = price
 			}
 			w.muts++
-			ws.row.Debt = 0
+			ws.row.Debt -= int64(s.Credits)
 			ws.rowDirty = true
 			e, err := w.addEntry(ws, &Entry{Type: EntryOverageSettlement, Category: CategoryOverageSettlement, Amount: s.Credits, At: at,
 				Actor: opts.Actor, IdempotencyKey: opts.IdempotencyKey, Details: details})

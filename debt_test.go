@@ -358,3 +358,73 @@ func TestRevenueCountsOverage(t *testing.T) {
 		}
 	})
 }
+
+// A hold beyond what the grants have reserves the rest as debt: a capture
+// keeps the captured part of it as debt, a release or a lapse gives the
+// rest back, and settlement and repayment leave held debt alone.
+func TestHoldDrawsDebt(t *testing.T) {
+	t.Parallel()
+	onBothStoresAt(t, debtStart, func(t *testing.T, l *Ledger, clock *ManualClock) {
+		ctx := context.Background()
+		must[*Grant](t)(l.Grant(ctx, "hd", 30, nil))
+		must[*Overage](t)(l.SetOverageLimit(ctx, "hd", 100, nil))
+		amt := func(a Amount) *Amount { return &a }
+		h := must[*Hold](t)(l.Hold(ctx, "hd", "", nil, &HoldOpts{Amount: amt(80)}))
+		if h.Debt != 50 || len(h.Allocations) != 1 || h.Allocations[0].Amount != 30 {
+			t.Fatalf("hold = %+v", h)
+		}
+		if got := must[*Hold](t)(l.GetHold(ctx, h.ID)); got.Debt != 50 || len(got.Allocations) != 1 {
+			t.Fatalf("stored hold = %+v", got)
+		}
+		b := checkWalletDebt(t, l, "hd")
+		if b.Debt != 50 || b.Held != 80 || b.Available != -50 {
+			t.Fatalf("balance with the hold = %+v", b)
+		}
+		if _, err := l.Hold(ctx, "hd", "", nil, &HoldOpts{Amount: amt(51)}); !errors.Is(err, ErrInsufficientCredits) {
+			t.Fatalf("hold past the limit: %v", err)
+		}
+		// Held debt is neither settled nor repaid.
+		if s := must[*Settlement](t)(l.SettleDebt(ctx, "hd", nil)); s.Credits != 0 {
+			t.Fatalf("settled held debt: %+v", s)
+		}
+		g := must[*Grant](t)(l.Grant(ctx, "hd", 10, nil))
+		if g.Remaining != 10 {
+			t.Fatalf("repaid held debt: %+v", g)
+		}
+		e := must[*Entry](t)(l.Capture(ctx, h.ID, amt(60), nil))
+		if e.Amount != -60 || e.Details["debt"] != 30.0 || len(e.Allocations) != 1 || e.Allocations[0].Amount != 30 {
+			t.Fatalf("capture = %+v", e)
+		}
+		b = checkWalletDebt(t, l, "hd")
+		if b.Debt != 30 || b.Held != 0 || b.Available != -20 {
+			t.Fatalf("balance after the capture = %+v", b)
+		}
+		h2 := must[*Hold](t)(l.Hold(ctx, "hd", "", nil, &HoldOpts{Amount: amt(40)}))
+		if h2.Debt != 30 {
+			t.Fatalf("second hold = %+v", h2)
+		}
+		must[*Hold](t)(l.Release(ctx, h2.ID, nil))
+		if b := checkWalletDebt(t, l, "hd"); b.Debt != 30 || b.Available != -20 {
+			t.Fatalf("after the release = %+v", b)
+		}
+		h3 := must[*Hold](t)(l.Hold(ctx, "hd", "", nil, &HoldOpts{Amount: amt(25), TTL: time.Minute}))
+		if h3.Debt != 15 {
+			t.Fatalf("third hold = %+v", h3)
+		}
+		clock.Advance(2 * time.Minute)
+		// Lapsed, not swept yet: the balance already gives the debt back.
+		if b := must[*Balance](t)(l.Balance(ctx, "hd", nil)); b.Debt != 30 || b.Held != 0 || b.Available != -20 {
+			t.Fatalf("balance with a lapsed hold = %+v", b)
+		}
+		must[DueResult](t)(l.RunDue(ctx))
+		if b := checkWalletDebt(t, l, "hd"); b.Debt != 30 {
+			t.Fatalf("after the sweep = %+v", b)
+		}
+		if s := must[*Settlement](t)(l.SettleDebt(ctx, "hd", nil)); s.Credits != 30 || s.Money != "" || s.Entry.Amount != 30 {
+			t.Fatalf("settlement = %+v", s)
+		}
+		if b := checkWalletDebt(t, l, "hd"); b.Debt != 0 || b.Available != 10 {
+			t.Fatalf("after the settlement = %+v", b)
+		}
+	})
+}

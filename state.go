@@ -218,6 +218,7 @@ func (w *writeState) expireGrant(ws *walletState, g *Grant) error {
 // grant that has since expired or been voided are written off at once.
 func (w *writeState) returnHold(ctx context.Context, ws *walletState, h *Hold, captured Amount, status HoldStatus) error {
 	keep := captured
+	defer w.returnHoldDebt(ws, h, &keep)
 	for _, a := range h.Allocations {
 		back := a.Amount
 		if keep > 0 {

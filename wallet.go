@@ -26,6 +26,8 @@ type Balance struct {
 	At time.Time `json:"at"`
 	// overageLimit is the wallet's overage limit, for Check.
 	overageLimit Amount
+	// releasedDebt is the debt part of holds that lapse by At.
+	releasedDebt Amount
 }
 
 // empty reports whether the balance holds nothing at all.
