@@ -120,7 +120,7 @@ type Entry struct {
 	Currency string `json:"currency"`
 	// Type is what kind of movement this is, from the closed set of
 	// EntryTypes.
-	Type EntryType `json:"type" enum:"grant,charge,expiration,void,transfer,reversal,adjustment"`
+	Type EntryType `json:"type" enum:"grant,charge,expiration,void,transfer,reversal,adjustment,repayment,overage_settlement"`
 	// Category is the app's own slug for the movement: a grant's or debit's
 	// reason, operation_charge, transfer_out...
 	Category string `json:"category"`

@@ -36,8 +36,8 @@ type Hold struct {
 	CreatedAt time.Time  `json:"created_at"`
 	ExpiresAt time.Time  `json:"expires_at"`
 	// ResolvedAt is when the hold was captured, released or expired.
-	ResolvedAt  *time.Time        `json:"resolved_at,omitempty"`
-	Allocations []Allocation      `json:"allocations"`
+	ResolvedAt  *time.Time   `json:"resolved_at,omitempty"`
+	Allocations []Allocation `json:"allocations"`
 	// Debt is the part of Amount reserved as overage debt (the wallet's
 	// overage limit allowed it); Allocations cover the rest.
 	Debt     Amount            `json:"debt,omitempty"`

@@ -611,6 +611,7 @@ func (s *Server) routes() {
 	s.correctionRoutes()
 	s.reportRoutes()
 	s.customerRoutes()
+	s.debtRoutes()
 }
 
 // spend charges an operation or debits a raw amount.
