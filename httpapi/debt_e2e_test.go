@@ -80,4 +80,3 @@ func TestOverageAndSettle(t *testing.T) {
 		}
 	})
 }
-
