@@ -394,3 +394,35 @@ func overageEntryMoney(e *Entry) (currency string, v *big.Rat, err error) {
 	}
 	return cur, v, nil
 }
+
+// ParseOveragePrice reads an overage price as the config writes it: "1 USD
+// per 100 credits", "0.01 USD per credit" (the credits in the config's
+// currencies; a bare number is in the default currency). It returns the
+// price and the credit currency it is per.
+func (c *Config) ParseOveragePrice(s string) (*OveragePrice, string, error) {
+	expected := fmt.Sprintf("a price like %q", "1 USD per 100 "+c.DefaultCurrency().Name)
+	f := strings.Fields(s)
+	if (len(f) != 4 && len(f) != 5) || !strings.EqualFold(f[2], "per") {
+		return nil, "", errorf(CodeInvalidRequest, "overage price %q: expected %s", s, expected)
+	}
+	code := strings.ToUpper(f[1])
+	if !moneyCodeRE.MatchString(code) {
+		return nil, "", errorf(CodeInvalidRequest, "overage price %q: %q is not an ISO 4217 currency code such as USD", s, f[1])
+	}
+	cents, err := ParseAmount(f[0], moneyDecimals(code))
+	if err != nil || cents < 0 {
+		return nil, "", errorf(CodeInvalidRequest, "overage price %q: %q is not a money amount such as 1 or 0.50", s, f[0])
+	}
+	credits := strings.Join(f[3:], " ")
+	if len(f) == 4 {
+		credits = "1 " + f[3] // "per credit"
+	}
+	per, cur, err := c.ParseAmountWithUnit(credits)
+	if err != nil {
+		return nil, "", err
+	}
+	if per < 1 {
+		return nil, "", errorf(CodeInvalidRequest, "overage price %q: the number of credits must be at least 1", s)
+	}
+	return &OveragePrice{Cents: int64(cents), Currency: code, Per: per}, cur, nil
+}

@@ -428,3 +428,50 @@ func TestHoldDrawsDebt(t *testing.T) {
 		}
 	})
 }
+
+// ParseOveragePrice reads the config's overage price grammar, and says
+// what to fix otherwise.
+func TestParseOveragePrice(t *testing.T) {
+	t.Parallel()
+	cfg, err := ParseConfig("t.yaml", []byte(revenueConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		in   string
+		want OveragePrice
+		cur  string
+	}{
+		{"1 USD per 100 credits", OveragePrice{Cents: 100, Currency: "USD", Per: 100}, "credits"},
+		{"0.01 usd per credit", OveragePrice{Cents: 1, Currency: "USD", Per: 1}, "credits"},
+		{"5 JPY per 2.5 gems", OveragePrice{Cents: 5, Currency: "JPY", Per: 250}, "gems"},
+	} {
+		p, cur, err := cfg.ParseOveragePrice(tc.in)
+		if err != nil || *p != tc.want || cur != tc.cur {
+			t.Fatalf("%q = %+v %q %v, want %+v %q", tc.in, p, cur, err, tc.want, tc.cur)
+		}
+	}
+	for _, bad := range []string{"", "1 USD", "1 USD for 100 credits", "1 US per 100", "x USD per 100", "-1 USD per 100", "1 USD per 0 credits", "1 USD per 100 widgets"} {
+		if _, _, err := cfg.ParseOveragePrice(bad); err == nil {
+			t.Fatalf("%q parsed", bad)
+		}
+	}
+	// Money rounds once, half away from zero.
+	for _, tc := range []struct {
+		credits Amount
+		p       OveragePrice
+		cents   int64
+		value   string
+		exact   string
+	}{
+		{2500, OveragePrice{Cents: 100, Currency: "USD", Per: 100}, 2500, "25.00", "25"},
+		{1, OveragePrice{Cents: 1, Currency: "USD", Per: 2}, 1, "0.01", "0.005"},
+		{1, OveragePrice{Cents: 1, Currency: "USD", Per: 3}, 0, "0.00", "1/300"},
+		{7, OveragePrice{Cents: 3, Currency: "JPY", Per: 2}, 11, "11", "10.5"},
+	} {
+		cents, value, exact := overageMoney(tc.credits, &tc.p)
+		if cents != tc.cents || value != tc.value || exact != tc.exact {
+			t.Fatalf("%d at %+v = %d %q %q, want %d %q %q", tc.credits, tc.p, cents, value, exact, tc.cents, tc.value, tc.exact)
+		}
+	}
+}

@@ -30,6 +30,9 @@ type CLI struct {
 	Report   ReportCmd   `cmd:"" help:"Financial reports: revenue."`
 
 	Customers CustomersCmd `cmd:"" help:"Create, list and show customers."`
+
+	Overage OverageCmd `cmd:"" help:"Show or set how far into debt a customer may go."`
+	Settle  SettleCmd  `cmd:"" help:"Settle a customer's overage debt, billed at an overage price."`
 }
 
 // Globals are the flags every command accepts.
