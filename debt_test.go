@@ -475,3 +475,31 @@ func TestParseOveragePrice(t *testing.T) {
 		}
 	}
 }
+
+// A reversal of a charge partly in debt gives back only what its
+// allocations took from grants; the debt stays. Transfers never draw debt.
+func TestReversalAndTransferWithDebt(t *testing.T) {
+	t.Parallel()
+	onBothStoresAt(t, debtStart, func(t *testing.T, l *Ledger, clock *ManualClock) {
+		ctx := context.Background()
+		must[*Grant](t)(l.Grant(ctx, "rv", 40, nil))
+		must[*Overage](t)(l.SetOverageLimit(ctx, "rv", 100, nil))
+		e := must[*Entry](t)(l.Debit(ctx, "rv", 70, nil))
+		r := must[*Entry](t)(l.Reverse(ctx, e.ID, &ReverseOpts{Reason: "support"}))
+		if r.Amount != 40 {
+			t.Fatalf("reversal = %+v", r)
+		}
+		if b := checkWalletDebt(t, l, "rv"); b.Debt != 30 || b.Available != 10 {
+			t.Fatalf("balance after the reversal = %+v", b)
+		}
+		// The grants hold 40 (available is net of the 30 owed): a transfer
+		// draws up to that, never into debt.
+		if _, err := l.Transfer(ctx, "rv", "other", 41, nil); !errors.Is(err, ErrInsufficientCredits) {
+			t.Fatalf("transfer past the grants: %v", err)
+		}
+		must[*TransferResult](t)(l.Transfer(ctx, "rv", "other", 40, nil))
+		if b := checkWalletDebt(t, l, "rv"); b.Debt != 30 || b.Available != -30 {
+			t.Fatalf("balance after the transfer = %+v", b)
+		}
+	})
+}
