@@ -74,8 +74,11 @@ func CheckInvariants(t *testing.T, l *creditkit.Ledger) {
 			}
 			checkEntryFacts(t, e, overage)
 		}
-		if w.Debt < 0 || (w.Debt > w.OverageLimit && w.Debt > 0 && w.OverageLimit > 0) {
-			t.Errorf("invariant: %s/%s owes %d, outside [0, overage limit %d]", w.Customer, w.Currency, w.Debt, w.OverageLimit)
+		// The debt is never negative. It may be above a limit that was
+		// lowered after it was drawn; draws never take it past the limit
+		// (the reference model checks that step by step).
+		if w.Debt < 0 {
+			t.Errorf("invariant: %s/%s owes %d", w.Customer, w.Currency, w.Debt)
 		}
 		if sum != creditkit.Amount(w.LedgerBalance) {
 			t.Errorf("invariant: %s/%s entries sum to %d but the wallet row says %d", w.Customer, w.Currency, sum, w.LedgerBalance)
