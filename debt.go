@@ -304,11 +304,10 @@ func (l *Ledger) SettleDebt(ctx context.Context, customer string, opts *SettleOp
 	if err != nil {
 		return nil, err
 	}
-	at := opts.At.UTC()
 	key := walletKey(customer, cur.Name)
 	fp := []any{key, opts.OveragePrice}
 	if !opts.At.IsZero() {
-		fp = append(fp, at)
+		fp = append(fp, opts.At.UTC())
 	}
 	req := &writeReq{
 		kind:        "settle_debt",
@@ -318,47 +317,7 @@ func (l *Ledger) SettleDebt(ctx context.Context, customer string, opts *SettleOp
 		wallets:     staticWallets(key),
 		decode:      decodeAs[Settlement](),
 		apply: func(ctx context.Context, w *writeState) (any, error) {
-			if opts.At.IsZero() {
-				at = w.now
-			}
-			if at.After(w.now) {
-				return nil, errorf(CodeInvalidRequest, "settlement at %s is in the future: give a time at or before now (%s)", fmtTime(at), fmtTime(w.now))
-			}
-			ws := w.wallet(key)
-			// Debt that active holds reserve is settled once they are
-			// captured (a release gives it back).
-			s := &Settlement{Customer: customer, Currency: cur.Name, Credits: Amount(ws.row.Debt) - heldDebt(ws)}
-			if s.Credits == 0 {
-				return s, nil
-			}
-			details := map[string]any{"debt": s.Credits}
-			data := map[string]any{"credits": s.Credits}
-			if p := opts.OveragePrice; p != nil {
-				s.MoneyCurrency = strings.ToUpper(p.Currency)
-				s.MoneyCents, s.Money, s.MoneyExact = overageMoney(s.Credits, p)
-				price := map[string]any{"cents": p.Cents, "currency": s.MoneyCurrency, "per": p.Per}
-				details["overage_price"] = price
-				details["money"] = s.Money
-				details["money_cents"] = s.MoneyCents
-				details["money_exact"] = s.MoneyExact
-				details["money_currency"] = s.MoneyCurrency
-				data["money"] = s.Money
-				data["money_cents"] = s.MoneyCents
-				data["money_currency"] = s.MoneyCurrency
-				data["overage_price"] = price
-			}
-			w.muts++
-			ws.row.Debt -= int64(s.Credits)
-			ws.rowDirty = true
-			e, err := w.addEntry(ws, &Entry{Type: EntryOverageSettlement, Category: CategoryOverageSettlement, Amount: s.Credits, At: at,
-				Actor: opts.Actor, IdempotencyKey: opts.IdempotencyKey, Details: details})
-			if err != nil {
-				return nil, err
-			}
-			data["entry_id"] = e.ID
-			w.event(EventOverageBilled, key, data)
-			s.Entry = e
-			return s, nil
+			return w.settleDebt(w.wallet(key), opts)
 		},
 	}
 	res, err := l.exec(ctx, req)
@@ -366,6 +325,55 @@ func (l *Ledger) SettleDebt(ctx context.Context, customer string, opts *SettleOp
 		return nil, err
 	}
 	return res.(*Settlement), nil
+}
+
+// settleDebt settles a locked wallet's debt inside a write (SettleDebt's
+// body; a refill at a billing period end calls it in its own write, before
+// it adds the refill grant). opts.Currency is ignored: ws names the wallet.
+// It checks everything before it changes anything.
+func (w *writeState) settleDebt(ws *walletState, opts *SettleOpts) (*Settlement, error) {
+	at := opts.At.UTC()
+	if opts.At.IsZero() {
+		at = w.now
+	}
+	if at.After(w.now) {
+		return nil, errorf(CodeInvalidRequest, "settlement at %s is in the future: give a time at or before now (%s)", fmtTime(at), fmtTime(w.now))
+	}
+	// Debt that active holds reserve is settled once they are captured (a
+	// release gives it back).
+	s := &Settlement{Customer: ws.key.Customer, Currency: ws.key.Currency, Credits: Amount(ws.row.Debt) - heldDebt(ws)}
+	if s.Credits <= 0 {
+		s.Credits = 0
+		return s, nil
+	}
+	details := map[string]any{"debt": s.Credits}
+	data := map[string]any{"credits": s.Credits}
+	if p := opts.OveragePrice; p != nil {
+		s.MoneyCurrency = strings.ToUpper(p.Currency)
+		s.MoneyCents, s.Money, s.MoneyExact = overageMoney(s.Credits, p)
+		price := map[string]any{"cents": p.Cents, "currency": s.MoneyCurrency, "per": p.Per}
+		details["overage_price"] = price
+		details["money"] = s.Money
+		details["money_cents"] = s.MoneyCents
+		details["money_exact"] = s.MoneyExact
+		details["money_currency"] = s.MoneyCurrency
+		data["money"] = s.Money
+		data["money_cents"] = s.MoneyCents
+		data["money_currency"] = s.MoneyCurrency
+		data["overage_price"] = price
+	}
+	w.muts++
+	ws.row.Debt -= int64(s.Credits)
+	ws.rowDirty = true
+	e, err := w.addEntry(ws, &Entry{Type: EntryOverageSettlement, Category: CategoryOverageSettlement, Amount: s.Credits, At: at,
+		Actor: opts.Actor, IdempotencyKey: opts.IdempotencyKey, Details: details})
+	if err != nil {
+		return nil, err
+	}
+	data["entry_id"] = e.ID
+	w.event(EventOverageBilled, ws.key, data)
+	s.Entry = e
+	return s, nil
 }
 
 // overageMoney prices credits at an overage price: the exact money in
