@@ -46,6 +46,12 @@ func (l *Ledger) balance(ctx context.Context, customer string, opts *BalanceOpts
 				return nil, err
 			}
 			b, err := balanceFrom(grants, holds, key, at, func(string) (*store.Grant, error) { return nil, errNeedsGrant })
+			if err == nil {
+				var limit, debt Amount
+				if limit, debt, err = l.walletOverage(ctx, key); err == nil {
+					b.withDebt(limit, debt)
+				}
+			}
 			switch {
 			case err == nil && mustExist && b.empty():
 				// An empty wallet, or a customer never seen: the read
@@ -61,8 +67,11 @@ func (l *Ledger) balance(ctx context.Context, customer string, opts *BalanceOpts
 	err = l.store.View(ctx, func(ctx context.Context, tx store.ReadTx) error {
 		if at.Before(now) {
 			b, err = pastBalance(ctx, tx, key, at)
-		} else {
-			b, err = currentBalance(ctx, tx, key, at)
+		} else if b, err = currentBalance(ctx, tx, key, at); err == nil {
+			var row *store.Wallet
+			if row, err = tx.Wallet(ctx, key); err == nil && row != nil {
+				b.withDebt(Amount(row.OverageLimit), Amount(row.Debt))
+			}
 		}
 		if err == nil && mustExist && b.empty() {
 			return requireCustomer(ctx, tx, customer)
@@ -101,6 +110,8 @@ func balanceFrom(grantRows []*store.Grant, holdRows []*store.Hold, key WalletKey
 			b.Held += h.Amount
 			continue
 		}
+		// A lapsed hold's debt part is owed no more.
+		b.releasedDebt += h.Debt
 		for _, a := range h.Allocations {
 			g, ok := grants[a.GrantID]
 			if !ok {
@@ -190,5 +201,20 @@ func pastBalance(ctx context.Context, tx store.ReadTx, key WalletKey, at time.Ti
 		}
 	}
 	b.Available = Amount(sum) - b.Held - unswept
+	if b.Available < 0 {
+		// Only debt takes the ledger below zero. The past debt is not
+		// kept per instant: a negative balance is read as debt, which is
+		// exact while the debt's grants were empty (new grants repay
+		// debt first).
+		b.Debt = -b.Available
+	}
 	return b, nil
+}
+
+// withDebt nets a wallet's debt out of what its grants hold: Available
+// becomes negative only by the debt.
+func (b *Balance) withDebt(limit, debt Amount) {
+	b.overageLimit = limit
+	b.Debt = max(debt-b.releasedDebt, 0)
+	b.Available -= b.Debt
 }

@@ -21,6 +21,11 @@ const (
 	CategoryTransferIn       = "transfer_in"
 	CategoryExpiration       = "expiration"
 	CategoryVoid             = "void"
+	// CategoryRepayment is the category of repayment entries.
+	CategoryRepayment = "repayment"
+	// CategoryOverageSettlement is the category of overage_settlement
+	// entries.
+	CategoryOverageSettlement = "overage_settlement"
 )
 
 // EntryType is what kind of movement an entry is, from a closed set a
@@ -47,12 +52,18 @@ const (
 	// EntryAdjustment is a correction that is none of the above, such as a
 	// change of a grant's expiry.
 	EntryAdjustment EntryType = "adjustment"
+	// EntryRepayment records a new grant paying a wallet's overage debt:
+	// amount 0, its allocations take the repaid credits from the grant.
+	EntryRepayment EntryType = "repayment"
+	// EntryOverageSettlement brings a wallet's debt back to 0 at a billing
+	// period end (the debt is billed as money at the overage price).
+	EntryOverageSettlement EntryType = "overage_settlement"
 )
 
 // EntryTypes lists every entry type, in the order the documentation gives
 // them.
 func EntryTypes() []EntryType {
-	return []EntryType{EntryGrant, EntryCharge, EntryExpiration, EntryVoid, EntryTransfer, EntryReversal, EntryAdjustment}
+	return []EntryType{EntryGrant, EntryCharge, EntryExpiration, EntryVoid, EntryTransfer, EntryReversal, EntryAdjustment, EntryRepayment, EntryOverageSettlement}
 }
 
 // Valid reports whether t is one of EntryTypes.
@@ -109,7 +120,7 @@ type Entry struct {
 	Currency string `json:"currency"`
 	// Type is what kind of movement this is, from the closed set of
 	// EntryTypes.
-	Type EntryType `json:"type" enum:"grant,charge,expiration,void,transfer,reversal,adjustment"`
+	Type EntryType `json:"type" enum:"grant,charge,expiration,void,transfer,reversal,adjustment,repayment,overage_settlement"`
 	// Category is the app's own slug for the movement: a grant's or debit's
 	// reason, operation_charge, transfer_out...
 	Category string `json:"category"`

@@ -96,12 +96,22 @@ type InsufficientCreditsError struct {
 	Available Amount
 	// Decimals is the currency's number of decimals, for the message.
 	Decimals int
+	// OverageLimit is the wallet's overage limit (0: none), and Debt what
+	// it already owes: with a limit, the charge failed because it would
+	// have taken the debt past the limit.
+	OverageLimit Amount
+	Debt         Amount
 }
 
 // Error implements error.
 func (e *InsufficientCreditsError) Error() string {
-	return fmt.Sprintf("insufficient credits: %s needs %s but has %s available", e.Customer,
+	msg := fmt.Sprintf("insufficient credits: %s needs %s but has %s available", e.Customer,
 		FormatAmount(e.Needed, e.Decimals, e.Currency), FormatAmount(e.Available, e.Decimals, e.Currency))
+	if e.OverageLimit > 0 || e.Debt > 0 {
+		msg += fmt.Sprintf(" and owes %s of its overage limit of %s", FormatAmount(e.Debt, e.Decimals, e.Currency),
+			FormatAmount(e.OverageLimit, e.Decimals, e.Currency))
+	}
+	return msg
 }
 
 // Is makes the error match ErrInsufficientCredits.

@@ -32,6 +32,9 @@ const (
 	EventSubscriptionCanceled = "credits.subscription.canceled"
 	EventSubscriptionPaused   = "credits.subscription.paused"
 	EventSubscriptionResumed  = "credits.subscription.resumed"
+	// EventOverageBilled says SettleDebt settled a wallet's overage debt:
+	// data has the credits and, with an overage price, the money.
+	EventOverageBilled = "credits.overage.billed"
 )
 
 // Event is something that happened to credits. Events are written to an

@@ -24,6 +24,7 @@ var eventTypes = []string{
 	EventSubscriptionCanceled,
 	EventSubscriptionPaused,
 	EventSubscriptionResumed,
+	EventOverageBilled,
 }
 
 // EventTypes returns every event type the ledger emits, sorted. The caller

@@ -36,9 +36,12 @@ type Hold struct {
 	CreatedAt time.Time  `json:"created_at"`
 	ExpiresAt time.Time  `json:"expires_at"`
 	// ResolvedAt is when the hold was captured, released or expired.
-	ResolvedAt  *time.Time        `json:"resolved_at,omitempty"`
-	Allocations []Allocation      `json:"allocations"`
-	Metadata    map[string]string `json:"metadata,omitempty"`
+	ResolvedAt  *time.Time   `json:"resolved_at,omitempty"`
+	Allocations []Allocation `json:"allocations"`
+	// Debt is the part of Amount reserved as overage debt (the wallet's
+	// overage limit allowed it); Allocations cover the rest.
+	Debt     Amount            `json:"debt,omitempty"`
+	Metadata map[string]string `json:"metadata,omitempty"`
 	// EntryID is the charge written by a capture.
 	EntryID string `json:"entry_id,omitempty"`
 }
@@ -158,15 +161,16 @@ func (l *Ledger) Hold(ctx context.Context, customer, operation string, params Pa
 		decode:      decodeAs[Hold](),
 		apply: func(ctx context.Context, w *writeState) (any, error) {
 			ws := w.wallet(key)
-			allocs, err := w.plan(ws, amount)
+			allocs, debt, err := w.planCharge(ws, amount)
 			if err != nil {
 				return nil, err
 			}
 			w.draw(ws, allocs)
+			w.drawDebt(ws, debt)
 			h := &Hold{
 				ID: w.l.ids.New("hld"), Customer: customer, Currency: currency, Operation: operation, Params: params,
 				Amount: amount, Status: HoldActive, CreatedAt: w.now, ExpiresAt: w.now.Add(ttl), Allocations: allocs,
-				Metadata: opts.Metadata,
+				Debt: debt, Metadata: opts.Metadata,
 			}
 			w.addHold(ws, h)
 			return h.snapshot(), nil
@@ -226,6 +230,11 @@ func (l *Ledger) Capture(ctx context.Context, holdID string, amount *Amount, opt
 				keep -= take
 			}
 			meta := map[string]any{"cost": captured, "params": orEmpty(h.Params), "hold_id": h.ID, "held": h.Amount}
+			if keep > 0 {
+				// The captured credits beyond the grants' are the hold's
+				// debt: they stay debt.
+				meta["debt"] = keep
+			}
 			if op, err := w.l.cfg.Operation(h.Operation); err == nil && len(op.Meta) > 0 {
 				meta["operation_meta"] = op.Meta
 			}
@@ -245,7 +254,7 @@ func (l *Ledger) Capture(ctx context.Context, holdID string, amount *Amount, opt
 			w.refreshAvailable(ws, e)
 			h.EntryID = e.ID
 			w.event(EventCreditsSpent, ws.key, map[string]any{"entry_id": e.ID, "operation": h.Operation, "category": category,
-				"amount": captured, "hold_id": h.ID, "available": w.available(ws)})
+				"amount": captured, "hold_id": h.ID, "available": w.availableNet(ws)})
 			return e, nil
 		},
 	}

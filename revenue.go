@@ -62,8 +62,9 @@ type MoneyRevenue struct {
 	// Sold is the value of the grants with a cost basis that took effect
 	// in the range.
 	Sold RevenueLine `json:"sold"`
-	// OverageBilled is the value of overage settled in the range. Always 0
-	// until plans with overage exist.
+	// OverageBilled is the value of overage settled in the range
+	// (SettleDebt at an overage price); it is recognized at once, so it
+	// is part of Recognized too.
 	OverageBilled RevenueLine `json:"overage_billed"`
 	// TransferredIn is the value that came in with transfers from
 	// customers outside the report; it equals TransferredOut in a report
@@ -314,7 +315,9 @@ func entryLine(e *Entry) (revenueLine, int, error) {
 	switch e.Type {
 	case EntryGrant:
 		return lineSold, 1, nil
-	case EntryCharge:
+	case EntryCharge, EntryRepayment:
+		// A repayment consumes the grant's credits (they paid for usage
+		// already charged as debt).
 		return lineRecognized, -1, nil
 	case EntryReversal:
 		return lineRecognized, 1, nil
@@ -334,6 +337,9 @@ func entryLine(e *Entry) (revenueLine, int, error) {
 // addEntry adds one entry's allocations: to the deferred balances, and to
 // the line of its type when it is in the range.
 func (acc *revenueAcc) addEntry(e *Entry, grants map[string]*costedGrant, from, to time.Time) error {
+	if e.Type == EntryOverageSettlement && !e.At.Before(from) && e.At.Before(to) {
+		return acc.addOverage(e)
+	}
 	if len(e.Allocations) == 0 || !e.At.Before(to) {
 		return nil
 	}
@@ -376,6 +382,28 @@ func (acc *revenueAcc) addEntry(e *Entry, grants map[string]*costedGrant, from, 
 		if err := lines[target].add(v, g.currency, a.Amount, s); err != nil {
 			return fmt.Errorf("entry %s: %w", e.ID, err)
 		}
+	}
+	return nil
+}
+
+// addOverage adds an overage settlement in the range: its money is both
+// billed (overage) and recognized (the debt's credits were consumed), so
+// the report still reconciles. A settlement without a price adds nothing.
+func (acc *revenueAcc) addOverage(e *Entry) error {
+	code, v, err := overageEntryMoney(e)
+	if err != nil || v == nil {
+		return err
+	}
+	lines := acc.money[code]
+	if lines == nil {
+		lines = new([lineCount]lineAcc)
+		acc.money[code] = lines
+	}
+	if err := lines[lineOverage].add(v, e.Currency, e.Amount, 1); err != nil {
+		return fmt.Errorf("entry %s: %w", e.ID, err)
+	}
+	if err := lines[lineRecognized].add(v, e.Currency, e.Amount, 1); err != nil {
+		return fmt.Errorf("entry %s: %w", e.ID, err)
 	}
 	return nil
 }

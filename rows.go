@@ -104,6 +104,7 @@ func holdFromRow(r *store.Hold) (*Hold, error) {
 	if err := json.Unmarshal(orJSON(r.Allocations, "[]"), &h.Allocations); err != nil {
 		return nil, fmt.Errorf("hold %s: decode allocations: %w", r.ID, err)
 	}
+	h.Allocations, h.Debt = splitHoldDebt(h.Allocations)
 	return h, nil
 }
 
@@ -111,7 +112,7 @@ func holdToRow(h *Hold) *store.Hold {
 	r := &store.Hold{
 		ID: h.ID, Customer: h.Customer, Currency: h.Currency, Operation: h.Operation, Amount: int64(h.Amount),
 		Captured: int64(h.Captured), Status: string(h.Status), CreatedAt: h.CreatedAt, ExpiresAt: h.ExpiresAt,
-		ResolvedAt: h.ResolvedAt, Allocations: mustJSON(h.Allocations), EntryID: h.EntryID,
+		ResolvedAt: h.ResolvedAt, Allocations: mustJSON(joinHoldDebt(h.Allocations, h.Debt)), EntryID: h.EntryID,
 	}
 	if h.Params != nil {
 		r.Params = mustJSON(h.Params)

@@ -182,19 +182,29 @@ func (l *Ledger) charge(ctx context.Context, c *chargeReq) (*Entry, error) {
 		decode:      decodeAs[Entry](),
 		apply: func(ctx context.Context, w *writeState) (any, error) {
 			ws := w.wallet(c.key)
-			allocs, err := w.plan(ws, c.amount)
+			allocs, debt, err := w.planCharge(ws, c.amount)
 			if err != nil {
 				return nil, err
 			}
 			w.draw(ws, allocs)
+			w.drawDebt(ws, debt)
+			details := c.details()
+			if debt > 0 {
+				// The part no grant covered: allocations name only grants.
+				details["debt"] = debt
+			}
 			e, err := w.addEntry(ws, &Entry{Type: EntryCharge, Category: c.category, Operation: opName, Description: c.description,
-				Amount: -c.amount, Actor: c.actor, IdempotencyKey: c.idemKey, Details: c.details(), Metadata: maps.Clone(c.metadata),
+				Amount: -c.amount, Actor: c.actor, IdempotencyKey: c.idemKey, Details: details, Metadata: maps.Clone(c.metadata),
 				Allocations: allocs, OccurredAt: c.occurredAt.UTC()})
 			if err != nil {
 				return nil, err
 			}
-			w.event(EventCreditsSpent, c.key, map[string]any{"entry_id": e.ID, "operation": opName, "category": c.category,
-				"amount": c.amount, "available": w.available(ws)})
+			data := map[string]any{"entry_id": e.ID, "operation": opName, "category": c.category,
+				"amount": c.amount, "available": w.availableNet(ws)}
+			if debt > 0 {
+				data["debt"] = debt
+			}
+			w.event(EventCreditsSpent, c.key, data)
 			return e, nil
 		},
 	}
@@ -260,7 +270,8 @@ func (l *Ledger) releaseQuietly(holdID string) error {
 
 // Check is the answer to "can this customer afford this operation now?".
 type Check struct {
-	// Allowed is true when the available credits cover the cost.
+	// Allowed is true when the available credits cover the cost, or the
+	// wallet's overage limit covers the rest as debt.
 	Allowed   bool   `json:"allowed"`
 	Operation string `json:"operation"`
 	Currency  string `json:"currency"`
@@ -268,6 +279,12 @@ type Check struct {
 	// now. When not allowed, Cost - Available is missing.
 	Cost      Amount `json:"cost"`
 	Available Amount `json:"available"`
+	// Debt is what the wallet owes now (Available is already net of it),
+	// OverageLimit how far into debt it may go (0: none), and Overage the
+	// part of Cost the operation would draw as debt.
+	Debt         Amount `json:"debt"`
+	OverageLimit Amount `json:"overage_limit"`
+	Overage      Amount `json:"overage"`
 }
 
 // Check prices an operation and compares it with what the customer can spend
@@ -283,5 +300,11 @@ func (l *Ledger) Check(ctx context.Context, customer, operation string, params P
 	if err != nil {
 		return nil, err
 	}
-	return &Check{Allowed: bal.Available >= cost, Operation: op.Name, Currency: op.Currency, Cost: cost, Available: bal.Available}, nil
+	c := &Check{Operation: op.Name, Currency: op.Currency, Cost: cost, Available: bal.Available, Debt: bal.Debt, OverageLimit: bal.overageLimit}
+	// What the grants hold is Available + Debt; the rest of the cost would
+	// be debt, allowed while the debt stays within the limit.
+	grants := bal.Available + bal.Debt
+	c.Overage = max(cost-max(grants, 0), 0)
+	c.Allowed = c.Overage == 0 || (c.OverageLimit > 0 && bal.Debt+c.Overage <= c.OverageLimit)
+	return c, nil
 }

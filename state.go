@@ -31,6 +31,9 @@ type writeState struct {
 	reversed map[string]map[string]Amount
 	// newCustomers are the customers CreateCustomer made in this write.
 	newCustomers map[string]*store.Customer
+	// err is a failure of a step that cannot return one (addGrant's debt
+	// repayment), which finish returns.
+	err error
 }
 
 // walletState is one locked wallet in a write.
@@ -215,6 +218,7 @@ func (w *writeState) expireGrant(ws *walletState, g *Grant) error {
 // grant that has since expired or been voided are written off at once.
 func (w *writeState) returnHold(ctx context.Context, ws *walletState, h *Hold, captured Amount, status HoldStatus) error {
 	keep := captured
+	defer w.returnHoldDebt(ws, h, &keep)
 	for _, a := range h.Allocations {
 		back := a.Amount
 		if keep > 0 {
@@ -379,13 +383,17 @@ func (w *writeState) draw(ws *walletState, allocs []Allocation) {
 	ws.touched = true
 }
 
-// addGrant adds a new grant to a wallet.
+// addGrant adds a new grant to a wallet. A grant spendable now pays the
+// wallet's overage debt first (repayDebt); finish reports a failure of it.
 func (w *writeState) addGrant(ws *walletState, g *Grant) {
 	w.muts++
 	ws.grants = append(ws.grants, g)
 	ws.grantByID[g.ID] = g
 	ws.newGrants[g.ID] = true
 	ws.touched = true
+	if err := w.repayDebt(ws, g); err != nil && w.err == nil {
+		w.err = err
+	}
 }
 
 // addHold adds a new hold to a wallet.
@@ -427,7 +435,7 @@ func (w *writeState) addEntry(ws *walletState, e *Entry) (*Entry, error) {
 	e.ID = w.l.ids.New("ent")
 	e.Customer, e.Currency = ws.key.Customer, ws.key.Currency
 	e.BalanceAfter = bal
-	avail := w.available(ws)
+	avail := w.availableNet(ws)
 	e.AvailableAfter = &avail
 	e.RecordedAt = w.now
 	if e.At.IsZero() {
@@ -460,7 +468,7 @@ func (w *writeState) addEntry(ws *walletState, e *Entry) (*Entry, error) {
 // request that changes the wallet's grants only after writing the entry
 // (a grant adds its bucket, a capture returns what it did not charge).
 func (w *writeState) refreshAvailable(ws *walletState, e *Entry) {
-	avail := w.available(ws)
+	avail := w.availableNet(ws)
 	e.AvailableAfter = &avail
 	for i := len(w.changes.Entries) - 1; i >= 0; i-- {
 		if r := w.changes.Entries[i]; r.ID == e.ID {
@@ -481,6 +489,9 @@ func (w *writeState) event(typ string, key WalletKey, data map[string]any) {
 // finish turns the write's in-memory changes into rows, adding the balance
 // events of every wallet whose credits moved.
 func (w *writeState) finish() error {
+	if w.err != nil {
+		return w.err
+	}
 	w.seeCustomers()
 	for _, k := range w.order {
 		ws := w.wallets[k]

@@ -99,7 +99,6 @@ func (l *Ledger) Transfer(ctx context.Context, from, to string, amount Amount, o
 				if !opts.Evergreen {
 					g.ExpiresAt = srcGrant.ExpiresAt
 				}
-				w.addGrant(dws, g)
 				res.Grants = append(res.Grants, g)
 				inAllocs = append(inAllocs, Allocation{GrantID: g.ID, Amount: a.Amount})
 			}
@@ -109,6 +108,12 @@ func (l *Ledger) Transfer(ctx context.Context, from, to string, amount Amount, o
 			if err != nil {
 				return nil, err
 			}
+			// The grants join the wallet after their entry, so that a
+			// repayment of debt they make comes after it.
+			for _, g := range res.Grants {
+				w.addGrant(dws, g)
+			}
+			w.refreshAvailable(dws, in)
 			res.In = in
 			for i, g := range res.Grants {
 				res.Grants[i] = g.snapshot(w.now)

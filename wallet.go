@@ -17,12 +17,17 @@ type Balance struct {
 	Available Amount `json:"available"`
 	// Held is reserved by active holds.
 	Held Amount `json:"held"`
-	// Debt is owed from overage; zero until overage is enabled.
+	// Debt is owed from overage (see SetOverageLimit); Available is net
+	// of it, so it is negative only by the debt.
 	Debt Amount `json:"debt"`
 	// Scheduled will become available when scheduled grants start.
 	Scheduled Amount `json:"scheduled"`
 	// At is the instant the balance describes.
 	At time.Time `json:"at"`
+	// overageLimit is the wallet's overage limit, for Check.
+	overageLimit Amount
+	// releasedDebt is the debt part of holds that lapse by At.
+	releasedDebt Amount
 }
 
 // empty reports whether the balance holds nothing at all.

@@ -78,7 +78,8 @@ type ClientOptions struct {
 //   - Errors the server reports decode back into library errors, so
 //     errors.Is(err, creditkit.ErrInsufficientCredits) and
 //     creditkit.ErrorCodeOf(err) work as they do on a Ledger: a 402 is a
-//     *creditkit.InsufficientCreditsError with Needed and Available, and
+//     *creditkit.InsufficientCreditsError with Needed and Available (and
+//     OverageLimit and Debt on a wallet with overage), and
 //     every other error a *creditkit.Error with the server's code. Codes only
 //     the API has (CodeUnauthorized, CodeForbidden, ...) keep their string as
 //     the ErrorCode.
@@ -428,8 +429,15 @@ func (c *Client) decodeError(ctx context.Context, resp *http.Response, customer 
 // problemError turns a problem into a library error.
 func (c *Client) problemError(ctx context.Context, p *Problem, customer string) error {
 	if p.Code == string(creditkit.CodeInsufficientCredits) && p.Needed != nil && p.Available != nil {
-		return &creditkit.InsufficientCreditsError{Customer: customer, Currency: p.Currency,
+		ic := &creditkit.InsufficientCreditsError{Customer: customer, Currency: p.Currency,
 			Needed: *p.Needed, Available: *p.Available, Decimals: c.currencyDecimals(ctx, p.Currency)}
+		if p.OverageLimit != nil {
+			ic.OverageLimit = *p.OverageLimit
+		}
+		if p.Debt != nil {
+			ic.Debt = *p.Debt
+		}
+		return ic
 	}
 	msg := p.Detail
 	if msg == "" {

@@ -517,7 +517,7 @@ func (s *Server) routes() {
 		func(ctx context.Context, in *struct {
 			CustomerParam
 			PageParams
-			Type      string `query:"type" enum:"grant,charge,expiration,void,transfer,reversal,adjustment," doc:"Only entries of this type: grant, charge, expiration, void, transfer, reversal or adjustment."`
+			Type      string `query:"type" enum:"grant,charge,expiration,void,transfer,reversal,adjustment,repayment,overage_settlement," doc:"Only entries of this type: grant, charge, expiration, void, transfer, reversal, adjustment, repayment or overage_settlement."`
 			Category  string `query:"category"`
 			Currency  string `query:"currency"`
 			Operation string `query:"operation"`
@@ -612,6 +612,7 @@ func (s *Server) routes() {
 	s.reportRoutes()
 	s.customerRoutes()
 	s.subscriptionRoutes()
+	s.debtRoutes()
 }
 
 // spend charges an operation or debits a raw amount.

@@ -41,6 +41,10 @@ type Problem struct {
 	Needed    *creditkit.Amount `json:"needed,omitempty" doc:"insufficient_credits: what the request needed, in the currency's smallest unit."`
 	Available *creditkit.Amount `json:"available,omitempty" doc:"insufficient_credits: what the customer had available."`
 	Currency  string            `json:"currency,omitempty" doc:"insufficient_credits: the currency."`
+	// OverageLimit and Debt name the wallet's overage limit and what it
+	// owes, when it has a limit or a debt (insufficient credits only).
+	OverageLimit *creditkit.Amount `json:"overage_limit,omitempty" doc:"insufficient_credits: the wallet's overage limit, when it has one: the request would have taken its debt past it."`
+	Debt         *creditkit.Amount `json:"debt,omitempty" doc:"insufficient_credits: what the wallet already owes, when it has an overage limit or a debt."`
 	// Errors lists what was wrong with the request, field by field.
 	Errors []*huma.ErrorDetail `json:"errors,omitempty" doc:"What was wrong with the request, field by field."`
 	// RequestID is the id of the request, also in the X-Request-Id header.
@@ -58,7 +62,7 @@ func errorStatusDoc(status int) string {
 	case http.StatusUnauthorized:
 		return "No API key, or an invalid, revoked or expired key or token (unauthorized)."
 	case http.StatusPaymentRequired:
-		return "The customer lacks credits (insufficient_credits, with customer, needed, available and currency)."
+		return "The customer lacks credits (insufficient_credits, with customer, needed, available and currency, and overage_limit and debt when the wallet has an overage limit)."
 	case http.StatusForbidden:
 		return "The key's scope or the token's customer does not allow this call (forbidden)."
 	case http.StatusNotFound:
@@ -200,6 +204,10 @@ func problemFrom(ctx context.Context, err error) *Problem {
 	if errors.As(err, &ic) {
 		needed, available := ic.Needed, ic.Available
 		p.Customer, p.Needed, p.Available, p.Currency = ic.Customer, &needed, &available, ic.Currency
+		if ic.OverageLimit > 0 || ic.Debt > 0 {
+			limit, debt := ic.OverageLimit, ic.Debt
+			p.OverageLimit, p.Debt = &limit, &debt
+		}
 	}
 	p.RequestID = requestID(ctx)
 	return p

@@ -21,7 +21,7 @@ var _ store.ReadTx = (*readTx)(nil)
 
 // Column lists, in the order the scan functions read them.
 const (
-	walletColumns = "customer, currency, ledger_balance, low_notified, alerts, created_at"
+	walletColumns = "customer, currency, ledger_balance, low_notified, alerts, created_at, overage_limit, debt"
 	grantColumns  = "id, customer, currency, amount, remaining, reason, source, priority, created_at, effective_at, " +
 		"expires_at, voided_at, expired_at, cost_basis, metadata"
 	entryColumns = "seq, id, customer, currency, type, category, description, amount, balance_after, available_after, " +
@@ -311,7 +311,7 @@ func scanWallet(row pgx.Row) (*store.Wallet, error) {
 	var w store.Wallet
 	var created int64
 	var alerts *string
-	if err := row.Scan(&w.Customer, &w.Currency, &w.LedgerBalance, &w.LowNotified, &alerts, &created); err != nil {
+	if err := row.Scan(&w.Customer, &w.Currency, &w.LedgerBalance, &w.LowNotified, &alerts, &created, &w.OverageLimit, &w.Debt); err != nil {
 		return nil, err
 	}
 	if alerts != nil {

@@ -111,14 +111,17 @@ func (w *writeTx) Apply(ctx context.Context, c *store.Changes) error {
 		return store.WalletKey{Customer: v.Customer, Currency: v.Currency}
 	})
 	queue("save wallets", len(wallets), `UPDATE wallets AS w SET ledger_balance = v.ledger_balance, low_notified = v.low_notified,
-    alerts = v.alerts
-FROM unnest($1::text[], $2::text[], $3::bigint[], $4::boolean[], $5::text[]) AS v(customer, currency, ledger_balance, low_notified, alerts)
+    alerts = v.alerts, overage_limit = v.overage_limit, debt = v.debt
+FROM unnest($1::text[], $2::text[], $3::bigint[], $4::boolean[], $5::text[], $6::bigint[], $7::bigint[])
+  AS v(customer, currency, ledger_balance, low_notified, alerts, overage_limit, debt)
 WHERE w.customer = v.customer AND w.currency = v.currency`,
 		column(wallets, func(v *store.Wallet) string { return v.Customer }),
 		column(wallets, func(v *store.Wallet) string { return v.Currency }),
 		column(wallets, func(v *store.Wallet) int64 { return v.LedgerBalance }),
 		column(wallets, func(v *store.Wallet) bool { return v.LowNotified }),
-		column(wallets, func(v *store.Wallet) *string { return jsonText(v.Alerts) }))
+		column(wallets, func(v *store.Wallet) *string { return jsonText(v.Alerts) }),
+		column(wallets, func(v *store.Wallet) int64 { return v.OverageLimit }),
+		column(wallets, func(v *store.Wallet) int64 { return v.Debt }))
 
 	g := c.NewGrants
 	queue("insert grants", len(g), `INSERT INTO grants (`+grantColumns+`)

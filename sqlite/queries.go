@@ -122,7 +122,7 @@ func scanWallet(r scanner) (*store.Wallet, error) {
 	var w store.Wallet
 	var created int64
 	var alerts sql.NullString
-	if err := r.Scan(&w.Customer, &w.Currency, &w.LedgerBalance, &w.LowNotified, &alerts, &created); err != nil {
+	if err := r.Scan(&w.Customer, &w.Currency, &w.LedgerBalance, &w.LowNotified, &alerts, &created, &w.OverageLimit, &w.Debt); err != nil {
 		return nil, err
 	}
 	if alerts.Valid {
@@ -134,13 +134,13 @@ func scanWallet(r scanner) (*store.Wallet, error) {
 
 func (t *txn) Wallet(ctx context.Context, key store.WalletKey) (*store.Wallet, error) {
 	return queryOne(ctx, t, "read wallet", scanWallet,
-		`SELECT customer, currency, ledger_balance, low_notified, alerts, created_at FROM wallets WHERE customer = ? AND currency = ?`,
+		`SELECT customer, currency, ledger_balance, low_notified, alerts, created_at, overage_limit, debt FROM wallets WHERE customer = ? AND currency = ?`,
 		key.Customer, key.Currency)
 }
 
 func (t *txn) Wallets(ctx context.Context, after store.WalletKey, limit int) ([]*store.Wallet, error) {
 	return queryAll(ctx, t, "list wallets", scanWallet,
-		`SELECT customer, currency, ledger_balance, low_notified, alerts, created_at FROM wallets
+		`SELECT customer, currency, ledger_balance, low_notified, alerts, created_at, overage_limit, debt FROM wallets
 		 WHERE customer > ? OR (customer = ? AND currency > ?) ORDER BY customer, currency LIMIT ?`,
 		after.Customer, after.Customer, after.Currency, limit)
 }
@@ -357,10 +357,10 @@ func (t *txn) Apply(ctx context.Context, c *store.Changes) error {
 		return err
 	}
 	batches := []batch{
-		{"save wallet", `UPDATE wallets SET ledger_balance = ?, low_notified = ?, alerts = ? WHERE customer = ? AND currency = ?`, 0, len(c.Wallets),
+		{"save wallet", `UPDATE wallets SET ledger_balance = ?, low_notified = ?, alerts = ?, overage_limit = ?, debt = ? WHERE customer = ? AND currency = ?`, 0, len(c.Wallets),
 			func(i int) []any {
 				w := c.Wallets[i]
-				return []any{w.LedgerBalance, w.LowNotified, nullBytes(w.Alerts), w.Customer, w.Currency}
+				return []any{w.LedgerBalance, w.LowNotified, nullBytes(w.Alerts), w.OverageLimit, w.Debt, w.Customer, w.Currency}
 			}},
 		{"insert grant", `INSERT INTO grants (` + grantCols + `) VALUES `, 15, len(c.NewGrants),
 			func(i int) []any {

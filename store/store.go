@@ -115,8 +115,14 @@ type Wallet struct {
 	// Alerts is the wallet's balance-alert state as JSON (its own
 	// low-balance thresholds, which of them are crossed, the last refill),
 	// or nil. The domain reads and writes it; the store only keeps it.
-	Alerts    []byte
-	CreatedAt time.Time
+	Alerts []byte
+	// OverageLimit is how far into debt the wallet may go (0: it never
+	// goes negative), and Debt what it owes now (0 <= Debt). The domain
+	// keeps Debt <= OverageLimit when it draws debt; a limit lowered below
+	// the debt only stops further draws.
+	OverageLimit int64
+	Debt         int64
+	CreatedAt    time.Time
 	// Created is set by LockWallets on a row this transaction created.
 	Created bool
 }

@@ -59,12 +59,26 @@ func CheckInvariants(t *testing.T, l *creditkit.Ledger) {
 	for _, w := range wallets {
 		entries := allEntries(t, l, w.Customer, w.Currency)
 		var sum, sumNow creditkit.Amount
+		// A wallet that ever had overage may have entries whose available
+		// after is negative (by its debt then).
+		overage := w.OverageLimit > 0 || w.Debt > 0
+		for _, e := range entries {
+			if _, ok := e.Details["debt"]; ok || e.Type == creditkit.EntryRepayment || e.Type == creditkit.EntryOverageSettlement {
+				overage = true
+			}
+		}
 		for _, e := range entries {
 			sum += e.Amount
 			if !e.At.After(now) {
 				sumNow += e.Amount
 			}
-			checkEntryFacts(t, e)
+			checkEntryFacts(t, e, overage)
+		}
+		// The debt is never negative. It may be above a limit that was
+		// lowered after it was drawn; draws never take it past the limit
+		// (the reference model checks that step by step).
+		if w.Debt < 0 {
+			t.Errorf("invariant: %s/%s owes %d", w.Customer, w.Currency, w.Debt)
 		}
 		if sum != creditkit.Amount(w.LedgerBalance) {
 			t.Errorf("invariant: %s/%s entries sum to %d but the wallet row says %d", w.Customer, w.Currency, sum, w.LedgerBalance)
@@ -73,8 +87,8 @@ func CheckInvariants(t *testing.T, l *creditkit.Ledger) {
 			t.Errorf("invariant: %s/%s last balance_after is %d, entries sum to %d", w.Customer, w.Currency, entries[n-1].BalanceAfter, sum)
 		}
 		bal := must(l.Balance(c, w.Customer, &creditkit.BalanceOpts{Currency: w.Currency}))
-		if bal.Available < 0 || bal.Held < 0 {
-			t.Errorf("invariant: %s/%s is negative: %+v", w.Customer, w.Currency, bal)
+		if bal.Available+bal.Debt < 0 || bal.Held < 0 || bal.Debt != creditkit.Amount(w.Debt) {
+			t.Errorf("invariant: %s/%s is negative beyond its debt %d: %+v", w.Customer, w.Currency, w.Debt, bal)
 		}
 		if sumNow != bal.Available+bal.Held {
 			t.Errorf("invariant: %s/%s entries up to now sum to %d, balance reports available %d + held %d", w.Customer, w.Currency, sumNow, bal.Available, bal.Held)
@@ -92,8 +106,8 @@ func CheckInvariants(t *testing.T, l *creditkit.Ledger) {
 				remaining += g.Remaining
 			}
 		}
-		if remaining+bal.Held != sum {
-			t.Errorf("invariant: %s/%s grants hold %d + holds reserve %d, entries sum to %d", w.Customer, w.Currency, remaining, bal.Held, sum)
+		if remaining+bal.Held-bal.Debt != sum {
+			t.Errorf("invariant: %s/%s grants hold %d + holds reserve %d - debt %d, entries sum to %d", w.Customer, w.Currency, remaining, bal.Held, bal.Debt, sum)
 		}
 	}
 	stored, err := l.Events(c, 0, 1000)
@@ -123,16 +137,17 @@ func allEntries(t *testing.T, l *creditkit.Ledger, customer, currency string) []
 }
 
 // checkEntryFacts checks what every entry carries: a type from the closed
-// set, an available balance after it within [0, balance after], and an
-// occurred_at (the write time, unless the caller gave the usage's time).
-func checkEntryFacts(t *testing.T, e *creditkit.Entry) {
+// set, an available balance after it within [0, balance after] (below 0
+// only by debt, on a wallet with overage), and an occurred_at (the write
+// time, unless the caller gave the usage's time).
+func checkEntryFacts(t *testing.T, e *creditkit.Entry, overage bool) {
 	t.Helper()
 	if !e.Type.Valid() {
 		t.Errorf("invariant: entry %s (%s) has type %q, not one of %v", e.ID, e.Category, e.Type, creditkit.EntryTypes())
 	}
 	if e.AvailableAfter == nil {
 		t.Errorf("invariant: entry %s has no available_after", e.ID)
-	} else if *e.AvailableAfter < 0 || *e.AvailableAfter > e.BalanceAfter {
+	} else if (*e.AvailableAfter < 0 && !overage) || *e.AvailableAfter > e.BalanceAfter {
 		t.Errorf("invariant: entry %s available_after %d outside [0, balance_after %d]", e.ID, *e.AvailableAfter, e.BalanceAfter)
 	}
 	if e.OccurredAt.IsZero() {

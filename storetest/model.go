@@ -93,6 +93,7 @@ type modelHold struct {
 	expiresAt time.Time
 	status    creditkit.HoldStatus // as recorded; see statusAt for the real-time view
 	allocs    []modelAlloc         // never mutated once set
+	debt      int64                // the part reserved as overage debt
 }
 
 // statusAt returns the hold's status as a reader sees it at t: an active
@@ -106,7 +107,7 @@ func (h *modelHold) statusAt(t time.Time) creditkit.HoldStatus {
 
 // modelBalance is a wallet's balance as the model computes it.
 type modelBalance struct {
-	Available, Held, Scheduled int64
+	Available, Held, Scheduled, Debt int64
 }
 
 // model is the reference model of one currency's wallets.
@@ -114,11 +115,13 @@ type model struct {
 	now    time.Time
 	grants []modelGrant
 	holds  []modelHold
+	// limit and debt are each customer's overage limit and debt.
+	limit, debt map[string]int64
 }
 
 // newModel returns an empty model whose clock reads now.
 func newModel(now time.Time) *model {
-	return &model{now: now}
+	return &model{now: now, limit: map[string]int64{}, debt: map[string]int64{}}
 }
 
 // advance moves the model's clock forward by d.
@@ -165,6 +168,73 @@ func (m *model) giveBack(h *modelHold, captured int64) {
 		}
 		g.remaining += back
 	}
+	// The debt part is captured after the grants' part; the rest is owed
+	// no more.
+	m.debt[h.customer] -= h.debt - min(keep, h.debt)
+}
+
+// heldDebt is the debt a customer's active holds reserve.
+func (m *model) heldDebt(customer string) int64 {
+	var d int64
+	for i := range m.holds {
+		if h := &m.holds[i]; h.customer == customer && h.status == creditkit.HoldActive {
+			d += h.debt
+		}
+	}
+	return d
+}
+
+// repay makes new grant i pay its customer's debt first (but not the debt
+// active holds reserve), when it is spendable now.
+func (m *model) repay(i int) {
+	g := &m.grants[i]
+	owed := m.debt[g.customer] - m.heldDebt(g.customer)
+	if owed <= 0 || g.remaining <= 0 || !g.spendableAt(m.now) {
+		return
+	}
+	r := min(owed, g.remaining)
+	g.remaining -= r
+	m.debt[g.customer] -= r
+}
+
+// drawCharge is draw for a charge or a hold: beyond the spendable credits
+// it draws the rest as debt when the customer's overage limit allows. It
+// returns the allocations and the debt part; on insufficient_credits,
+// what was spendable.
+func (m *model) drawCharge(customer string, amount int64) ([]modelAlloc, int64, int64, creditkit.ErrorCode) {
+	have := m.spendable(customer)
+	if have >= amount {
+		allocs, have, code := m.draw(customer, amount)
+		return allocs, 0, have, code
+	}
+	need, lim, d := amount-have, m.limit[customer], m.debt[customer]
+	if lim <= 0 || d > lim || need > lim-d {
+		return nil, 0, have, creditkit.CodeInsufficientCredits
+	}
+	allocs, _, _ := m.draw(customer, have)
+	m.debt[customer] += need
+	return allocs, need, 0, ""
+}
+
+// setLimit sets a customer's overage limit.
+func (m *model) setLimit(customer string, limit int64) {
+	m.settle(customer)
+	m.limit[customer] = limit
+}
+
+// settleDebt settles a customer's debt but what active holds reserve, and
+// returns the credits settled.
+func (m *model) settleDebt(customer string) int64 {
+	m.settle(customer)
+	credits := m.debt[customer] - m.heldDebt(customer)
+	m.debt[customer] -= credits
+	return credits
+}
+
+// spendableNet is what a customer's grants can spend now less its debt,
+// as entries' available_after report it.
+func (m *model) spendableNet(customer string) int64 {
+	return m.spendable(customer) - m.debt[customer]
 }
 
 // customers returns every customer that owns a grant or a hold.
@@ -272,6 +342,7 @@ func (m *model) grant(customer string, amount int64, priority int, effectiveIn, 
 		g.expiresAt = &t
 	}
 	m.grants = append(m.grants, g)
+	m.repay(len(m.grants) - 1)
 	return len(m.grants) - 1, ""
 }
 
@@ -282,7 +353,7 @@ func (m *model) debit(customer string, amount int64) ([]modelAlloc, int64, credi
 		return nil, 0, creditkit.CodeInvalidAmount
 	}
 	m.settle(customer)
-	allocs, have, code := m.draw(customer, amount)
+	allocs, _, have, code := m.drawCharge(customer, amount)
 	if code != "" {
 		return nil, have, code
 	}
@@ -303,12 +374,12 @@ func (m *model) hold(customer string, amount int64, ttl time.Duration) (int, int
 		return -1, 0, creditkit.CodeInvalidRequest
 	}
 	m.settle(customer)
-	allocs, have, code := m.draw(customer, amount)
+	allocs, debt, have, code := m.drawCharge(customer, amount)
 	if code != "" {
 		return -1, have, code
 	}
 	m.holds = append(m.holds, modelHold{customer: customer, amount: amount, expiresAt: m.now.Add(ttl),
-		status: creditkit.HoldActive, allocs: allocs})
+		status: creditkit.HoldActive, allocs: allocs, debt: debt})
 	return len(m.holds) - 1, 0, ""
 }
 
@@ -385,6 +456,7 @@ func (m *model) transfer(from, to string, amount int64, evergreen bool) ([]model
 			g.expiresAt = src.expiresAt
 		}
 		m.grants = append(m.grants, g)
+		m.repay(len(m.grants) - 1)
 		created = append(created, len(m.grants)-1)
 	}
 	return allocs, created, 0, ""
@@ -422,6 +494,7 @@ func (m *model) runDue() (grants, holds int) {
 // not yet effective count as scheduled.
 func (m *model) balance(customer string) modelBalance {
 	var b modelBalance
+	var released int64
 	remaining := make([]int64, len(m.grants))
 	for i := range m.grants {
 		remaining[i] = m.grants[i].remaining
@@ -438,6 +511,7 @@ func (m *model) balance(customer string) modelBalance {
 		for _, a := range h.allocs {
 			remaining[a.grant] += a.amount
 		}
+		released += h.debt
 	}
 	for i := range m.grants {
 		g := &m.grants[i]
@@ -449,6 +523,8 @@ func (m *model) balance(customer string) modelBalance {
 			b.Available += remaining[i]
 		}
 	}
+	b.Debt = max(m.debt[customer]-released, 0)
+	b.Available -= b.Debt
 	return b
 }
 

@@ -49,10 +49,12 @@ const (
 	OpAdvance                  // move the clock forward by Advance
 	OpToDeadline               // move the clock to the next deadline, plus Advance (may be negative)
 	OpRunDue                   // RunDue
+	OpOverage                  // set Customer's overage limit to Amount
+	OpSettle                   // settle Customer's overage debt
 	numOpKinds
 )
 
-var opNames = [...]string{"grant", "debit", "hold", "capture", "release", "transfer", "void", "advance", "to-deadline", "rundue"}
+var opNames = [...]string{"grant", "debit", "hold", "capture", "release", "transfer", "void", "advance", "to-deadline", "rundue", "overage", "settle"}
 
 // String returns the kind's name.
 func (k OpKind) String() string {
@@ -138,6 +140,10 @@ func (o Op) String() string {
 		fmt.Fprintf(&b, " target=%d active=%v again=%v", o.Target, o.Active, o.Again)
 	case OpAdvance, OpToDeadline:
 		fmt.Fprintf(&b, " %s", o.Advance)
+	case OpOverage:
+		fmt.Fprintf(&b, " %s %d", customerAt(o.Customer), o.Amount)
+	case OpSettle:
+		fmt.Fprintf(&b, " %s", customerAt(o.Customer))
 	}
 	return b.String()
 }
@@ -219,9 +225,14 @@ func randomOp(r *rand.Rand) Op {
 		} else {
 			op.Advance = minutes(1, 30*60)
 		}
-	case w < 96:
+	case w < 95:
 		op.Kind = OpToDeadline
 		op.Advance = time.Duration(r.IntN(3)-1) * time.Second
+	case w < 97:
+		op.Kind = OpOverage
+		op.Amount = r.Int64N(4) * 50
+	case w < 98:
+		op.Kind = OpSettle
 	default:
 		op.Kind = OpRunDue
 	}
@@ -246,6 +257,8 @@ func randomOp(r *rand.Rand) Op {
 //	advance:     minutes-1 as two bytes, little-endian
 //	to-deadline: offset%3-1 seconds
 //	rundue:      nothing
+//	overage:     limit%4 × 50
+//	settle:      nothing
 func DecodeOps(data []byte) []Op {
 	d := &byteReader{data: data}
 	var ops []Op
@@ -291,6 +304,8 @@ func DecodeOps(data []byte) []Op {
 			op.Advance = time.Duration(1+int(d.byte())|int(d.byte())<<8) * time.Minute
 		case OpToDeadline:
 			op.Advance = time.Duration(int(d.byte()%3)-1) * time.Second
+		case OpOverage:
+			op.Amount = int64(d.byte()%4) * 50
 		}
 		ops = append(ops, op)
 	}
@@ -627,6 +642,32 @@ func (r *runner) do(op Op) {
 		if res.ExpiredHolds != holds {
 			r.fail("RunDue expired %d holds, model %d", res.ExpiredHolds, holds)
 		}
+	case OpOverage:
+		cust := customerAt(op.Customer)
+		o, err := l.SetOverageLimit(c, cust, creditkit.Amount(op.Amount), nil)
+		r.m.setLimit(cust, op.Amount)
+		r.see("", cust)
+		r.log("%v -> %s", op, outcome("", err, "ok"))
+		r.wantCode(op.String(), err, "")
+		if err == nil && (int64(o.Limit) != op.Amount || int64(o.Debt) != r.m.debt[cust]) {
+			r.fail("%v: %+v, model debt %d", op, o, r.m.debt[cust])
+		}
+	case OpSettle:
+		cust := customerAt(op.Customer)
+		st, err := l.SettleDebt(c, cust, nil)
+		credits := r.m.settleDebt(cust)
+		r.see("", cust)
+		r.log("%v -> %s", op, outcome("", err, fmt.Sprintf("settled %d", credits)))
+		r.wantCode(op.String(), err, "")
+		if err != nil {
+			return
+		}
+		if int64(st.Credits) != credits {
+			r.fail("%v: settled %d, model %d", op, st.Credits, credits)
+		}
+		if credits > 0 {
+			r.wantEntry(op.String(), st.Entry, creditkit.EntryOverageSettlement, cust)
+		}
 	default:
 		r.log("%v -> skipped: unknown kind", op)
 	}
@@ -639,7 +680,7 @@ func (r *runner) wantEntry(what string, e *creditkit.Entry, typ creditkit.EntryT
 	if e.Type != typ {
 		r.fail("%s: entry type %q, want %q", what, e.Type, typ)
 	}
-	want := r.m.spendable(customer)
+	want := r.m.spendableNet(customer)
 	if e.AvailableAfter == nil || int64(*e.AvailableAfter) != want {
 		r.fail("%s: entry available_after %v, model has %d spendable", what, fmtAmountPtr(e.AvailableAfter), want)
 	}
@@ -805,7 +846,7 @@ func (r *runner) compare(settled bool) {
 		}
 		bal := must(l.Balance(c, cust, nil))
 		want := r.m.balance(cust)
-		got := modelBalance{Available: int64(bal.Available), Held: int64(bal.Held), Scheduled: int64(bal.Scheduled)}
+		got := modelBalance{Available: int64(bal.Available), Held: int64(bal.Held), Scheduled: int64(bal.Scheduled), Debt: int64(bal.Debt)}
 		if got != want {
 			r.fail("%s balance: ledger %+v, model %+v", cust, got, want)
 		}

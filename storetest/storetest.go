@@ -113,6 +113,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Entries", testEntries},
 		{"ConcurrentSpendsNeverOverdraw", testConcurrentSpends},
 		{"ConcurrentSpendsUnbatched", testConcurrentSpendsUnbatched},
+		{"ConcurrentOverageStaysWithinLimit", testConcurrentOverage},
 		{"ConcurrentIdempotentReplays", testConcurrentIdempotency},
 		{"ConcurrentTransfersDoNotDeadlock", testConcurrentTransfers},
 		{"RunDueIsIdempotent", testRunDueIdempotent},

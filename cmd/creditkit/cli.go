@@ -32,6 +32,8 @@ type CLI struct {
 	Customers CustomersCmd `cmd:"" help:"Create, list and show customers."`
 
 	Subscription SubscriptionCmd `cmd:"" help:"Subscribe customers to plans; change, cancel, pause and resume."`
+	Overage      OverageCmd      `cmd:"" help:"Show or set how far into debt a customer may go."`
+	Settle       SettleCmd       `cmd:"" help:"Settle a customer's overage debt, billed at an overage price."`
 }
 
 // Globals are the flags every command accepts.

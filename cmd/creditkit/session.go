@@ -337,8 +337,12 @@ func reportError(stdout, stderr io.Writer, asJSON bool, body errorBody) {
 func (s *session) errorMessage(err error) string {
 	var ic *creditkit.InsufficientCreditsError
 	if errors.As(err, &ic) && s.cfg != nil {
-		return fmt.Sprintf("insufficient credits: %s needs %s but has %s available",
+		msg := fmt.Sprintf("insufficient credits: %s needs %s but has %s available",
 			ic.Customer, s.cfg.FormatAmount(ic.Needed, ic.Currency), s.cfg.FormatAmount(ic.Available, ic.Currency))
+		if ic.OverageLimit > 0 || ic.Debt > 0 {
+			msg += fmt.Sprintf(" and owes %s of its overage limit of %s", s.cfg.FormatAmount(ic.Debt, ic.Currency), s.cfg.FormatAmount(ic.OverageLimit, ic.Currency))
+		}
+		return msg
 	}
 	if errors.Is(err, context.Canceled) {
 		return "interrupted: " + err.Error()
