@@ -84,11 +84,7 @@ func (l *Ledger) SetOverageLimit(ctx context.Context, customer string, limit Amo
 		decode:      decodeAs[Overage](),
 		apply: func(ctx context.Context, w *writeState) (any, error) {
 			ws := w.wallet(key)
-			if ws.row.OverageLimit != int64(limit) {
-				w.muts++
-				ws.row.OverageLimit = int64(limit)
-				ws.rowDirty = true
-			}
+			w.setOverageLimit(ws, limit)
 			return &Overage{Customer: customer, Currency: cur.Name, Limit: limit, Debt: Amount(ws.row.Debt)}, nil
 		},
 	}

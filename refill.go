@@ -32,6 +32,15 @@ func (w *writeState) refill(ws *walletState, sub *store.Subscription, p *Plan, a
 	if err := checkInstant("next refill", end); err != nil {
 		return err
 	}
+	// The plan's overage applies to the wallet from its first period on;
+	// debt left at a billing period's end is settled at its overage price
+	// before the new period's credits arrive.
+	w.setOverageLimit(ws, p.Overage)
+	if ws.row.Debt > 0 && isBillingBoundary(p, sub.Anchor, at) && at.After(sub.Anchor) {
+		if _, err := w.settleDebt(ws, &SettleOpts{At: at, OveragePrice: p.OveragePrice, Actor: actor}); err != nil {
+			return err
+		}
+	}
 	if p.Gives > 0 {
 		var exp *time.Time
 		if p.UnusedCredits != unusedRollover {
@@ -43,6 +52,27 @@ func (w *writeState) refill(ws *walletState, sub *store.Subscription, p *Plan, a
 	}
 	sub.PeriodStart, sub.PeriodEnd = at, end
 	return nil
+}
+
+// isBillingBoundary reports whether at ends a billing period of plan p
+// counted from anchor: a boundary of its price's interval, or of its
+// refill period when it has no price.
+func isBillingBoundary(p *Plan, anchor, at time.Time) bool {
+	every := p.Every
+	if p.Price != nil {
+		every = p.Price.Every
+	}
+	n := every.Index(anchor, at)
+	return n > 0 && every.Boundary(anchor, n).Equal(at)
+}
+
+// setOverageLimit makes a wallet's overage limit limit.
+func (w *writeState) setOverageLimit(ws *walletState, limit Amount) {
+	if ws.row.OverageLimit != int64(limit) {
+		w.muts++
+		ws.row.OverageLimit = int64(limit)
+		ws.rowDirty = true
+	}
 }
 
 // subscriptionGrant writes one grant of a subscription, effective at at:

@@ -563,6 +563,9 @@ func (w *writeState) cancelSubscription(ws *walletState, sub *store.Subscription
 	sub.ScheduledPlan = ""
 	sub.PausedAt = nil
 	w.expireAfterCancel(ws, sub, p, at)
+	// A canceled subscription allows no more overage; debt already owed
+	// stays until it is settled or repaid.
+	w.setOverageLimit(ws, 0)
 	w.event(EventSubscriptionCanceled, ws.key, map[string]any{"subscription_id": sub.ID, "plan": sub.Plan, "canceled_at": at})
 	return nil
 }
