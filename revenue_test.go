@@ -5,14 +5,8 @@ import (
 	"fmt"
 	"math/big"
 	"math/rand/v2"
-	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/creditkit/creditkit/internal/pgtest"
-	"github.com/creditkit/creditkit/postgres"
-	"github.com/creditkit/creditkit/sqlite"
-	"github.com/creditkit/creditkit/store"
 )
 
 // revenueConfig has two credit currencies, one with decimals, so that a
@@ -29,41 +23,7 @@ operations:
 // and over PostgreSQL, with a manual clock at start.
 func onBothStoresAt(t *testing.T, start time.Time, fn func(t *testing.T, l *Ledger, clock *ManualClock)) {
 	t.Helper()
-	open := map[string]func(t *testing.T) store.Store{
-		"sqlite": func(t *testing.T) store.Store {
-			s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "rev.db"), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
-		},
-		"postgres": func(t *testing.T) store.Store {
-			s, err := postgres.Open(context.Background(), pgtest.NewDatabaseURL(t, cluster), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
-		},
-	}
-	for _, name := range []string{"sqlite", "postgres"} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			s := open[name](t)
-			t.Cleanup(func() { s.Close() })
-			cfg, err := ParseConfig("revenue.yaml", []byte(revenueConfig))
-			if err != nil {
-				t.Fatal(err)
-			}
-			clock := NewManualClock(start)
-			cfg.Clock = clock
-			l, err := New(s, cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { l.Close() })
-			fn(t, l, clock)
-		})
-	}
+	onBothStoresWith(t, revenueConfig, start, fn)
 }
 
 func must[T any](t *testing.T) func(v T, err error) T {

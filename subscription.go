@@ -314,14 +314,7 @@ func (l *Ledger) Cancel(ctx context.Context, customer string, opts *CancelOpts) 
 	if opts == nil {
 		opts = &CancelOpts{}
 	}
-	if err := checkIdemKey(opts.IdempotencyKey); err != nil {
-		return nil, err
-	}
-	key, err := l.subscriptionKey(ctx, customer, opts.Currency)
-	if err != nil {
-		return nil, err
-	}
-	return l.subscriptionWrite(ctx, "cancel", key, []any{opts.AtPeriodEnd}, opts.IdempotencyKey,
+	return l.subscriptionChange(ctx, "cancel", customer, opts.Currency, []any{opts.AtPeriodEnd}, opts.IdempotencyKey,
 		func(ctx context.Context, w *writeState, ws *walletState, sub *store.Subscription, p *Plan) error {
 			if sub.Status == string(SubscriptionCanceled) {
 				return errorf(CodeInvalidRequest, "the subscription of %q was canceled already", customer)
@@ -334,7 +327,7 @@ func (l *Ledger) Cancel(ctx context.Context, customer string, opts *CancelOpts) 
 				sub.CancelAt = &at
 				sub.ScheduledPlan = ""
 				w.expireAfterCancel(ws, sub, p, at)
-				w.event(EventSubscriptionUpdated, key, map[string]any{"subscription_id": sub.ID, "plan": sub.Plan, "cancel_at": at})
+				w.event(EventSubscriptionUpdated, ws.key, map[string]any{"subscription_id": sub.ID, "plan": sub.Plan, "cancel_at": at})
 				return nil
 			}
 			return w.cancelSubscription(ws, sub, p, w.now)
@@ -347,14 +340,7 @@ func (l *Ledger) Pause(ctx context.Context, customer string, opts *SubscriptionO
 	if opts == nil {
 		opts = &SubscriptionOpts{}
 	}
-	if err := checkIdemKey(opts.IdempotencyKey); err != nil {
-		return nil, err
-	}
-	key, err := l.subscriptionKey(ctx, customer, opts.Currency)
-	if err != nil {
-		return nil, err
-	}
-	return l.subscriptionWrite(ctx, "pause", key, nil, opts.IdempotencyKey,
+	return l.subscriptionChange(ctx, "pause", customer, opts.Currency, nil, opts.IdempotencyKey,
 		func(ctx context.Context, w *writeState, ws *walletState, sub *store.Subscription, p *Plan) error {
 			switch SubscriptionStatus(sub.Status) {
 			case SubscriptionPaused:
@@ -366,7 +352,7 @@ func (l *Ledger) Pause(ctx context.Context, customer string, opts *SubscriptionO
 			now := w.now
 			sub.Status = string(SubscriptionPaused)
 			sub.PausedAt = &now
-			w.event(EventSubscriptionPaused, key, map[string]any{"subscription_id": sub.ID, "plan": sub.Plan})
+			w.event(EventSubscriptionPaused, ws.key, map[string]any{"subscription_id": sub.ID, "plan": sub.Plan})
 			return nil
 		})
 }
@@ -380,14 +366,7 @@ func (l *Ledger) Resume(ctx context.Context, customer string, opts *Subscription
 	if opts == nil {
 		opts = &SubscriptionOpts{}
 	}
-	if err := checkIdemKey(opts.IdempotencyKey); err != nil {
-		return nil, err
-	}
-	key, err := l.subscriptionKey(ctx, customer, opts.Currency)
-	if err != nil {
-		return nil, err
-	}
-	return l.subscriptionWrite(ctx, "resume", key, nil, opts.IdempotencyKey,
+	return l.subscriptionChange(ctx, "resume", customer, opts.Currency, nil, opts.IdempotencyKey,
 		func(ctx context.Context, w *writeState, ws *walletState, sub *store.Subscription, p *Plan) error {
 			if sub.Status != string(SubscriptionPaused) {
 				return errUnchanged
@@ -401,7 +380,7 @@ func (l *Ledger) Resume(ctx context.Context, customer string, opts *Subscription
 			if err := w.refill(ws, sub, p, w.now, opts.Actor); err != nil {
 				return err
 			}
-			w.event(EventSubscriptionResumed, key, map[string]any{"subscription_id": sub.ID, "plan": sub.Plan, "period_end": sub.PeriodEnd})
+			w.event(EventSubscriptionResumed, ws.key, map[string]any{"subscription_id": sub.ID, "plan": sub.Plan, "period_end": sub.PeriodEnd})
 			return nil
 		})
 }
@@ -440,6 +419,21 @@ var errUnchanged = fmt.Errorf("creditkit: subscription unchanged")
 // write: it re-reads the subscription under the wallet's lock, brings it up
 // to date (refills that fell due come first), applies change to a copy and
 // saves it.
+// subscriptionChange is subscriptionWrite for a change that names the
+// customer and currency of an existing subscription: it checks the key
+// and finds the wallet first.
+func (l *Ledger) subscriptionChange(ctx context.Context, kind, customer, currency string, args []any, idemKey string,
+	change func(ctx context.Context, w *writeState, ws *walletState, sub *store.Subscription, p *Plan) error) (*Subscription, error) {
+	if err := checkIdemKey(idemKey); err != nil {
+		return nil, err
+	}
+	key, err := l.subscriptionKey(ctx, customer, currency)
+	if err != nil {
+		return nil, err
+	}
+	return l.subscriptionWrite(ctx, kind, key, args, idemKey, change)
+}
+
 func (l *Ledger) subscriptionWrite(ctx context.Context, kind string, key WalletKey, args []any, idemKey string,
 	change func(ctx context.Context, w *writeState, ws *walletState, sub *store.Subscription, p *Plan) error) (*Subscription, error) {
 	req := &writeReq{

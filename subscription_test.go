@@ -61,12 +61,13 @@ func onBothStoresSubs(t *testing.T, start time.Time, fn func(t *testing.T, l *Le
 	onBothStoresWith(t, subsConfig, start, fn)
 }
 
-// onBothStoresWith is onBothStoresSubs with another config.
+// onBothStoresWith runs fn on a fresh ledger with config over SQLite and
+// over PostgreSQL, with a manual clock at start.
 func onBothStoresWith(t *testing.T, config string, start time.Time, fn func(t *testing.T, l *Ledger, clock *ManualClock)) {
 	t.Helper()
 	open := map[string]func(t *testing.T) store.Store{
 		"sqlite": func(t *testing.T) store.Store {
-			s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "subs.db"), nil)
+			s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "ledger.db"), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -85,7 +86,7 @@ func onBothStoresWith(t *testing.T, config string, start time.Time, fn func(t *t
 			t.Parallel()
 			s := open[name](t)
 			t.Cleanup(func() { s.Close() })
-			cfg, err := ParseConfig("subs.yaml", []byte(config))
+			cfg, err := ParseConfig("creditkit.yaml", []byte(config))
 			if err != nil {
 				t.Fatal(err)
 			}
