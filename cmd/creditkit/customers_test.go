@@ -68,18 +68,5 @@ func customersScript(t *testing.T, run cliRun) []string {
 // they succeed and fail alike and print the same.
 func TestCustomersCommands(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	b.clock = creditkit.NewManualClock(remoteStart)
-	db := customersScript(t, b.run)
-
-	w := newRemoteWorld(t)
-	remote := customersScript(t, func(t *testing.T, args ...string) result { return w.run(t, w.write, args...) })
-	if len(db) != len(remote) {
-		t.Fatalf("%d outputs on --db, %d on --server", len(db), len(remote))
-	}
-	for i := range db {
-		if db[i] != remote[i] {
-			t.Errorf("--server printed otherwise than --db:\n--- db\n%s\n--- server\n%s", db[i], remote[i])
-		}
-	}
+	runOnDBAndServer(t, customersScript)
 }

@@ -61,18 +61,5 @@ func overageScript(t *testing.T, run cliRun) []string {
 // print the same.
 func TestOverageCommands(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	b.clock = creditkit.NewManualClock(remoteStart)
-	db := overageScript(t, b.run)
-
-	w := newRemoteWorld(t)
-	remote := overageScript(t, func(t *testing.T, args ...string) result { return w.run(t, w.write, args...) })
-	if len(db) != len(remote) {
-		t.Fatalf("%d outputs on --db, %d on --server", len(db), len(remote))
-	}
-	for i := range db {
-		if db[i] != remote[i] {
-			t.Errorf("--server printed otherwise than --db:\n--- db\n%s\n--- server\n%s", db[i], remote[i])
-		}
-	}
+	runOnDBAndServer(t, overageScript)
 }

@@ -250,17 +250,35 @@ func TestServerMatchesDB(t *testing.T) {
 
 			w := newRemoteWorld(t)
 			remote := cliScript(t, func(t *testing.T, args ...string) result { return w.run(t, w.admin, args...) }, w.clock.Advance, asJSON)
-
-			if len(db) != len(remote) {
-				t.Fatalf("%d outputs on --db, %d on --server", len(db), len(remote))
-			}
-			for i := range db {
-				if db[i] != remote[i] {
-					t.Errorf("--server printed otherwise than --db:\n--- db\n%s\n--- server\n%s", db[i], remote[i])
-				}
-			}
+			requireSameOutputs(t, db, remote)
 		})
 	}
+}
+
+// requireSameOutputs fails unless a script printed the same on --db and on
+// --server.
+func requireSameOutputs(t *testing.T, db, remote []string) {
+	t.Helper()
+	if len(db) != len(remote) {
+		t.Fatalf("%d outputs on --db, %d on --server", len(db), len(remote))
+	}
+	for i := range db {
+		if db[i] != remote[i] {
+			t.Errorf("--server printed otherwise than --db:\n--- db\n%s\n--- server\n%s", db[i], remote[i])
+		}
+	}
+}
+
+// runOnDBAndServer runs a script with a write key on --db and on --server
+// and requires the same outputs.
+func runOnDBAndServer(t *testing.T, script func(t *testing.T, run cliRun) []string) {
+	t.Helper()
+	b := setup(t)
+	b.clock = creditkit.NewManualClock(remoteStart)
+	db := script(t, b.run)
+	w := newRemoteWorld(t)
+	remote := script(t, func(t *testing.T, args ...string) result { return w.run(t, w.write, args...) })
+	requireSameOutputs(t, db, remote)
 }
 
 func TestServerErrors(t *testing.T) {
