@@ -63,3 +63,34 @@ plans:
 		}
 	})
 }
+
+// The first check of a customer never seen already answers with the
+// default plan's credits: the check meets the customer on that plan.
+func TestFirstCheckMeetsTheDefaultPlan(t *testing.T) {
+	t.Parallel()
+	const config = `
+operations:
+  work: 1 credit
+plans:
+  free:
+    default: true
+    gives: 500 credits every month
+`
+	onBothStoresWith(t, config, time.Date(2027, 1, 10, 0, 0, 0, 0, time.UTC), func(t *testing.T, l *Ledger, clock *ManualClock) {
+		ctx := context.Background()
+		c := must[*Check](t)(l.Check(ctx, "newbie", "work", nil))
+		if !c.Allowed || c.Available != 500 {
+			t.Fatalf("first check of a new customer: %+v, want the free plan's 500", c)
+		}
+		sub := must[*Subscription](t)(l.GetSubscription(ctx, "newbie", nil))
+		if sub.Plan != "free" {
+			t.Fatalf("subscription = %+v", sub)
+		}
+		// A second check meets nobody again: still one refill.
+		must[*Check](t)(l.Check(ctx, "newbie", "work", nil))
+		grants := must[[]*Grant](t)(l.Grants(ctx, "newbie", nil))
+		if len(grants) != 1 {
+			t.Fatalf("%d grants after two checks, want the one refill", len(grants))
+		}
+	})
+}

@@ -294,8 +294,13 @@ func (l *Ledger) Check(ctx context.Context, customer, operation string, params P
 	if err != nil {
 		return nil, err
 	}
-	// A customer never seen answers with its empty wallet, not
-	// customer_not_found: a check is how an app first meets a customer.
+	// A customer never seen is met here: with a default plan in the
+	// operation's currency, the check creates the customer on it, so the
+	// first check already answers with the plan's credits. Without one it
+	// answers with the empty wallet, not customer_not_found.
+	if err := l.meetOnDefaultPlan(ctx, customer, op.Currency); err != nil {
+		return nil, err
+	}
 	bal, err := l.balance(ctx, customer, &BalanceOpts{Currency: op.Currency}, false)
 	if err != nil {
 		return nil, err

@@ -614,6 +614,30 @@ func subscriptionFromRow(r *store.Subscription) *Subscription {
 }
 
 // defaultPlan returns the config's default plan, if it refills.
+// meetOnDefaultPlan creates a customer never seen, and so puts it on the
+// default plan, when the config has a default plan in currency: a write
+// that changes nothing else, whose lock creates the wallet (see
+// seeCustomers). A customer with a wallet in currency is left alone.
+func (l *Ledger) meetOnDefaultPlan(ctx context.Context, customer, currency string) error {
+	if p := l.defaultPlan(); p == nil || p.Currency != currency {
+		return nil
+	}
+	if err := checkID("customer", customer); err != nil {
+		return err
+	}
+	key := walletKey(customer, currency)
+	var row *store.Wallet
+	if err := l.store.View(ctx, func(ctx context.Context, tx store.ReadTx) (err error) {
+		row, err = tx.Wallet(ctx, key)
+		return err
+	}); err != nil || row != nil {
+		return err
+	}
+	_, err := l.exec(ctx, &writeReq{kind: "meet", route: customer, wallets: staticWallets(key),
+		apply: func(context.Context, *writeState) (any, error) { return nil, nil }})
+	return err
+}
+
 func (l *Ledger) defaultPlan() *Plan {
 	for name, p := range l.cfg.Plans {
 		if p != nil && p.Default {
