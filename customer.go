@@ -30,6 +30,9 @@ type Customer struct {
 	// Balances is the customer's balance in every configured currency. Only
 	// GetCustomer fills it in.
 	Balances []*Balance `json:"balances,omitempty"`
+	// Subscription is the customer's subscription in the default currency,
+	// if any: GetCustomer fills it in, and CreateCustomer with a plan.
+	Subscription *Subscription `json:"subscription,omitempty"`
 }
 
 // CustomerOpts are the details of a new customer. Nil means a bare customer.
@@ -40,6 +43,10 @@ type CustomerOpts struct {
 	Email string
 	// Metadata holds up to 50 keys of the caller's own.
 	Metadata map[string]string
+	// Plan subscribes the new customer to a plan in the same write
+	// (instead of the default plan). Empty: the default plan, if any,
+	// from the customer's first write in its currency.
+	Plan string
 	// IdempotencyKey makes the create safe to retry: a replay returns the
 	// first result.
 	IdempotencyKey string
@@ -73,12 +80,27 @@ func (l *Ledger) CreateCustomer(ctx context.Context, id string, opts *CustomerOp
 		return nil, err
 	}
 	meta := orEmpty(maps.Clone(opts.Metadata))
+	fields := []any{id, opts.Name, opts.Email, meta}
+	wallets := staticWallets()
+	var (
+		plan *Plan
+		key  WalletKey
+	)
+	if opts.Plan != "" {
+		p, err := l.subscriptionPlan(opts.Plan)
+		if err != nil {
+			return nil, err
+		}
+		plan, key = p, walletKey(id, p.Currency)
+		wallets = staticWallets(key)
+		fields = append(fields, map[string]string{"plan": p.Name})
+	}
 	req := &writeReq{
 		kind:        "create_customer",
 		route:       id,
 		idemKey:     opts.IdempotencyKey,
-		fingerprint: fingerprint("create_customer", []any{id, opts.Name, opts.Email, meta}),
-		wallets:     staticWallets(),
+		fingerprint: fingerprint("create_customer", fields),
+		wallets:     wallets,
 		decode:      decodeAs[Customer](),
 		apply: func(ctx context.Context, w *writeState) (any, error) {
 			row, err := w.customer(ctx, id)
@@ -100,6 +122,22 @@ func (l *Ledger) CreateCustomer(ctx context.Context, id string, opts *CustomerOp
 				return nil, fmt.Errorf("encode customer metadata: %w", err)
 			}
 			row = &store.Customer{ID: id, Name: opts.Name, Email: opts.Email, Metadata: data, CreatedAt: w.now}
+			if plan != nil {
+				// Subscribe first: a refusal leaves the state untouched.
+				sub, err := w.subscribe(ctx, key, plan, &SubscribeOpts{Actor: opts.Actor})
+				if err != nil {
+					return nil, err
+				}
+				c, err := customerFromRow(row)
+				if err != nil {
+					return nil, err
+				}
+				c.Subscription = sub
+				w.muts++
+				w.newCustomers[id] = row
+				w.changes.NewCustomers = append(w.changes.NewCustomers, row)
+				return c, nil
+			}
 			w.muts++
 			w.newCustomers[id] = row
 			w.changes.NewCustomers = append(w.changes.NewCustomers, row)
@@ -128,8 +166,17 @@ func (l *Ledger) GetCustomer(ctx context.Context, id string) (*Customer, error) 
 		if row == nil {
 			return customerNotFound(id)
 		}
-		c, err = customerFromRow(row)
-		return err
+		if c, err = customerFromRow(row); err != nil {
+			return err
+		}
+		sub, err := tx.Subscription(ctx, id, l.cfg.DefaultCurrency().Name)
+		if err != nil {
+			return err
+		}
+		if sub != nil {
+			c.Subscription = subscriptionFromRow(sub)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -94,3 +94,37 @@ plans:
 		}
 	})
 }
+
+// CreateCustomer with a plan subscribes the customer in the same write,
+// instead of the default plan; GetCustomer shows the subscription.
+func TestCreateCustomerOnAPlan(t *testing.T) {
+	t.Parallel()
+	const config = `
+operations:
+  work: 1 credit
+plans:
+  free:
+    default: true
+    gives: 500 credits every month
+  pro:
+    gives: 10000 credits every month
+    signup_bonus: 1000 credits
+`
+	onBothStoresWith(t, config, time.Date(2027, 1, 10, 0, 0, 0, 0, time.UTC), func(t *testing.T, l *Ledger, clock *ManualClock) {
+		ctx := context.Background()
+		_, err := l.CreateCustomer(ctx, "ivy", &CustomerOpts{Plan: "platinum"})
+		wantCode(t, "an unknown plan", err, CodeInvalidRequest)
+		c := must[*Customer](t)(l.CreateCustomer(ctx, "ivy", &CustomerOpts{Name: "Ivy", Plan: "pro", IdempotencyKey: "ivy-1"}))
+		if c.Subscription == nil || c.Subscription.Plan != "pro" {
+			t.Fatalf("created customer: %+v", c)
+		}
+		again := must[*Customer](t)(l.CreateCustomer(ctx, "ivy", &CustomerOpts{Name: "Ivy", Plan: "pro", IdempotencyKey: "ivy-1"}))
+		if again.Subscription == nil || again.Subscription.ID != c.Subscription.ID {
+			t.Fatalf("replay: %+v", again)
+		}
+		got := must[*Customer](t)(l.GetCustomer(ctx, "ivy"))
+		if got.Subscription == nil || got.Subscription.Plan != "pro" || len(got.Balances) != 1 || got.Balances[0].Available != 11000 {
+			t.Fatalf("GetCustomer: %+v (balances %+v)", got, got.Balances)
+		}
+	})
+}

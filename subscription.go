@@ -149,33 +149,7 @@ func (l *Ledger) StartSubscription(ctx context.Context, customer, plan string, o
 		wallets:     staticWallets(key),
 		decode:      decodeAs[Subscription](),
 		apply: func(ctx context.Context, w *writeState) (any, error) {
-			old, err := w.subscription(ctx, key)
-			if err != nil {
-				return nil, err
-			}
-			if old != nil && old.Status != string(SubscriptionCanceled) {
-				if old.Plan == p.Name {
-					return subscriptionFromRow(old), nil
-				}
-				return nil, errorf(CodeInvalidRequest, "customer %q is already subscribed to plan %q: use ChangePlan (PUT .../subscription) to move to %q", customer, old.Plan, p.Name)
-			}
-			anchor := w.now
-			if !opts.At.IsZero() {
-				anchor = opts.At.UTC()
-			}
-			sub := &store.Subscription{ID: w.l.ids.New("sub"), Customer: customer, Currency: p.Currency, Plan: p.Name,
-				Anchor: anchor, PeriodStart: anchor, CreatedAt: w.now}
-			if old != nil {
-				sub.BonusGiven = old.BonusGiven
-			}
-			ws := w.wallet(key)
-			if err := w.startSubscription(ctx, ws, sub, p, opts.Trial, opts.Actor); err != nil {
-				return nil, err
-			}
-			w.saveSubscription(sub)
-			w.event(EventSubscriptionCreated, key, map[string]any{"subscription_id": sub.ID, "plan": p.Name, "status": sub.Status,
-				"period_end": sub.PeriodEnd})
-			return subscriptionFromRow(sub), nil
+			return w.subscribe(ctx, key, p, opts)
 		},
 	}
 	res, err := l.exec(ctx, req)
@@ -217,6 +191,40 @@ func (w *writeState) startSubscription(ctx context.Context, ws *walletState, sub
 	}
 	_, err := w.advanceSubscription(ctx, ws, sub, actor)
 	return err
+}
+
+// subscribe starts the subscription of the customer of wallet key to plan
+// p inside a write: StartSubscription's body, and CreateCustomer's with a
+// plan. Subscribing again to the current plan answers the subscription.
+func (w *writeState) subscribe(ctx context.Context, key WalletKey, p *Plan, opts *SubscribeOpts) (*Subscription, error) {
+	customer := key.Customer
+	old, err := w.subscription(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if old != nil && old.Status != string(SubscriptionCanceled) {
+		if old.Plan == p.Name {
+			return subscriptionFromRow(old), nil
+		}
+		return nil, errorf(CodeInvalidRequest, "customer %q is already subscribed to plan %q: use ChangePlan (PUT .../subscription) to move to %q", customer, old.Plan, p.Name)
+	}
+	anchor := w.now
+	if !opts.At.IsZero() {
+		anchor = opts.At.UTC()
+	}
+	sub := &store.Subscription{ID: w.l.ids.New("sub"), Customer: customer, Currency: p.Currency, Plan: p.Name,
+		Anchor: anchor, PeriodStart: anchor, CreatedAt: w.now}
+	if old != nil {
+		sub.BonusGiven = old.BonusGiven
+	}
+	ws := w.wallet(key)
+	if err := w.startSubscription(ctx, ws, sub, p, opts.Trial, opts.Actor); err != nil {
+		return nil, err
+	}
+	w.saveSubscription(sub)
+	w.event(EventSubscriptionCreated, key, map[string]any{"subscription_id": sub.ID, "plan": p.Name, "status": sub.Status,
+		"period_end": sub.PeriodEnd})
+	return subscriptionFromRow(sub), nil
 }
 
 // ChangePlan moves a customer's subscription to another plan of the same

@@ -18,6 +18,7 @@ type customerBody struct {
 	Name     string            `json:"name,omitempty" maxLength:"255" doc:"A display name."`
 	Email    string            `json:"email,omitempty" maxLength:"254" doc:"A plain address such as ada@example.com."`
 	Metadata map[string]string `json:"metadata,omitempty" doc:"Up to 50 keys of your own."`
+	Plan     string            `json:"plan,omitempty" maxLength:"64" doc:"Subscribe the new customer to this plan at once (instead of the default plan)."`
 }
 
 func (s *Server) customerRoutes() {
@@ -31,7 +32,7 @@ func (s *Server) customerRoutes() {
 		}) (*body[*creditkit.Customer], error) {
 			b := in.Body
 			cu, err := l.CreateCustomer(ctx, b.ID, &creditkit.CustomerOpts{Name: b.Name, Email: b.Email, Metadata: b.Metadata,
-				IdempotencyKey: in.IdempotencyKey, Actor: actor(ctx)})
+				Plan: b.Plan, IdempotencyKey: in.IdempotencyKey, Actor: actor(ctx)})
 			return &body[*creditkit.Customer]{cu}, err
 		})
 
@@ -67,7 +68,7 @@ func (c *Client) CreateCustomer(ctx context.Context, id string, opts *creditkit.
 	if opts == nil {
 		opts = &creditkit.CustomerOpts{}
 	}
-	b := customerBody{ID: id, Name: opts.Name, Email: opts.Email, Metadata: opts.Metadata}
+	b := customerBody{ID: id, Name: opts.Name, Email: opts.Email, Metadata: opts.Metadata, Plan: opts.Plan}
 	return fetch[creditkit.Customer](ctx, c, call{method: http.MethodPost, path: "/v1/customers", body: b, idem: opts.IdempotencyKey, customer: id, write: true})
 }
 

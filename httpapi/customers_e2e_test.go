@@ -123,3 +123,24 @@ func TestClientCustomers(t *testing.T) {
 		t.Fatalf("list: %+v %v", list, err)
 	}
 }
+
+// POST /v1/customers with a plan subscribes the new customer at once, and
+// GET /v1/customers/{id} shows the subscription.
+func TestCreateCustomerWithPlan(t *testing.T) {
+	e := newEnv(t, "sqlite:"+t.TempDir()+"/plan.db", func(cfg *creditkit.Config, _ *httpapi.Options) {
+		cfg.Plans["pro"] = &creditkit.Plan{Name: "pro", Gives: 300, Currency: "credits",
+			Every: creditkit.Period{Count: 1, Unit: "month"}, UnusedCredits: "expire"}
+	})
+	c := e.must(201, "POST", "/v1/customers", e.write, map[string]any{"id": "ivy", "plan": "pro"})
+	if sub, _ := c.body["subscription"].(map[string]any); sub == nil || sub["plan"] != "pro" {
+		t.Fatalf("created: %s", c.raw)
+	}
+	if e.available("ivy") != 300 {
+		t.Fatalf("available %d, want the plan's 300", e.available("ivy"))
+	}
+	got := e.must(200, "GET", "/v1/customers/ivy", e.read, nil)
+	if sub, _ := got.body["subscription"].(map[string]any); sub == nil || sub["status"] != "active" {
+		t.Fatalf("get: %s", got.raw)
+	}
+	e.must(422, "POST", "/v1/customers", e.write, map[string]any{"id": "jon", "plan": "nope"})
+}
