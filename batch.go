@@ -325,6 +325,7 @@ func (l *Ledger) commitBatch(live []*pending) error {
 				return err
 			}
 			state = w
+			w.joinDefaultPlan(live, results)
 			// Every key of the batch is looked up in one query (after the
 			// wallets are locked, so a concurrent first use of a key has
 			// committed or rolled back); seen then also holds the records

@@ -97,6 +97,7 @@ func (l *Ledger) CreateCustomer(ctx context.Context, id string, opts *CustomerOp
 	}
 	req := &writeReq{
 		kind:        "create_customer",
+		choosesPlan: plan != nil,
 		route:       id,
 		idemKey:     opts.IdempotencyKey,
 		fingerprint: fingerprint("create_customer", fields),

@@ -205,6 +205,10 @@ type writeReq struct {
 	apply func(ctx context.Context, w *writeState) (any, error)
 	// decode rebuilds the stored result of a replay.
 	decode func(data []byte) (any, error)
+	// choosesPlan marks a request that subscribes its customer to a plan
+	// of its choice (StartSubscription, CreateCustomer with a plan): a
+	// wallet it creates does not join the default plan first.
+	choosesPlan bool
 }
 
 // fingerprint hashes the canonical JSON of a request description.

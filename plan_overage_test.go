@@ -128,3 +128,31 @@ plans:
 		}
 	})
 }
+
+// A brand-new customer's first spend already sees the default plan's
+// credits: the plan is joined before the spend applies, in the same write.
+func TestFirstSpendSeesTheDefaultPlan(t *testing.T) {
+	t.Parallel()
+	const config = `
+operations:
+  work: 1 credit
+plans:
+  free:
+    default: true
+    gives: 500 credits every month
+  pro:
+    gives: 10000 credits every month
+`
+	onBothStoresWith(t, config, time.Date(2027, 1, 10, 0, 0, 0, 0, time.UTC), func(t *testing.T, l *Ledger, clock *ManualClock) {
+		ctx := context.Background()
+		e := must[*Entry](t)(l.Debit(ctx, "fresh", 30, nil))
+		if e.BalanceAfter != 470 {
+			t.Fatalf("first debit of a new customer: %+v", e)
+		}
+		// A new customer subscribed to a plan of its own joins only that one.
+		must[*Subscription](t)(l.StartSubscription(ctx, "chooser", "pro", nil))
+		if b := must[*Balance](t)(l.Balance(ctx, "chooser", nil)); b.Available != 10000 {
+			t.Fatalf("a new customer on pro: %+v", b)
+		}
+	})
+}

@@ -143,6 +143,7 @@ func (l *Ledger) StartSubscription(ctx context.Context, customer, plan string, o
 	key := walletKey(customer, p.Currency)
 	req := &writeReq{
 		kind:        "subscribe",
+		choosesPlan: true,
 		route:       customer,
 		idemKey:     opts.IdempotencyKey,
 		fingerprint: fingerprint("subscribe", []any{customer, plan, opts.Trial, opts.At}),
@@ -663,6 +664,29 @@ func (l *Ledger) defaultPlan() *Plan {
 // come in the same transaction as the write that first named the customer.
 // It cannot fail but for a period past the year 9999; then it logs and
 // leaves the customer without a subscription.
+// joinDefaultPlan puts the customers of the wallets this write created on
+// the default plan before any request applies, so that a brand-new
+// customer's first spend already sees the plan's credits. A wallet whose
+// customer a request of the batch subscribes to a plan of its choice is
+// left to that request (and, should it fail, to seeCustomers).
+func (w *writeState) joinDefaultPlan(live []*pending, results []outcome) {
+	choosers := map[string]bool{}
+	for i, p := range live {
+		if p.req.choosesPlan && results[i].err == nil {
+			for _, k := range w.order {
+				if k.Customer == p.req.route {
+					choosers[k.Customer] = true
+				}
+			}
+		}
+	}
+	for _, k := range w.order {
+		if ws := w.wallets[k]; ws.created && !choosers[k.Customer] {
+			w.subscribeDefault(ws)
+		}
+	}
+}
+
 func (w *writeState) subscribeDefault(ws *walletState) {
 	p := w.l.defaultPlan()
 	if p == nil || p.Currency != ws.key.Currency {
