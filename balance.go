@@ -41,16 +41,15 @@ func (l *Ledger) balance(ctx context.Context, customer string, opts *BalanceOpts
 	key := walletKey(customer, cur.Name)
 	if !at.Before(now) {
 		if sr, ok := l.store.(store.WalletStateReader); ok {
-			grants, holds, err := sr.WalletState(ctx, []WalletKey{key})
+			wallets, grants, holds, err := sr.WalletState(ctx, []WalletKey{key})
 			if err != nil {
 				return nil, err
 			}
 			b, err := balanceFrom(grants, holds, key, at, func(string) (*store.Grant, error) { return nil, errNeedsGrant })
-			if err == nil {
-				var limit, debt Amount
-				if limit, debt, err = l.walletOverage(ctx, key); err == nil {
-					b.withDebt(limit, debt)
-				}
+			if err == nil && len(wallets) == 1 {
+				// Debt comes from the same snapshot as the grants, so
+				// available never mixes two moments.
+				b.withDebt(Amount(wallets[0].OverageLimit), Amount(wallets[0].Debt))
 			}
 			switch {
 			case err == nil && mustExist && b.empty():

@@ -294,16 +294,25 @@ func (l *Ledger) Check(ctx context.Context, customer, operation string, params P
 	if err != nil {
 		return nil, err
 	}
-	// A customer never seen is met here: with a default plan in the
-	// operation's currency, the check creates the customer on it, so the
-	// first check already answers with the plan's credits. Without one it
-	// answers with the empty wallet, not customer_not_found.
-	if err := l.meetOnDefaultPlan(ctx, customer, op.Currency); err != nil {
-		return nil, err
-	}
 	bal, err := l.balance(ctx, customer, &BalanceOpts{Currency: op.Currency}, false)
 	if err != nil {
 		return nil, err
+	}
+	// A customer never seen is met here: with a default plan in the
+	// operation's currency, the check creates the customer on it, so the
+	// first check already answers with the plan's credits. Without one it
+	// answers with the empty wallet, not customer_not_found. Only an empty
+	// balance can be such a customer: the common check pays nothing more.
+	if bal.empty() {
+		met, err := l.meetOnDefaultPlan(ctx, customer, op.Currency)
+		if err != nil {
+			return nil, err
+		}
+		if met {
+			if bal, err = l.balance(ctx, customer, &BalanceOpts{Currency: op.Currency}, false); err != nil {
+				return nil, err
+			}
+		}
 	}
 	c := &Check{Operation: op.Name, Currency: op.Currency, Cost: cost, Available: bal.Available, Debt: bal.Debt, OverageLimit: bal.overageLimit}
 	// What the grants hold is Available + Debt; the rest of the cost would

@@ -626,13 +626,14 @@ func subscriptionFromRow(r *store.Subscription) *Subscription {
 // meetOnDefaultPlan creates a customer never seen, and so puts it on the
 // default plan, when the config has a default plan in currency: a write
 // that changes nothing else, whose lock creates the wallet (see
-// seeCustomers). A customer with a wallet in currency is left alone.
-func (l *Ledger) meetOnDefaultPlan(ctx context.Context, customer, currency string) error {
+// seeCustomers). A customer with a wallet in currency is left alone. It
+// reports whether it wrote.
+func (l *Ledger) meetOnDefaultPlan(ctx context.Context, customer, currency string) (bool, error) {
 	if p := l.defaultPlan(); p == nil || p.Currency != currency {
-		return nil
+		return false, nil
 	}
 	if err := checkID("customer", customer); err != nil {
-		return err
+		return false, err
 	}
 	key := walletKey(customer, currency)
 	var row *store.Wallet
@@ -640,11 +641,11 @@ func (l *Ledger) meetOnDefaultPlan(ctx context.Context, customer, currency strin
 		row, err = tx.Wallet(ctx, key)
 		return err
 	}); err != nil || row != nil {
-		return err
+		return false, err
 	}
 	_, err := l.exec(ctx, &writeReq{kind: "meet", route: customer, wallets: staticWallets(key),
 		apply: func(context.Context, *writeState) (any, error) { return nil, nil }})
-	return err
+	return err == nil, err
 }
 
 func (l *Ledger) defaultPlan() *Plan {
@@ -673,11 +674,7 @@ func (w *writeState) joinDefaultPlan(live []*pending, results []outcome) {
 	choosers := map[string]bool{}
 	for i, p := range live {
 		if p.req.choosesPlan && results[i].err == nil {
-			for _, k := range w.order {
-				if k.Customer == p.req.route {
-					choosers[k.Customer] = true
-				}
-			}
+			choosers[p.req.route] = true // its route is its customer
 		}
 	}
 	for _, k := range w.order {

@@ -302,10 +302,11 @@ type ChangeDetector interface {
 	UnchangedSinceLastWrite(ctx context.Context, tx WriteTx) (bool, error)
 }
 
-// WalletStateReader is implemented by stores that can read the live grants
-// and active holds of wallets in one consistent snapshot more cheaply than
-// a View running LiveGrants and ActiveHolds (PostgreSQL: one pipelined
-// round trip instead of four). Balance reads use it when present.
+// WalletStateReader is implemented by stores that can read the wallet
+// rows, live grants and active holds of wallets in one consistent snapshot
+// more cheaply than a View running Wallet, LiveGrants and ActiveHolds
+// (PostgreSQL: one pipelined round trip instead of five). Balance reads use
+// it when present. Wallets that do not exist have no row in the result.
 type WalletStateReader interface {
-	WalletState(ctx context.Context, keys []WalletKey) ([]*Grant, []*Hold, error)
+	WalletState(ctx context.Context, keys []WalletKey) ([]*Wallet, []*Grant, []*Hold, error)
 }
