@@ -74,6 +74,7 @@ type Server struct {
 	ledger   *creditkit.Ledger
 	st       store.ServerStore
 	api      huma.API
+	mux      *http.ServeMux
 	handler  http.Handler
 	log      *slog.Logger
 	keys     keyCache
@@ -145,6 +146,7 @@ func New(ctx context.Context, l *creditkit.Ledger, opts *Options) (*Server, erro
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "An API key (ck_...) or a customer token (ckt_...)."},
 	}
+	s.mux = mux
 	s.api = humago.New(mux, cfg)
 	s.api.UseMiddleware(s.authenticate)
 	s.routes()
@@ -191,6 +193,14 @@ func NewRegistry() *prometheus.Registry {
 	r.MustRegister(collectorsGo(), collectorsProcess())
 	return r
 }
+
+// Mount serves h at pattern (a net/http ServeMux pattern such as
+// "/dashboard/" or "POST /v1/providers/stripe/webhook") beside the API,
+// behind the same request ids, deadline, panic recovery, logs and metrics.
+// The API's authentication does not apply: h checks its own callers. Call
+// Mount before serving; it panics on a pattern that is already served, as
+// ServeMux does.
+func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
