@@ -76,9 +76,9 @@ func (c *ServeCmd) Run(s *session) error {
 		if err != nil {
 			return err
 		}
-		var adminKey string
+		var demo *demoSeed
 		if c.Demo {
-			if adminKey, err = seedDemo(s.ctx, l, st); err != nil {
+			if demo, err = seedDemo(s.ctx, l, st); err != nil {
 				return fmt.Errorf("seed the demo: %w", err)
 			}
 		}
@@ -90,9 +90,8 @@ func (c *ServeCmd) Run(s *session) error {
 		fmt.Fprintf(s.stdout, "creditkit serving %s on %s\n", s.redactedDB(), base)
 		fmt.Fprintf(s.stdout, "  %s\n", s.configSource())
 		fmt.Fprintf(s.stdout, "  API docs: %s/docs   OpenAPI: %s/openapi.json   metrics: %s/metrics\n", base, base, base)
-		if adminKey != "" {
-			fmt.Fprintf(s.stdout, "  admin API key (demo): %s\n", adminKey)
-			fmt.Fprintf(s.stdout, "  try: curl -H 'Authorization: Bearer %s' %s/v1/customers/alice/balance\n", adminKey, base)
+		if demo != nil {
+			demo.print(s.stdout, base)
 		}
 		logger.Info("serving", "addr", ln.Addr().String(), "db", s.redactedDB(), "config", cmp.Or(s.cfg.Path, "none"), "scheduler", !c.NoScheduler)
 		logStartupCheck(s.ctx, logger, l, wal)
@@ -165,8 +164,14 @@ func parseBackoff(v string) ([]time.Duration, error) {
 }
 
 // seedDemo gives the demo customers some history (once: the writes carry
-// idempotency keys) and creates an admin key, returning its secret.
-func seedDemo(ctx context.Context, l *creditkit.Ledger, st store.ServerStore) (string, error) {
+// idempotency keys, and the plan customers are seeded only when they do
+// not exist yet) and creates an admin key. The plan customers come first:
+// their history lies in the past (see seedPlanHistory).
+func seedDemo(ctx context.Context, l *creditkit.Ledger, st store.ServerStore) (*demoSeed, error) {
+	plans, err := seedPlanHistory(ctx, l)
+	if err != nil {
+		return nil, err
+	}
 	type spend struct {
 		op     string
 		params creditkit.Params
@@ -185,15 +190,18 @@ func seedDemo(ctx context.Context, l *creditkit.Ledger, st store.ServerStore) (s
 	for _, sd := range seeds {
 		if _, err := l.Grant(ctx, sd.customer, sd.grant, &creditkit.GrantOpts{Reason: sd.reason, ExpiresIn: sd.expires,
 			IdempotencyKey: "demo-grant-" + sd.customer, Actor: "demo"}); err != nil {
-			return "", err
+			return nil, err
 		}
 		for i, sp := range sd.spends {
 			if _, err := l.Spend(ctx, sd.customer, sp.op, sp.params, &creditkit.SpendOpts{
 				IdempotencyKey: fmt.Sprintf("demo-spend-%s-%d", sd.customer, i), Actor: "demo"}); err != nil {
-				return "", err
+				return nil, err
 			}
 		}
 	}
 	_, secret, err := auth.CreateKey(ctx, st, "demo "+l.Now().Format(time.RFC3339), store.ScopeAdmin, l.Now())
-	return secret, err
+	if err != nil {
+		return nil, err
+	}
+	return &demoSeed{AdminKey: secret, Plans: plans, Now: l.Now()}, nil
 }
