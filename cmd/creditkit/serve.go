@@ -31,12 +31,18 @@ type ServeCmd struct {
 	Grace          time.Duration `name:"grace" default:"30s" help:"On SIGTERM, how long requests in flight may take to finish."`
 	AllowPrivate   bool          `name:"allow-private-webhooks" help:"Let webhook endpoints be on loopback, private and link-local addresses (local development only; implied by --demo)."`
 	KeyCacheTTL    time.Duration `name:"key-cache-ttl" default:"2s" help:"How long an API key lookup is remembered; a revoked key stops working within it. 0 disables the cache."`
+	// TestClockFile is for tests only (see testclock.go): hidden, and
+	// refused unless the environment opts in.
+	TestClockFile string `name:"test-clock-file" hidden:"" help:"For tests only: a file holding an offset added to the clock, re-read on every reading."`
 }
 
 // Run serves until the process is told to stop, then shuts down in order:
 // the listener closes and requests in flight finish, the scheduler ends
 // its round, and the ledger commits what it has queued.
 func (c *ServeCmd) Run(s *session) error {
+	if err := c.useTestClock(s); err != nil {
+		return err
+	}
 	if c.Grace <= 0 {
 		c.Grace = 30 * time.Second
 	}
@@ -45,6 +51,9 @@ func (c *ServeCmd) Run(s *session) error {
 		return err
 	}
 	logger := s.serverLogger(c.LogFormat)
+	if c.TestClockFile != "" {
+		logger.Warn("the clock is a test clock: its time is moved by the offset in --test-clock-file", "file", c.TestClockFile, "now", s.clock.Now())
+	}
 	// The demo is a local playground: its webhooks may go to a receiver on
 	// this machine.
 	allowPrivate := c.AllowPrivate || c.Demo
