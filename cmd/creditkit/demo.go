@@ -33,11 +33,15 @@ type demoJSON struct {
 	Spends  []*creditkit.Entry `json:"spends"`
 	Balance *creditkit.Balance `json:"balance"`
 	History []*creditkit.Entry `json:"history"`
+	// Plans are the plan customers with months of history, as serve
+	// --demo seeds them.
+	Plans []demoSeeded `json:"plans"`
 }
 
 // Run grants alice 100 credits, spends send_email and process_image mb=5.2,
-// and prints her balance and history. It uses --config, else
-// ./creditkit.yaml, else the embedded example config.
+// and prints her balance and history. Like serve --demo, it first seeds
+// the plan customers' months of history (once per database). It uses
+// --config, else ./creditkit.yaml, else the embedded example config.
 func (c *DemoCmd) Run(s *session) error {
 	cfg, err := s.loadConfig(func() (*creditkit.Config, error) {
 		return creditkit.ParseConfig(exampleConfigName, exampleConfig)
@@ -47,6 +51,9 @@ func (c *DemoCmd) Run(s *session) error {
 	}
 	return s.withLedger(func(l *creditkit.Ledger) error {
 		out := demoJSON{Config: cfg.Path}
+		if out.Plans, err = seedPlanHistory(s.ctx, l); err != nil {
+			return fmt.Errorf("demo plan customers: %w", err)
+		}
 		out.Grant, err = l.Grant(s.ctx, demoCustomer, 100, &creditkit.GrantOpts{Reason: "signup_bonus", Actor: actor})
 		if err != nil {
 			return fmt.Errorf("demo grant: %w", err)
@@ -88,6 +95,11 @@ func (c *DemoCmd) Run(s *session) error {
 			fmt.Fprintln(w)
 			fmt.Fprintln(w, "history:")
 			printEntries(w, cfg, out.History)
+			if len(out.Plans) > 0 {
+				fmt.Fprintln(w)
+				fmt.Fprintln(w, "plan customers, with months of history (see them with balance, history and report revenue):")
+				printDemoPlans(w, "  ", out.Plans)
+			}
 		})
 	})
 }
@@ -159,6 +171,37 @@ type demoSeeded struct {
 	// Existed is true when the customer was there before, so nothing was
 	// seeded.
 	Existed bool `json:"existed,omitempty"`
+	// Skipped says why the customer was not seeded: the config's plan or
+	// operations are not the example config's, which its history is
+	// written for.
+	Skipped string `json:"skipped,omitempty"`
+}
+
+// demoMisfit says why a config of the user's own cannot play c's history
+// (its plan or an operation it spends on is missing or differs from the
+// example config's), or "" when it can.
+func demoMisfit(cfg *creditkit.Config, c demoPlanCustomer) string {
+	example, err := creditkit.ParseConfig(exampleConfigName, exampleConfig)
+	if err != nil {
+		return err.Error()
+	}
+	p, ok := cfg.Plans[c.plan]
+	if !ok || p == nil {
+		return "the config has no plan " + c.plan
+	}
+	if describePlan(cfg, p) != describePlan(example, example.Plans[c.plan]) {
+		return "the config's plan " + c.plan + " is not the example config's"
+	}
+	for _, period := range c.periods {
+		for _, sp := range period {
+			got, _, err := cfg.Price(sp.op, sp.params)
+			want, _, _ := example.Price(sp.op, sp.params)
+			if err != nil || got != want {
+				return "the config's operation " + sp.op + " is not the example config's"
+			}
+		}
+	}
+	return ""
 }
 
 // seedPlanHistory puts each of demoPlanCustomers on its plan, about
@@ -182,8 +225,9 @@ func seedPlanHistory(ctx context.Context, l *creditkit.Ledger) ([]demoSeeded, er
 	var todo []demoPlanCustomer
 	out := make([]demoSeeded, 0, len(demoPlanCustomers))
 	for _, c := range demoPlanCustomers {
-		if _, ok := l.Config().Plans[c.plan]; !ok {
-			continue // a config of the user's own, without the example's plans
+		if why := demoMisfit(l.Config(), c); why != "" {
+			out = append(out, demoSeeded{Customer: c.id, Plan: c.plan, Skipped: why})
+			continue
 		}
 		cust, err := l.GetCustomer(ctx, c.id)
 		switch {
@@ -277,15 +321,27 @@ func (d *demoSeed) print(w io.Writer, base string) {
 	fmt.Fprintf(w, "  admin API key (demo): %s\n", d.AdminKey)
 	fmt.Fprintf(w, "  try: curl -H 'Authorization: Bearer %s' %s/v1/customers/alice/balance\n", d.AdminKey, base)
 	fmt.Fprintln(w, "  demo customers: alice, bob and carol (a grant and a few spends each)")
+	printDemoPlans(w, "    ", d.Plans)
 	for _, p := range d.Plans {
-		what := fmt.Sprintf("%d refills and %d spends seeded", p.Refills, p.Spends)
-		if p.Existed {
-			what = "seeded before, left as it is"
+		if p.Skipped == "" {
+			fmt.Fprintf(w, "  try: creditkit report revenue --from %s --to %s\n", p.Since.Format(time.DateOnly),
+				d.Now.AddDate(0, 0, 1).Format(time.DateOnly))
+			break
 		}
-		fmt.Fprintf(w, "    %-6s on %-5s since %s: %s\n", p.Customer, p.Plan, p.Since.Format(time.DateOnly), what)
 	}
-	if len(d.Plans) > 0 {
-		fmt.Fprintf(w, "  try: creditkit report revenue --from %s --to %s\n", d.Plans[0].Since.Format(time.DateOnly),
-			d.Now.AddDate(0, 0, 1).Format(time.DateOnly))
+}
+
+// printDemoPlans prints a line per plan customer of the demo.
+func printDemoPlans(w io.Writer, indent string, plans []demoSeeded) {
+	for _, p := range plans {
+		switch {
+		case p.Skipped != "":
+			fmt.Fprintf(w, "%s%-6s on %-5s not seeded: %s\n", indent, p.Customer, p.Plan, p.Skipped)
+		case p.Existed:
+			fmt.Fprintf(w, "%s%-6s on %-5s since %s: seeded before, left as it is\n", indent, p.Customer, p.Plan, p.Since.Format(time.DateOnly))
+		default:
+			fmt.Fprintf(w, "%s%-6s on %-5s since %s: %d refills and %d spends seeded\n", indent, p.Customer, p.Plan,
+				p.Since.Format(time.DateOnly), p.Refills, p.Spends)
+		}
 	}
 }

@@ -197,3 +197,45 @@ func TestSeedPlanHistoryIsFast(t *testing.T) {
 		t.Fatalf("second seeding = %+v, %v; want both existing", again, err)
 	}
 }
+
+// TestDemoCommandSeedsPlanCustomers: creditkit demo seeds the same plan
+// customers as serve --demo, once per database, and skips them on a
+// config whose plans are not the example's.
+func TestDemoCommandSeedsPlanCustomers(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	clock := creditkit.NewManualClock(time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC))
+	for i, want := range []bool{false, true} {
+		r := runMain(t, &Main{Dir: dir, Clock: clock}, "--json", "demo")
+		var out demoJSON
+		if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || r.code != ExitOK {
+			t.Fatalf("demo %d: exit %d, %v\n%s%s", i, r.code, err, r.stdout, r.stderr)
+		}
+		if len(out.Plans) != 2 || out.Plans[0].Customer != "frida" || out.Plans[1].Customer != "priya" ||
+			out.Plans[0].Existed != want || out.Plans[1].Existed != want {
+			t.Fatalf("demo %d plans = %+v, want frida and priya, existing: %v", i, out.Plans, want)
+		}
+		if !want && (out.Plans[1].Refills != 4 || out.Plans[1].Spends != 15) {
+			t.Fatalf("demo %d: priya = %+v, want 4 refills and 15 spends", i, out.Plans[1])
+		}
+		clock.Advance(time.Minute)
+	}
+	r := runMain(t, &Main{Dir: dir, Clock: clock}, "demo")
+	if !strings.Contains(r.stdout, "priya  on pro   since 2026-08-21: seeded before, left as it is") {
+		t.Fatalf("demo's human output:\n%s", r.stdout)
+	}
+	var bal creditkit.Balance
+	r = runMain(t, &Main{Dir: dir, Clock: clock}, "--json", "balance", "priya")
+	if err := json.Unmarshal([]byte(r.stdout), &bal); err != nil || bal.Available != 11280 {
+		t.Fatalf("priya after three demos: %+v %v %s", bal, err, r.stderr)
+	}
+
+	// A config of one's own, without the example's plans: the plan
+	// customers are skipped, the rest of the demo runs.
+	b := setup(t)
+	var out demoJSON
+	b.okJSON(t, &out, "demo")
+	if len(out.Plans) != 2 || !strings.Contains(out.Plans[0].Skipped, "no plan free") || out.Balance == nil {
+		t.Fatalf("demo on a config without plans: %+v", out)
+	}
+}
