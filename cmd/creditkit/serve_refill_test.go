@@ -174,8 +174,16 @@ func TestThreeServeProcessesRefillOncePerPeriod(t *testing.T) {
 		boundaries[k] = every.Boundary(anchor, k)
 	}
 
-	// Jump three periods (and an hour) at once, in every process.
+	// Jump three periods (and an hour) at once, in every process; each
+	// tells its time in the balances it answers.
 	setOffset(time.Until(boundaries[3].Add(time.Hour)).Round(time.Second))
+	for i, base := range bases {
+		status, bal, err := call(client, "GET", base+"/v1/customers/cust/balance", key.Secret, nil)
+		at, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(bal["at"]))
+		if err != nil || status != 200 || at.Before(boundaries[3]) {
+			t.Fatalf("serve %d after the jump: %d %v %v, want its time past %s", i, status, bal, err, boundaries[3])
+		}
+	}
 
 	// Wait, asking each process in turn, until the three refills are in
 	// the ledger and every credits.granted event reached the receiver.
@@ -227,6 +235,9 @@ func TestThreeServeProcessesRefillOncePerPeriod(t *testing.T) {
 	for k, e := range es {
 		if !e.At.Equal(boundaries[k]) || e.Amount != 1000 {
 			t.Errorf("refill %d: %+d at %s, want +1000 at %s", k, e.Amount, e.At, boundaries[k])
+		}
+		if k > 0 && e.Actor != "scheduler" {
+			t.Errorf("refill %d was written by %q, want a scheduler", k, e.Actor)
 		}
 	}
 	grants, err := l.Grants(ctx, "cust", nil)
