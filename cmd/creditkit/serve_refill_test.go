@@ -36,8 +36,11 @@ const refillConfig = testConfig + `plans:
 // clock of all three three months ahead at once: each missed period is
 // refilled exactly once, in order, stamped at its own boundary, with one
 // credits.granted event each, delivered once.
+//
+// It does not run in parallel with the package's other tests: its three
+// processes would crowd TestThreeServeProcessesShareTheScheduler's, whose
+// grants expire a few seconds after it starts them.
 func TestThreeServeProcessesRefillOncePerPeriod(t *testing.T) {
-	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	b := setup(t)
