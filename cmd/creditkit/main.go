@@ -134,6 +134,7 @@ func (m *Main) Run(ctx context.Context, args []string) (exitCode int) {
 		dir:         m.Dir,
 		openTimeout: m.OpenTimeout,
 		clock:       m.Clock,
+		getenv:      getenv,
 		ready:       m.Ready,
 		logger:      slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 	}

@@ -31,12 +31,18 @@ type ServeCmd struct {
 	Grace          time.Duration `name:"grace" default:"30s" help:"On SIGTERM, how long requests in flight may take to finish."`
 	AllowPrivate   bool          `name:"allow-private-webhooks" help:"Let webhook endpoints be on loopback, private and link-local addresses (local development only; implied by --demo)."`
 	KeyCacheTTL    time.Duration `name:"key-cache-ttl" default:"2s" help:"How long an API key lookup is remembered; a revoked key stops working within it. 0 disables the cache."`
+	// TestClockFile is for tests only (see testclock.go): hidden, and
+	// refused unless the environment opts in.
+	TestClockFile string `name:"test-clock-file" hidden:"" help:"For tests only: a file holding an offset added to the clock, re-read on every reading."`
 }
 
 // Run serves until the process is told to stop, then shuts down in order:
 // the listener closes and requests in flight finish, the scheduler ends
 // its round, and the ledger commits what it has queued.
 func (c *ServeCmd) Run(s *session) error {
+	if err := c.useTestClock(s); err != nil {
+		return err
+	}
 	if c.Grace <= 0 {
 		c.Grace = 30 * time.Second
 	}
@@ -45,6 +51,9 @@ func (c *ServeCmd) Run(s *session) error {
 		return err
 	}
 	logger := s.serverLogger(c.LogFormat)
+	if c.TestClockFile != "" {
+		logger.Warn("the clock is a test clock: its time is moved by the offset in --test-clock-file", "file", c.TestClockFile, "now", s.clock.Now())
+	}
 	// The demo is a local playground: its webhooks may go to a receiver on
 	// this machine.
 	allowPrivate := c.AllowPrivate || c.Demo
@@ -76,9 +85,9 @@ func (c *ServeCmd) Run(s *session) error {
 		if err != nil {
 			return err
 		}
-		var adminKey string
+		var demo *demoSeed
 		if c.Demo {
-			if adminKey, err = seedDemo(s.ctx, l, st); err != nil {
+			if demo, err = seedDemo(s.ctx, l, st); err != nil {
 				return fmt.Errorf("seed the demo: %w", err)
 			}
 		}
@@ -90,9 +99,8 @@ func (c *ServeCmd) Run(s *session) error {
 		fmt.Fprintf(s.stdout, "creditkit serving %s on %s\n", s.redactedDB(), base)
 		fmt.Fprintf(s.stdout, "  %s\n", s.configSource())
 		fmt.Fprintf(s.stdout, "  API docs: %s/docs   OpenAPI: %s/openapi.json   metrics: %s/metrics\n", base, base, base)
-		if adminKey != "" {
-			fmt.Fprintf(s.stdout, "  admin API key (demo): %s\n", adminKey)
-			fmt.Fprintf(s.stdout, "  try: curl -H 'Authorization: Bearer %s' %s/v1/customers/alice/balance\n", adminKey, base)
+		if demo != nil {
+			demo.print(s.stdout, base)
 		}
 		logger.Info("serving", "addr", ln.Addr().String(), "db", s.redactedDB(), "config", cmp.Or(s.cfg.Path, "none"), "scheduler", !c.NoScheduler)
 		logStartupCheck(s.ctx, logger, l, wal)
@@ -165,8 +173,14 @@ func parseBackoff(v string) ([]time.Duration, error) {
 }
 
 // seedDemo gives the demo customers some history (once: the writes carry
-// idempotency keys) and creates an admin key, returning its secret.
-func seedDemo(ctx context.Context, l *creditkit.Ledger, st store.ServerStore) (string, error) {
+// idempotency keys, and the plan customers are seeded only when they do
+// not exist yet) and creates an admin key. The plan customers come first:
+// their history lies in the past (see seedPlanHistory).
+func seedDemo(ctx context.Context, l *creditkit.Ledger, st store.ServerStore) (*demoSeed, error) {
+	plans, err := seedPlanHistory(ctx, l)
+	if err != nil {
+		return nil, err
+	}
 	type spend struct {
 		op     string
 		params creditkit.Params
@@ -185,15 +199,18 @@ func seedDemo(ctx context.Context, l *creditkit.Ledger, st store.ServerStore) (s
 	for _, sd := range seeds {
 		if _, err := l.Grant(ctx, sd.customer, sd.grant, &creditkit.GrantOpts{Reason: sd.reason, ExpiresIn: sd.expires,
 			IdempotencyKey: "demo-grant-" + sd.customer, Actor: "demo"}); err != nil {
-			return "", err
+			return nil, err
 		}
 		for i, sp := range sd.spends {
 			if _, err := l.Spend(ctx, sd.customer, sp.op, sp.params, &creditkit.SpendOpts{
 				IdempotencyKey: fmt.Sprintf("demo-spend-%s-%d", sd.customer, i), Actor: "demo"}); err != nil {
-				return "", err
+				return nil, err
 			}
 		}
 	}
 	_, secret, err := auth.CreateKey(ctx, st, "demo "+l.Now().Format(time.RFC3339), store.ScopeAdmin, l.Now())
-	return secret, err
+	if err != nil {
+		return nil, err
+	}
+	return &demoSeed{AdminKey: secret, Plans: plans, Now: l.Now()}, nil
 }

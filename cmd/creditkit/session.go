@@ -33,6 +33,7 @@ type session struct {
 	dir         string
 	openTimeout time.Duration
 	clock       creditkit.Clock
+	getenv      func(string) string
 	ready       chan<- string
 	logger      *slog.Logger
 
