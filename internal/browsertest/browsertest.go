@@ -135,9 +135,10 @@ func (b *Browser) Requested() []string {
 	return append([]string(nil), b.requested...)
 }
 
-// Screenshot saves a full-page PNG of the tab to path.
+// Screenshot saves a full-page PNG of the tab to path (quality 100 is
+// what makes chromedp capture PNG rather than JPEG).
 func (b *Browser) Screenshot(path string) error {
-	png, err := chromedp.Run(b.Ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(b.Ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		return fmt.Errorf("screenshot %s: %w", path, err)
 	}
