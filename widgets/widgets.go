@@ -15,6 +15,7 @@ package widgets
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"embed"
@@ -188,19 +189,17 @@ func (h *handler) config(w http.ResponseWriter, r *http.Request) {
 		d := cfg.DefaultCurrency()
 		out.Currencies = append(out.Currencies, currencyOut{Name: d.Name, Decimals: d.Decimals})
 	}
-	names := make([]string, 0, len(cfg.Packs))
-	for name := range cfg.Packs {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		p := cfg.Packs[name]
+	for name, p := range cfg.Packs {
 		cur := p.Currency
 		if cur == "" {
 			cur = cfg.DefaultCurrency().Name
 		}
 		out.Packs = append(out.Packs, packOut{Name: name, Gives: p.Gives, Currency: cur, PriceMinor: p.PriceCents, PriceCurrency: p.PriceCurrency})
 	}
+	// Cheapest first, as a price list reads.
+	slices.SortFunc(out.Packs, func(a, b packOut) int {
+		return cmp.Or(cmp.Compare(a.PriceMinor, b.PriceMinor), cmp.Compare(a.Name, b.Name))
+	})
 	hd := w.Header()
 	hd.Set("Content-Type", "application/json")
 	hd.Set("Cache-Control", "public, max-age=60")

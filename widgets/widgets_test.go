@@ -221,14 +221,19 @@ func clean(t *testing.T, br *browsertest.Browser, origins ...string) {
 	}
 }
 
-// screenshot saves the page to docs/img/name when CREDITKIT_SCREENSHOTS=1.
-func screenshot(t *testing.T, br *browsertest.Browser, name string) {
+// screenshot saves the page, or the element matched by selector, to
+// docs/img/name as a PNG when CREDITKIT_SCREENSHOTS=1.
+func screenshot(t *testing.T, br *browsertest.Browser, name, selector string) {
 	t.Helper()
 	if os.Getenv(EnvScreenshots) != "1" {
 		return
 	}
 	// Quality 100 makes a PNG; browsertest's Screenshot writes a JPEG.
-	png, err := chromedp.Run(br.Ctx, chromedp.FullScreenshot(100))
+	action := chromedp.FullScreenshot(100)
+	if selector != "" {
+		action = chromedp.ScreenshotScale(chromedp.CSS(selector), 2)
+	}
+	png, err := chromedp.Run(br.Ctx, action)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +354,17 @@ func TestWidgetsShowTheCustomersNumbers(t *testing.T) {
 
 		clean(t, br, b.base)
 		if strings.HasSuffix(t.Name(), "sqlite") {
-			screenshot(t, br, "widgets-demo.png")
+			screenshot(t, br, "widgets-demo.png", "")
+			// The demo's own controls: French labels, the dark theme
+			// (custom properties only).
+			if err := chromedp.Do(br.Ctx, chromedp.SetValue(chromedp.ID("lang"), "fr"), chromedp.SetValue(chromedp.ID("theme"), "dark"),
+				chromedp.Evaluate[chromedp.Void](`["lang", "theme"].forEach(function (id) { document.getElementById(id).dispatchEvent(new Event("change")); })`)); err != nil {
+				t.Fatal(err)
+			}
+			if got := eval[string](t, br, `document.querySelector("creditkit-history").shadowRoot.querySelector("h2").textContent`); got != "Historique" {
+				t.Errorf("the demo's language switch left the history titled %q", got)
+			}
+			screenshot(t, br, "widgets-demo-dark.png", "")
 		}
 	})
 }
@@ -541,22 +556,20 @@ func TestWidgetTopUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitStates(t, br, "#widgets > *", "loaded")
-	screenshot(t, br, "widgets-balance.png")
 	if err := chromedp.Do(br.Ctx, chromedp.Evaluate[chromedp.Void](`document.querySelector("creditkit-balance").shadowRoot.querySelector(".topup").click()`)); err != nil {
 		t.Fatal(err)
 	}
 	packs := eval[[]string](t, br, `Array.from(document.querySelector("creditkit-balance").shadowRoot.querySelectorAll("[data-pack]")).map(function (b) { return b.dataset.pack + ": " + b.textContent; })`)
-	if len(packs) != 2 || packs[0] != "large: large: 10,000 for $399.00" || packs[1] != "starter: starter: 1,000 for $49.00" {
+	if len(packs) != 2 || packs[0] != "starter: starter: 1,000 for $49.00" || packs[1] != "large: large: 10,000 for $399.00" {
 		t.Fatalf("packs offered %q", packs)
 	}
-	if err := chromedp.Do(br.Ctx, chromedp.Evaluate[chromedp.Void](`document.querySelector("creditkit-balance").shadowRoot.querySelector('[data-pack="starter"]').click()`)); err != nil {
+	screenshot(t, br, "widgets-topup.png", "creditkit-balance")
+	if _, err := chromedp.Run(br.Ctx, chromedp.WaitEvent(page.LoadEventFired, nil,
+		chromedp.Evaluate[chromedp.Void](`document.querySelector("creditkit-balance").shadowRoot.querySelector('[data-pack="starter"]').click()`))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chromedp.Run(br.Ctx, chromedp.Poll[bool](`location.pathname === "/checkout"`, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
-		t.Fatal(err)
-	}
-	got := eval[string](t, br, `location.search + " " + sessionStorage.getItem("topup")`)
-	if got != "?pack=starter&who=alice starter" {
+	got := eval[string](t, br, `location.pathname + location.search + " " + sessionStorage.getItem("topup")`)
+	if got != "/checkout?pack=starter&who=alice starter" {
 		t.Errorf("checkout page reached with %q, want pack=starter for alice and the event seen first", got)
 	}
 	clean(t, br, host.URL, b.base)
@@ -614,7 +627,7 @@ func hostPage(t *testing.T, api, token, customer, checkoutURL string) *httptest.
 		w.Header().Set("Content-Security-Policy", csp)
 		attrs := fmt.Sprintf(`customer="%s" token="%s"`, customer, token)
 		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>app</title>
-<script src="/app.js"></script>
+<link rel="stylesheet" href="/app.css"><script src="/app.js"></script>
 <script src="%s/widgets.js" defer></script></head><body>
 <div id="widgets">
 <creditkit-balance %s checkout-url="%s"></creditkit-balance>
@@ -629,6 +642,12 @@ func hostPage(t *testing.T, api, token, customer, checkoutURL string) *httptest.
 		fmt.Fprint(w, `window.errorStatuses = [];
 document.addEventListener("creditkit-error", function (e) { window.errorStatuses.push(e.detail.status); });
 document.addEventListener("creditkit-topup", function (e) { sessionStorage.setItem("topup", e.detail.pack); });`)
+	})
+	mux.HandleFunc("GET /app.css", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/css")
+		fmt.Fprint(w, `body { font-family: sans-serif; margin: 16px; }
+#widgets { display: grid; gap: 12px; }
+creditkit-balance, creditkit-utilization { max-width: 360px; }`)
 	})
 	mux.HandleFunc("GET /checkout", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
