@@ -37,9 +37,9 @@ type corsPolicy struct {
 
 // AllowWidgetOrigins lets pages on origins (such as "https://app.example.com",
 // or "*" for any) read, from a browser, the endpoints a customer token may
-// call: GET only, with the Authorization header, never with cookies. Call it
-// after New and before serving; an empty list turns CORS off, which is the
-// default. It returns an error naming an origin that is not a scheme, a host
+// call: GET only, with the Authorization header, never with cookies. It
+// takes effect at once, for the routes registered so far; an empty list
+// turns CORS off, which is the default. It returns an error naming an origin that is not a scheme, a host
 // and an optional port.
 func (s *Server) AllowWidgetOrigins(origins []string) error {
 	p := &corsPolicy{routes: http.NewServeMux()}
@@ -59,7 +59,7 @@ func (s *Server) AllowWidgetOrigins(origins []string) error {
 		p.origins = append(p.origins, norm)
 	}
 	if !p.any && len(p.origins) == 0 {
-		s.cors = nil
+		s.cors.Store(nil)
 		return nil
 	}
 	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
@@ -70,7 +70,7 @@ func (s *Server) AllowWidgetOrigins(origins []string) error {
 			}
 		}
 	}
-	s.cors = p
+	s.cors.Store(p)
 	return nil
 }
 
@@ -102,7 +102,7 @@ func (p *corsPolicy) matches(r *http.Request) bool {
 // origin may read, on the customer-token routes only.
 func (s *Server) withCORS(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := s.cors
+		p := s.cors.Load()
 		origin := r.Header.Get("Origin")
 		if p == nil || origin == "" || !p.matches(r) {
 			next.ServeHTTP(w, r)

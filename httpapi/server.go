@@ -86,7 +86,7 @@ type Server struct {
 	ids      creditkit.IDGenerator
 	// allowPrivateWebhooks is Options.AllowPrivateWebhooks.
 	allowPrivateWebhooks bool
-	cors                 *corsPolicy // see AllowWidgetOrigins
+	cors                 atomic.Pointer[corsPolicy] // see AllowWidgetOrigins
 }
 
 // New builds the server on a ledger and the server store of Options (by
