@@ -45,7 +45,7 @@ const ConfigPath = "/widgets/config.json"
 // DemoCSP is the Content-Security-Policy of the demo page: scripts, styles
 // and API calls from this server only, no inline script or style, no
 // frames, no forms posted anywhere.
-const DemoCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+const DemoCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; " +
 	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // Options configure the widgets' handlers. Nil means defaults.

@@ -327,9 +327,15 @@
 
   function serverConfig(base) {
     if (!configs[base]) {
+      // A failure formats with no decimals and offers no top-up, this time;
+      // the next load asks again.
+      var forget = function () {
+        delete configs[base];
+        return {};
+      };
       configs[base] = fetch(base + "/widgets/config.json", { credentials: "omit", mode: "cors" })
-        .then(function (res) { return res.ok ? res.json() : {}; })
-        .catch(function () { return {}; });
+        .then(function (res) { return res.ok ? res.json() : forget(); })
+        .catch(forget);
     }
     return configs[base];
   }
@@ -775,6 +781,10 @@
         var u = new URL(url, window.location.href);
         u.searchParams.set("pack", pack.name);
         target = u.href;
+      }
+      if (target && !/^https?:$/.test(new URL(target, window.location.href).protocol)) {
+        console.warn("creditkit: checkout-url must be an http(s) URL, not " + url);
+        target = "";
       }
       var go = this.emit("creditkit-topup", { customer: this.customer, pack: pack.name, gives: pack.gives, currency: pack.currency,
         price_minor: pack.price_minor, price_currency: pack.price_currency, url: target || null });
