@@ -457,6 +457,34 @@ func TestWidgetsLoadingThenLoadedAndEmpty(t *testing.T) {
 	}
 	waitStates(t, br, "#fresh", "loaded")
 
+	// A history page of 2 entries, then 2 more with "Show more".
+	add("paged", "creditkit-history", "alice", b.token("alice"))
+	if err := chromedp.Do(br.Ctx, chromedp.Evaluate[chromedp.Void](`document.querySelector("#paged").setAttribute("limit", "2")`)); err != nil {
+		t.Fatal(err)
+	}
+	rowsJS := `document.querySelector("#paged").shadowRoot.querySelectorAll("tr[data-entry]").length`
+	if _, err := chromedp.Run(br.Ctx, chromedp.Poll[bool](rowsJS+` === 2 && document.querySelector("#paged").getAttribute("state") === "loaded"`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(br.Ctx, chromedp.Evaluate[chromedp.Void](`document.querySelector("#paged").shadowRoot.querySelector(".more").click()`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(br.Ctx, chromedp.Poll[bool](rowsJS+` === 4`)); err != nil {
+		t.Fatalf("Show more did not add two entries: %v", err)
+	}
+	entries, err := b.l.History(context.Background(), "alice", &creditkit.HistoryFilter{Newest: true, Limit: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := eval[[]string](t, br, `Array.from(document.querySelector("#paged").shadowRoot.querySelectorAll("tr[data-entry]")).map(function (r) { return r.dataset.entry; })`)
+	var want []string
+	for _, e := range entries {
+		want = append(want, e.ID)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("two pages of history %q, the ledger %q", got, want)
+	}
+
 	for _, customer := range []string{"nobody", "dave"} { // never written; created with nothing
 		tok := b.token(customer)
 		for _, tag := range tags {
