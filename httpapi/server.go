@@ -86,6 +86,7 @@ type Server struct {
 	ids      creditkit.IDGenerator
 	// allowPrivateWebhooks is Options.AllowPrivateWebhooks.
 	allowPrivateWebhooks bool
+	cors                 atomic.Pointer[corsPolicy] // see AllowWidgetOrigins
 }
 
 // New builds the server on a ledger and the server store of Options (by
@@ -167,7 +168,7 @@ func New(ctx context.Context, l *creditkit.Ledger, opts *Options) (*Server, erro
 		p.RequestID = requestID(r.Context())
 		writeJSON(w, p.Status, p)
 	})
-	s.handler = s.observe(mux)
+	s.handler = s.observe(s.withCORS(mux))
 	return s, nil
 }
 

@@ -321,6 +321,7 @@ func (d *demoSeed) print(w io.Writer, base string) {
 	fmt.Fprintf(w, "  admin API key (demo): %s\n", d.AdminKey)
 	fmt.Fprintf(w, "  try: curl -H 'Authorization: Bearer %s' %s/v1/customers/alice/balance\n", d.AdminKey, base)
 	fmt.Fprintln(w, "  demo customers: alice, bob and carol (a grant and a few spends each)")
+	fmt.Fprintf(w, "  customer widgets, as alice sees them: %s/widgets/demo\n", base)
 	printDemoPlans(w, "    ", d.Plans)
 	for _, p := range d.Plans {
 		if p.Skipped == "" {

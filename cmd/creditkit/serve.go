@@ -31,6 +31,7 @@ type ServeCmd struct {
 	Grace          time.Duration `name:"grace" default:"30s" help:"On SIGTERM, how long requests in flight may take to finish."`
 	AllowPrivate   bool          `name:"allow-private-webhooks" help:"Let webhook endpoints be on loopback, private and link-local addresses (local development only; implied by --demo)."`
 	KeyCacheTTL    time.Duration `name:"key-cache-ttl" default:"2s" help:"How long an API key lookup is remembered; a revoked key stops working within it. 0 disables the cache."`
+	WidgetOrigins  string        `name:"widget-origins" default:"*" envvar:"CREDITKIT_WIDGET_ORIGINS" help:"Origins whose pages may read the customer-token endpoints from a browser (CORS, GET only, no cookies), comma separated; * for any, none for no cross-origin reads (env CREDITKIT_WIDGET_ORIGINS)."`
 	// TestClockFile is for tests only (see testclock.go): hidden, and
 	// refused unless the environment opts in.
 	TestClockFile string `name:"test-clock-file" hidden:"" help:"For tests only: a file holding an offset added to the clock, re-read on every reading."`
@@ -83,6 +84,9 @@ func (c *ServeCmd) Run(s *session) error {
 		srv, err := httpapi.New(s.ctx, l, &httpapi.Options{Logger: logger, Registry: reg, ServerStore: st,
 			AllowPrivateWebhooks: allowPrivate, KeyCacheTTL: keyCache})
 		if err != nil {
+			return err
+		}
+		if err := c.mountWidgets(srv, l, st, logger); err != nil {
 			return err
 		}
 		var demo *demoSeed
