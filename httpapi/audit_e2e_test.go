@@ -1,15 +1,21 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/creditkit/creditkit"
 	"github.com/creditkit/creditkit/audit"
 	"github.com/creditkit/creditkit/httpapi"
+	"github.com/creditkit/creditkit/store"
 )
 
 // keyIDs maps the env's key names ("test admin", ...) to their IDs.
@@ -273,4 +279,78 @@ func TestEveryAPIWriteCarriesTheActor(t *testing.T) {
 			t.Errorf("subscription.change rows = %d, want 2", got)
 		}
 	})
+}
+
+// failingAuditStore is a server store whose audit inserts fail, as on a
+// full disk.
+type failingAuditStore struct{ store.ServerStore }
+
+func (failingAuditStore) AppendAudit(context.Context, *store.AuditRow) error {
+	return errors.New("disk full")
+}
+
+func (f failingAuditStore) AuditRows(ctx context.Context, q store.AuditQuery) ([]*store.AuditRow, error) {
+	return f.ServerStore.(store.AuditStore).AuditRows(ctx, q)
+}
+
+// TestAuditFailureKeepsTheWrite: when the audit row cannot be written, the
+// grant stands, is answered as usual and is applied once (its replay moves
+// nothing); the failure is logged at error level with the row's fields and
+// counted in creditkit_audit_failures_total.
+func TestAuditFailureKeepsTheWrite(t *testing.T) {
+	ctx := context.Background()
+	l, err := creditkit.Open(ctx, storeURLs(t)["sqlite"](t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var logs bytes.Buffer
+	reg := httpapi.NewRegistry()
+	srv, err := httpapi.New(ctx, l, &httpapi.Options{ServerStore: failingAuditStore{l.Store().(store.ServerStore)}, Registry: reg,
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err := httpapi.CreateKey(ctx, l.Store().(store.ServerStore), "ops", store.ScopeAdmin, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	c, err := httpapi.NewClient(hs.URL, secret, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first string
+	for range 2 {
+		g, err := c.Grant(ctx, "alice", 100, &creditkit.GrantOpts{IdempotencyKey: "g-1", Description: "goodwill"})
+		if err != nil {
+			t.Fatalf("grant with a failing audit log: %v", err)
+		}
+		if first == "" {
+			first = g.ID
+		} else if g.ID != first {
+			t.Fatalf("the replay made grant %s, want %s", g.ID, first)
+		}
+	}
+	if b, err := l.Balance(ctx, "alice", nil); err != nil || b.Available != 100 {
+		t.Fatalf("balance = %+v, %v; want 100, applied once", b, err)
+	}
+	if !strings.Contains(logs.String(), `"msg":"audit log: a row was not written; its fields follow"`) ||
+		!strings.Contains(logs.String(), `"action":"grant.create"`) || !strings.Contains(logs.String(), `"reason":"goodwill"`) {
+		t.Errorf("no error log with the lost row's fields:\n%s", logs.String())
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	failures := -1.0
+	for _, mf := range mfs {
+		if mf.GetName() == "creditkit_audit_failures_total" {
+			failures = mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	if failures != 2 {
+		t.Errorf("creditkit_audit_failures_total = %v, want 2", failures)
+	}
 }
