@@ -228,8 +228,13 @@ func (s *Server) writeAudit(ac *auditContext, action string, status int) {
 	} else if json.Unmarshal(ac.out.Bytes(), &resp) != nil {
 		resp = nil
 	}
-	if r.Target == "" {
-		r.Target = stringField(resp, "id")
+	// The target: the path's object, else the answer's id (what was
+	// created), else what the request names (a customer's id, a
+	// transfer's receiver).
+	for _, t := range []string{stringField(resp, "id"), stringField(req, "id"), stringField(req, "to")} {
+		if r.Target == "" {
+			r.Target = t
+		}
 	}
 	for _, c := range []string{stringField(resp, "customer"), stringField(req, "customer"), stringField(req, "from")} {
 		if r.Customer == "" {

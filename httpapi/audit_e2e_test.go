@@ -354,3 +354,31 @@ func TestAuditFailureKeepsTheWrite(t *testing.T) {
 		t.Errorf("creditkit_audit_failures_total = %v, want 2", failures)
 	}
 }
+
+// TestAuditTargets: without an object in the path, the target is what was
+// created, else what the request names; a customer action concerns that
+// customer even when it fails.
+func TestAuditTargets(t *testing.T) {
+	e := newEnv(t, storeURLs(t)["sqlite"](t), nil)
+	e.must(201, "POST", "/v1/customers", e.admin, map[string]any{"id": "fay", "name": "Fay"})
+	e.must(409, "POST", "/v1/customers", e.admin, map[string]any{"id": "fay"})
+	e.must(201, "POST", "/v1/customers/fay/grants", e.admin, map[string]any{"amount": 10})
+	e.must(200, "POST", "/v1/transfers", e.admin, map[string]any{"from": "fay", "to": "gus", "amount": 4})
+	rows := e.auditList("").list
+	want := []struct{ action, customer, target, outcome string }{
+		{"credits.transfer", "fay", "gus", "ok"},
+		{"grant.create", "fay", "", "ok"}, // the grant's id, checked below
+		{"customer.create", "fay", "fay", "customer_exists"},
+		{"customer.create", "fay", "fay", "ok"},
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("rows = %v", rows)
+	}
+	for i, w := range want {
+		r := rows[i].(map[string]any)
+		if str(r, "action") != w.action || str(r, "customer") != w.customer || str(r, "outcome") != w.outcome ||
+			(w.target != "" && str(r, "target") != w.target) || str(r, "target") == "" {
+			t.Errorf("row %d = %v, want %+v", i, r, w)
+		}
+	}
+}
