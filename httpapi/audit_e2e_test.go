@@ -106,6 +106,9 @@ func TestAuditRecordsAdminWrites(t *testing.T) {
 		if details["idempotency_key"] != "g-1" || details["status"] != float64(201) || req["amount"] != float64(100) {
 			t.Errorf("grant details = %v: want the idempotency key, status 201 and the request's amount", details)
 		}
+		if d, _ := rows[2].(map[string]any)["details"].(map[string]any); d["result_id"] != str(v.body, "id") {
+			t.Errorf("void details = %v: want result_id, the void's entry %s", d, str(v.body, "id"))
+		}
 		if d, _ := rows[1].(map[string]any)["details"].(map[string]any); d["error"] == "" || d["status"] != float64(404) {
 			t.Errorf("failed void details = %v: want the error and status 404", d)
 		}
