@@ -212,9 +212,12 @@ func (s *Server) writeAudit(ac *auditContext, action string, status int) {
 	if ac.in.truncated {
 		details["request_truncated"] = true
 	} else if ac.in.buf.Len() > 0 && json.Unmarshal(ac.in.buf.Bytes(), &req) == nil && req != nil {
-		r.Reason = stringField(req, "reason")
+		// A description is the caller's words; a grant's reason is its
+		// ledger category (signup_bonus), a void's or a correction's is
+		// the why.
+		r.Reason = stringField(req, "description")
 		if r.Reason == "" {
-			r.Reason = stringField(req, "description")
+			r.Reason = stringField(req, "reason")
 		}
 		details["request"] = redact(req)
 	}

@@ -365,7 +365,7 @@ func TestAuditTargets(t *testing.T) {
 	e := newEnv(t, storeURLs(t)["sqlite"](t), nil)
 	e.must(201, "POST", "/v1/customers", e.admin, map[string]any{"id": "fay", "name": "Fay"})
 	e.must(409, "POST", "/v1/customers", e.admin, map[string]any{"id": "fay"})
-	e.must(201, "POST", "/v1/customers/fay/grants", e.admin, map[string]any{"amount": 10})
+	e.must(201, "POST", "/v1/customers/fay/grants", e.admin, map[string]any{"amount": 10, "reason": "pack", "description": "bought by phone"})
 	e.must(200, "POST", "/v1/transfers", e.admin, map[string]any{"from": "fay", "to": "gus", "amount": 4})
 	rows := e.auditList("").list
 	want := []struct{ action, customer, target, outcome string }{
@@ -383,5 +383,9 @@ func TestAuditTargets(t *testing.T) {
 			(w.target != "" && str(r, "target") != w.target) || str(r, "target") == "" {
 			t.Errorf("row %d = %v, want %+v", i, r, w)
 		}
+	}
+	// A grant's reason is its ledger category; its description says why.
+	if r := rows[1].(map[string]any); str(r, "reason") != "bought by phone" {
+		t.Errorf("grant row reason = %q, want its description", str(r, "reason"))
 	}
 }
