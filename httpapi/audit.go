@@ -113,6 +113,11 @@ func newAuditor(l *creditkit.Ledger, st store.ServerStore, reg prometheus.Regist
 // when the store keeps none.
 func (s *Server) AuditLog() *audit.Log { return s.audit.log }
 
+// RequestID returns the request ID (the X-Request-Id answered) of the
+// request ctx belongs to, or "": handlers mounted beside the API (Mount)
+// put it in the audit records they write.
+func RequestID(ctx context.Context) string { return requestID(ctx) }
+
 // maxAuditCapture bounds how much of a request body an audit row keeps.
 const maxAuditCapture = 16 << 10
 
