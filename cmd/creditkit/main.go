@@ -137,6 +137,7 @@ func (m *Main) Run(ctx context.Context, args []string) (exitCode int) {
 		getenv:      getenv,
 		ready:       m.Ready,
 		logger:      slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		command:     commandOf(kctx),
 	}
 	if s.openTimeout <= 0 {
 		s.openTimeout = DefaultOpenTimeout
