@@ -40,7 +40,7 @@ func TestEntryDecodesTheOldShape(t *testing.T) {
 }
 
 func TestEntryTypesAreClosed(t *testing.T) {
-	want := []EntryType{"grant", "charge", "expiration", "void", "transfer", "reversal", "adjustment", "repayment", "overage_settlement"}
+	want := []EntryType{"grant", "charge", "expiration", "void", "transfer", "reversal", "adjustment", "repayment", "overage_settlement", "refund"}
 	got := EntryTypes()
 	if len(got) != len(want) {
 		t.Fatalf("EntryTypes() = %v, want %v", got, want)
