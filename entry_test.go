@@ -50,7 +50,7 @@ func TestEntryTypesAreClosed(t *testing.T) {
 			t.Fatalf("EntryTypes() = %v, want %v", got, want)
 		}
 	}
-	for _, bad := range []EntryType{"", "Grant", "refund"} {
+	for _, bad := range []EntryType{"", "Grant", "refunds"} {
 		if bad.Valid() {
 			t.Errorf("%q is valid", bad)
 		}
