@@ -399,3 +399,43 @@ func TestRefundDebtConfig(t *testing.T) {
 		t.Fatalf("Validate: %v", err)
 	}
 }
+
+// TestRevenueRefundsAreNegativeSales: a starter pack (1000 credits, 10
+// USD) half spent, then refunded a quarter and then in full: the report
+// shows the clawed-back credits as negative sales at the pack's cost
+// basis (and again, positive, on the refunds line), the spent half as
+// recognized, and reconciles. The 500 credits recorded as debt carry no
+// value.
+func TestRevenueRefundsAreNegativeSales(t *testing.T) {
+	t.Parallel()
+	onBothStoresWith(t, purchaseConfig, purchaseStart, func(t *testing.T, l *Ledger, clock *ManualClock) {
+		ctx := context.Background()
+		buy(t, l, "rev", "starter", "r1")
+		debit(t, l, "rev", 500)
+		clock.Advance(time.Hour)
+		refund(t, l, "r1", 250, "re_1")
+		mid := clock.Now().Add(time.Minute)
+		clock.Advance(time.Hour)
+		refund(t, l, "r1", 1000, "re_2")
+		end := clock.Now().Add(time.Minute)
+		report := func(from, to time.Time) *MoneyRevenue {
+			rep, err := l.Revenue(ctx, &RevenueOpts{From: from, To: to})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkReconciles(t, "refunds", rep)
+			return moneyOf(rep, "USD")
+		}
+		c := map[string]Amount{"credits": 250}
+		first := report(purchaseStart.Add(-time.Minute), mid)
+		wantLine(t, "sold", first.Sold, "7.50", "7.5", map[string]Amount{"credits": 750})
+		wantLine(t, "refunds", first.Refunds, "2.50", "2.5", c)
+		wantLine(t, "recognized", first.Recognized, "5.00", "5", map[string]Amount{"credits": 500})
+		wantLine(t, "closing", first.ClosingDeferred, "2.50", "2.5", c)
+		second := report(mid, end)
+		wantLine(t, "opening", second.OpeningDeferred, "2.50", "2.5", c)
+		wantLine(t, "sold", second.Sold, "-2.50", "-2.5", map[string]Amount{"credits": -250})
+		wantLine(t, "refunds", second.Refunds, "2.50", "2.5", c)
+		wantLine(t, "closing", second.ClosingDeferred, "0.00", "0", map[string]Amount{})
+	})
+}

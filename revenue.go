@@ -21,7 +21,9 @@ import (
 //	opening deferred + sold + overage billed + transferred in
 //	  = recognized + breakage + voided + transferred out + closing deferred
 //
-// Transfers cancel out in a report over every customer.
+// Transfers cancel out in a report over every customer. A refund entry's
+// allocations take credits back out of their grants: negative sales,
+// inside sold (and shown again, positive, on the refunds line).
 
 // RevenueOpts selects what Revenue reports on.
 type RevenueOpts struct {
