@@ -458,7 +458,9 @@ func (l *Ledger) Purchases(ctx context.Context, customer string, f *PurchaseFilt
 func purchaseReaderOf(tx store.ReadTx) (store.PurchaseReader, error) {
 	pr, ok := tx.(store.PurchaseReader)
 	if !ok {
-		return nil, &Error{Code: CodeInternal, Message: fmt.Sprintf("this store (%T) does not keep purchases: it lacks store.PurchaseReader", tx)}
+		// Not CodeInternal: that would abort the whole batch, and only the
+		// purchase requests of it need to fail.
+		return nil, &Error{Code: CodeInvalidConfig, Message: fmt.Sprintf("this store (%T) does not keep purchases: it lacks store.PurchaseReader", tx)}
 	}
 	return pr, nil
 }

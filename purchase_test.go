@@ -359,6 +359,15 @@ func TestRefundClawBackOrder(t *testing.T) {
 		if err != nil || r.Purchase.ID != p3.ID || r.ClawedBack != 100 || r.Entries[0].Details["charge_id"] != "ch_3" {
 			t.Fatalf("refund by payment intent = %+v, %v", r, err)
 		}
+		// A refund that first learns the charge ID keeps it for the next.
+		buy(t, l, "ord", "starter", "o4")
+		if _, err := l.Refund(ctx, RefundOpts{Provider: "manual", ExternalID: "o4", ChargeID: "ch_4", RefundedTotal: 100}); err != nil {
+			t.Fatal(err)
+		}
+		r, err = l.Refund(ctx, RefundOpts{Provider: "manual", ChargeID: "ch_4", RefundedTotal: 300})
+		if err != nil || r.Purchase.ExternalID != "o4" || r.Purchase.ChargeID != "ch_4" || r.ClawedBack != 200 {
+			t.Fatalf("refund by a charge learnt from a refund = %+v, %v", r, err)
+		}
 	})
 }
 

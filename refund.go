@@ -189,6 +189,15 @@ func (w *writeState) refund(ctx context.Context, row *store.Purchase, opts Refun
 	next := *row
 	next.RefundedCents = opts.RefundedTotal
 	next.UpdatedAt = w.now
+	// A refund may be the first to learn the provider's charge or payment
+	// ID (a checkout fulfilled before its charge existed): keep them, so
+	// that later refunds can name the purchase by them.
+	if next.ChargeID == "" {
+		next.ChargeID = opts.ChargeID
+	}
+	if next.PaymentIntentID == "" {
+		next.PaymentIntentID = opts.PaymentIntentID
+	}
 	if need <= 0 {
 		w.savePurchase(&next)
 		return answer(&next)
@@ -209,9 +218,7 @@ func (w *writeState) refund(ctx context.Context, row *store.Purchase, opts Refun
 		"grant_id": row.GrantID, "refund_id": opts.RefundID, "charge_id": row.ChargeID, "payment_intent_id": row.PaymentIntentID,
 		"refunded_total": opts.RefundedTotal, "refunded": opts.RefundedTotal - row.RefundedCents, "amount_paid": row.AmountPaid,
 		"money_currency": row.MoneyCurrency, "credits_owed": need, "clawed_back": taken, "refund_debt": policy}
-	if opts.ChargeID != "" && row.ChargeID == "" {
-		details["charge_id"] = opts.ChargeID
-	}
+	details["charge_id"], details["payment_intent_id"] = next.ChargeID, next.PaymentIntentID
 	if opts.Reason != "" {
 		details["reason"] = opts.Reason
 	}
