@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -320,12 +321,22 @@ func TestThreeServeProcessesShareTheScheduler(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The processes share a test clock (see testclock.go): the grants
+	// expire half an hour from now, so their expiring notices are due at
+	// once, and their expiry when the test moves the clock an hour on,
+	// however long the granting took on a loaded machine.
+	clockFile := filepath.Join(b.dir, "clock")
+	if err := os.WriteFile(clockFile, []byte("0s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	var children []*exec.Cmd
 	var outs []*syncBuffer
 	for i := 0; i < 3; i++ {
-		args := []string{"--db", b.db, "--config", b.config, "serve", "--addr", "127.0.0.1:0", "--tick", "50ms", "--expiring-notice", "1h", "--webhook-backoff", "200ms", "--allow-private-webhooks"}
+		args := []string{"--db", b.db, "--config", b.config, "serve", "--addr", "127.0.0.1:0", "--tick", "50ms", "--expiring-notice", "1h",
+			"--webhook-backoff", "200ms", "--allow-private-webhooks", "--test-clock-file", clockFile}
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), envChild+"=1", envChildArgs+"="+strings.Join(args, "\x1f"))
+		cmd.Env = append(os.Environ(), envChild+"=1", envChildArgs+"="+strings.Join(args, "\x1f"),
+			envAllowTestClock+"="+allowTestClockValue)
 		out := &syncBuffer{}
 		cmd.Stderr = out
 		pipe, err := cmd.StdoutPipe()
@@ -350,13 +361,39 @@ func TestThreeServeProcessesShareTheScheduler(t *testing.T) {
 		}
 	}()
 
-	// The grants expire a few seconds from now, with the three processes
-	// running: time for each grant's expiring notice, then its expiry.
-	expires := time.Now().Add(3 * time.Second)
+	expires := time.Now().Add(30 * time.Minute)
 	for i := 0; i < grants; i++ {
 		if _, err := l.Grant(ctx, fmt.Sprintf("cust%02d", i), 10, &creditkit.GrantOpts{ExpiresAt: expires}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// Every grant granted and its expiring notice sent (a grant already
+	// expired gets none): now the processes' clock passes their expiry.
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		events, err := l.Events(ctx, 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range events {
+			if e.Type == creditkit.EventGrantExpiring {
+				n++
+			}
+		}
+		if n >= grants {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d expiring notices within 60s, want %d", n, grants)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tmp := clockFile + ".new"
+	if err := os.WriteFile(tmp, []byte("1h\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, clockFile); err != nil {
+		t.Fatal(err)
 	}
 
 	// Wait until every grant expired and both its events reached the receiver.
