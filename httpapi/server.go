@@ -347,8 +347,11 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		defer cancel()
 		r = r.WithContext(ctx)
 		r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
-		if ct := r.Header.Get("Content-Type"); r.ContentLength != 0 && (ct == "" || ct == "application/x-www-form-urlencoded") {
-			// curl -d sends form encoding by default; every body here is JSON.
+		if ct := r.Header.Get("Content-Type"); r.ContentLength != 0 && strings.HasPrefix(r.URL.Path, "/v1/") &&
+			(ct == "" || ct == "application/x-www-form-urlencoded") {
+			// curl -d sends form encoding by default; every API body is
+			// JSON. Handlers mounted beside the API (the dashboard's
+			// forms) get their requests as sent.
 			r.Header.Set("Content-Type", "application/json")
 		}
 		sw := &statusWriter{ResponseWriter: w}
