@@ -209,7 +209,8 @@ func testRandomPlanOpsKeepInvariants(t *testing.T, b *Bundle) {
 //     below minus that, nor its ledger balance; a customer only ever on
 //     plans without overage never owes and is never negative;
 //   - the wallet's ledger balance equals the sum of its entries;
-//   - a check agrees with the balance and the model's subscription;
+//   - a check agrees with the balance, the model's subscription, and Usage
+//     since the period's start;
 //
 // and every planCheckEvery steps and at the end CheckInvariants (which
 // settles what is due: a RunDue for the model too). The model does not
@@ -427,8 +428,15 @@ func (r *planRunner) check(op PlanOp) {
 	}
 	p := ch.Plan
 	if p == nil || p.Name != s.plan || p.Status != s.status || !p.PeriodStart.Equal(s.periodStart) || !p.PeriodEnd.Equal(s.periodEnd) ||
-		p.Allowance != creditkit.Amount(planByName(s.plan).gives) || p.Used < 0 {
+		p.Allowance != creditkit.Amount(planByName(s.plan).gives) {
 		r.fail("%v: check's plan %+v, model %+v", op, p, s)
+	}
+	var used creditkit.Amount
+	for _, u := range must(l.Usage(c, cust, &creditkit.UsageQuery{Since: s.periodStart})) {
+		used += u.Amount
+	}
+	if p.Used != used {
+		r.fail("%v: check's used %d, usage since the period start %d", op, p.Used, used)
 	}
 	refills := s.status == creditkit.SubscriptionActive && (s.cancelAt == nil || s.cancelAt.After(s.periodEnd))
 	if (p.NextRefillAt != nil) != refills || refills && !p.NextRefillAt.Equal(s.periodEnd) {
