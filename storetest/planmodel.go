@@ -25,6 +25,7 @@ plans:
   daily:
     gives: 100 credits every day
     unused_credits: expire
+    trial_includes: 20 credits
   roll:
     gives: 100 credits every day
     unused_credits: rollover up to 150 credits
@@ -46,13 +47,14 @@ type planSpec struct {
 	gives   int64
 	days    int // the refill period, in days
 	overage int64
-	latest  bool // catch_up: latest
+	latest  bool  // catch_up: latest
+	trial   int64 // trial_includes
 }
 
 // planSpecs are the plans of PlanConfig, in the order random operations
 // pick them.
 var planSpecs = []planSpec{
-	{name: "daily", gives: 100, days: 1},
+	{name: "daily", gives: 100, days: 1, trial: 20},
 	{name: "roll", gives: 100, days: 1},
 	{name: "big", gives: 300, days: 1},
 	{name: "lazy", gives: 40, days: 2, latest: true},
@@ -84,11 +86,19 @@ func (p planSpec) upgradeTo(b planSpec) bool {
 	return b.gives*int64(p.days) > p.gives*int64(b.days)
 }
 
+// planTrial is how long a trial of the plan property test lasts.
+var planTrial = creditkit.Span{Days: 1}
+
 // planRefill is one refill the ledger must write.
 type planRefill struct {
 	sub  string // the ledger's subscription ID
 	plan string
 	at   time.Time // the refill's effective instant
+}
+
+// refills reports whether s comes to its period ends: active or trialing.
+func (s *planSub) refills() bool {
+	return s.status == creditkit.SubscriptionActive || s.status == creditkit.SubscriptionTrialing
 }
 
 // planSub is a customer's subscription as the model keeps it.
@@ -148,16 +158,21 @@ func (m *planModel) cancelAt(customer string, s *planSub, at time.Time) {
 }
 
 // catchUp applies every period end of a customer's subscription due now, in
-// order: a cancellation at the period end, a scheduled downgrade, else the
-// refill (each missed period, or only the latest with catch_up: latest).
+// order: a cancellation at the period end, a trial's end (it converts: a
+// paid period starts there, with a refill), a scheduled downgrade, else
+// the refill (each missed period, or only the latest with catch_up:
+// latest).
 func (m *planModel) catchUp(customer string) {
 	s := m.subs[customer]
-	for s != nil && s.status == creditkit.SubscriptionActive && !s.periodEnd.After(m.now) {
+	for s != nil && s.refills() && !s.periodEnd.After(m.now) {
 		b := s.periodEnd
 		p := planByName(s.plan)
 		switch {
 		case s.cancelAt != nil && !s.cancelAt.After(b):
 			m.cancelAt(customer, s, *s.cancelAt)
+		case s.status == creditkit.SubscriptionTrialing:
+			s.status, s.anchor = creditkit.SubscriptionActive, b
+			m.refill(customer, s, p, b)
 		case s.scheduled != "":
 			np := planByName(s.scheduled)
 			s.plan, s.scheduled, s.anchor = np.name, "", b
@@ -181,10 +196,12 @@ func (m *planModel) runDue() {
 	}
 }
 
-// subscribe starts a subscription to plan (id is the ledger's ID of the
-// new one). A live subscription to the same plan is answered as it is; to
-// another plan it is invalid_request (ChangePlan moves it).
-func (m *planModel) subscribe(customer, plan string, id func() string) creditkit.ErrorCode {
+// subscribe starts a subscription to plan, with a trial of planTrial
+// (its credits are not a refill; the first refill comes when it ends)
+// or with the first refill now; id is the ledger's ID of the new one. A
+// live subscription to the same plan is answered as it is; to another
+// plan it is invalid_request (ChangePlan moves it).
+func (m *planModel) subscribe(customer, plan string, trial bool, id func() string) creditkit.ErrorCode {
 	if s := m.subs[customer]; s != nil && s.status != creditkit.SubscriptionCanceled {
 		if s.plan == plan {
 			return ""
@@ -194,6 +211,10 @@ func (m *planModel) subscribe(customer, plan string, id func() string) creditkit
 	p := planByName(plan)
 	s := &planSub{id: id(), plan: plan, status: creditkit.SubscriptionActive, anchor: m.now}
 	m.subs[customer] = s
+	if trial {
+		s.status, s.periodStart, s.periodEnd = creditkit.SubscriptionTrialing, m.now, planTrial.AddTo(m.now)
+		return ""
+	}
 	m.refill(customer, s, p, m.now)
 	return ""
 }
@@ -220,16 +241,19 @@ func (m *planModel) change(customer string, fn func(s *planSub) creditkit.ErrorC
 
 // changePlan moves a subscription to plan: an upgrade at once (a new
 // period with the full allowance), a downgrade at the period end; the
-// current plan cancels a scheduled downgrade.
+// current plan cancels a scheduled downgrade; a trial changes plan at once
+// and goes on.
 func (m *planModel) changePlan(customer, plan string) creditkit.ErrorCode {
 	return m.change(customer, func(s *planSub) creditkit.ErrorCode {
-		if s.status != creditkit.SubscriptionActive {
+		if !s.refills() {
 			return creditkit.CodeInvalidRequest
 		}
 		old, np := planByName(s.plan), planByName(plan)
 		switch {
 		case plan == s.plan:
 			s.scheduled = ""
+		case s.status == creditkit.SubscriptionTrialing:
+			s.plan, s.scheduled = plan, ""
 		case !old.upgradeTo(np):
 			s.scheduled = plan
 		default:

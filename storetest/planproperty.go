@@ -58,9 +58,10 @@ var planOpNames = [...]string{"subscribe", "change", "cancel", "pause", "resume"
 // PlanOp is one operation of a plan sequence.
 type PlanOp struct {
 	Kind        PlanOpKind
-	Customer    int // into planCustomers
-	To          int // the receiver of a transfer
-	Plan        int // into the plans the customer may join
+	Trial       bool // subscribe with a trial
+	Customer    int  // into planCustomers
+	To          int  // the receiver of a transfer
+	Plan        int  // into the plans the customer may join
 	AtPeriodEnd bool
 	Amount      int64
 	Expires     time.Duration
@@ -90,7 +91,9 @@ func (o PlanOp) String() string {
 		name = planOpNames[o.Kind]
 	}
 	switch o.Kind {
-	case POpSubscribe, POpChange:
+	case POpSubscribe:
+		return fmt.Sprintf("%s %s %s trial=%v", name, o.customer(), o.plan(), o.Trial)
+	case POpChange:
 		return fmt.Sprintf("%s %s %s", name, o.customer(), o.plan())
 	case POpCancel:
 		return fmt.Sprintf("%s %s at_period_end=%v", name, o.customer(), o.AtPeriodEnd)
@@ -123,6 +126,7 @@ func RandomPlanOps(r *rand.Rand, n int) []PlanOp {
 		switch w := r.IntN(100); {
 		case w < 10:
 			op.Kind = POpSubscribe
+			op.Trial = r.IntN(3) == 0
 		case w < 16:
 			op.Kind = POpChange
 		case w < 20:
@@ -284,8 +288,12 @@ func (r *planRunner) do(op PlanOp) {
 	cust := op.customer()
 	switch op.Kind {
 	case POpSubscribe:
-		s, err := l.StartSubscription(c, cust, op.plan(), nil)
-		code := r.m.subscribe(cust, op.plan(), func() string {
+		opts := &creditkit.SubscribeOpts{}
+		if op.Trial {
+			opts.Trial = planTrial
+		}
+		s, err := l.StartSubscription(c, cust, op.plan(), opts)
+		code := r.m.subscribe(cust, op.plan(), op.Trial, func() string {
 			if s == nil {
 				return "?"
 			}
@@ -427,8 +435,12 @@ func (r *planRunner) check(op PlanOp) {
 		return
 	}
 	p := ch.Plan
+	allowance := planByName(s.plan).gives
+	if s.status == creditkit.SubscriptionTrialing {
+		allowance = planByName(s.plan).trial
+	}
 	if p == nil || p.Name != s.plan || p.Status != s.status || !p.PeriodStart.Equal(s.periodStart) || !p.PeriodEnd.Equal(s.periodEnd) ||
-		p.Allowance != creditkit.Amount(planByName(s.plan).gives) {
+		p.Allowance != creditkit.Amount(allowance) {
 		r.fail("%v: check's plan %+v, model %+v", op, p, s)
 	}
 	var used creditkit.Amount
@@ -438,7 +450,7 @@ func (r *planRunner) check(op PlanOp) {
 	if p.Used != used {
 		r.fail("%v: check's used %d, usage since the period start %d", op, p.Used, used)
 	}
-	refills := s.status == creditkit.SubscriptionActive && (s.cancelAt == nil || s.cancelAt.After(s.periodEnd))
+	refills := s.refills() && (s.cancelAt == nil || s.cancelAt.After(s.periodEnd))
 	if (p.NextRefillAt != nil) != refills || refills && !p.NextRefillAt.Equal(s.periodEnd) {
 		r.fail("%v: check's next refill %v, model %+v", op, p.NextRefillAt, s)
 	}
