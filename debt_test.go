@@ -477,7 +477,8 @@ func TestParseOveragePrice(t *testing.T) {
 }
 
 // A reversal of a charge partly in debt gives back only what its
-// allocations took from grants; the debt stays. Transfers never draw debt.
+// allocations took from grants; the debt stays. Transfers never draw debt,
+// nor move the credits that back it.
 func TestReversalAndTransferWithDebt(t *testing.T) {
 	t.Parallel()
 	onBothStoresAt(t, debtStart, func(t *testing.T, l *Ledger, clock *ManualClock) {
@@ -492,13 +493,13 @@ func TestReversalAndTransferWithDebt(t *testing.T) {
 		if b := checkWalletDebt(t, l, "rv"); b.Debt != 30 || b.Available != 10 {
 			t.Fatalf("balance after the reversal = %+v", b)
 		}
-		// The grants hold 40 (available is net of the 30 owed): a transfer
-		// draws up to that, never into debt.
-		if _, err := l.Transfer(ctx, "rv", "other", 41, nil); !errors.Is(err, ErrInsufficientCredits) {
-			t.Fatalf("transfer past the grants: %v", err)
+		// The grants hold 40, but 30 of it backs the debt: a transfer moves
+		// only the 10 available net of it, never into debt.
+		if _, err := l.Transfer(ctx, "rv", "other", 11, nil); !errors.Is(err, ErrInsufficientCredits) {
+			t.Fatalf("transfer past what is available net of the debt: %v", err)
 		}
-		must[*TransferResult](t)(l.Transfer(ctx, "rv", "other", 40, nil))
-		if b := checkWalletDebt(t, l, "rv"); b.Debt != 30 || b.Available != -30 {
+		must[*TransferResult](t)(l.Transfer(ctx, "rv", "other", 10, nil))
+		if b := checkWalletDebt(t, l, "rv"); b.Debt != 30 || b.Available != 0 {
 			t.Fatalf("balance after the transfer = %+v", b)
 		}
 	})

@@ -53,16 +53,6 @@ func (l *Ledger) Estimate(ctx context.Context, operation string, params Params) 
 	return cost, err
 }
 
-// CanAfford reports whether the customer has the credits an operation costs
-// right now.
-func (l *Ledger) CanAfford(ctx context.Context, customer, operation string, params Params) (bool, error) {
-	c, err := l.Check(ctx, customer, operation, params)
-	if err != nil {
-		return false, err
-	}
-	return c.Allowed, nil
-}
-
 // Spend charges a customer for an operation: it prices the operation, draws
 // the cost from the customer's grants in burn-down order, and writes one
 // charge entry (category operation_charge) that names the operation and
@@ -266,59 +256,4 @@ func (l *Ledger) releaseQuietly(holdID string) error {
 	defer cancel()
 	_, err := l.Release(ctx, holdID, nil)
 	return err
-}
-
-// Check is the answer to "can this customer afford this operation now?".
-type Check struct {
-	// Allowed is true when the available credits cover the cost, or the
-	// wallet's overage limit covers the rest as debt.
-	Allowed   bool   `json:"allowed"`
-	Operation string `json:"operation"`
-	Currency  string `json:"currency"`
-	// Cost is the operation's price; Available what the wallet can spend
-	// now. When not allowed, Cost - Available is missing.
-	Cost      Amount `json:"cost"`
-	Available Amount `json:"available"`
-	// Debt is what the wallet owes now (Available is already net of it),
-	// OverageLimit how far into debt it may go (0: none), and Overage the
-	// part of Cost the operation would draw as debt.
-	Debt         Amount `json:"debt"`
-	OverageLimit Amount `json:"overage_limit"`
-	Overage      Amount `json:"overage"`
-}
-
-// Check prices an operation and compares it with what the customer can spend
-// now, moving nothing. It is CanAfford with the numbers.
-func (l *Ledger) Check(ctx context.Context, customer, operation string, params Params) (*Check, error) {
-	cost, op, err := l.cfg.Price(operation, params)
-	if err != nil {
-		return nil, err
-	}
-	bal, err := l.balance(ctx, customer, &BalanceOpts{Currency: op.Currency}, false)
-	if err != nil {
-		return nil, err
-	}
-	// A customer never seen is met here: with a default plan in the
-	// operation's currency, the check creates the customer on it, so the
-	// first check already answers with the plan's credits. Without one it
-	// answers with the empty wallet, not customer_not_found. Only an empty
-	// balance can be such a customer: the common check pays nothing more.
-	if bal.empty() {
-		met, err := l.meetOnDefaultPlan(ctx, customer, op.Currency)
-		if err != nil {
-			return nil, err
-		}
-		if met {
-			if bal, err = l.balance(ctx, customer, &BalanceOpts{Currency: op.Currency}, false); err != nil {
-				return nil, err
-			}
-		}
-	}
-	c := &Check{Operation: op.Name, Currency: op.Currency, Cost: cost, Available: bal.Available, Debt: bal.Debt, OverageLimit: bal.overageLimit}
-	// What the grants hold is Available + Debt; the rest of the cost would
-	// be debt, allowed while the debt stays within the limit.
-	grants := bal.Available + bal.Debt
-	c.Overage = max(cost-max(grants, 0), 0)
-	c.Allowed = c.Overage == 0 || (c.OverageLimit > 0 && bal.Debt+c.Overage <= c.OverageLimit)
-	return c, nil
 }

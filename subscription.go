@@ -471,6 +471,12 @@ func (l *Ledger) subscriptionWrite(ctx context.Context, kind string, key WalletK
 			}
 			switch err := change(ctx, w, ws, &sub, p); {
 			case err == errUnchanged:
+				// The change itself changes nothing, but the catch-up
+				// above may have refilled: save the period it advanced,
+				// or the next RunDue would refill it again.
+				if sub != *row {
+					w.saveSubscription(&sub)
+				}
 			case err != nil:
 				return nil, err
 			default:

@@ -32,6 +32,10 @@ type TransferResult struct {
 }
 
 // Transfer moves credits from one customer to another in the same currency.
+// It moves only what the sender has available net of its debt (as
+// Balance.Available shows it) and never draws debt: credits a wallet in
+// debt holds (returned by a released hold or a reversal while it owed) pay
+// its debt, and a transfer of them fails with insufficient_credits.
 func (l *Ledger) Transfer(ctx context.Context, from, to string, amount Amount, opts *TransferOpts) (*TransferResult, error) {
 	if opts == nil {
 		opts = &TransferOpts{}
@@ -71,6 +75,9 @@ func (l *Ledger) Transfer(ctx context.Context, from, to string, amount Amount, o
 		decode:      decodeAs[TransferResult](),
 		apply: func(ctx context.Context, w *writeState) (any, error) {
 			sws, dws := w.wallet(src), w.wallet(dst)
+			if err := w.checkTransferable(sws, amount); err != nil {
+				return nil, err
+			}
 			allocs, err := w.plan(sws, amount)
 			if err != nil {
 				return nil, err
@@ -128,4 +135,24 @@ func (l *Ledger) Transfer(ctx context.Context, from, to string, amount Amount, o
 		return nil, err
 	}
 	return res.(*TransferResult), nil
+}
+
+// checkTransferable refuses a transfer of more than the sender has net of
+// its debt. Credits a wallet holds while it owes (a hold released, a charge
+// reversed after the wallet went into debt) are what its debt is netted
+// against, as Balance.Available shows: a new grant pays the debt first
+// (debt.go), and a transfer may not move them away instead, nor draw debt
+// of its own. So a transfer never takes a wallet's available balance below
+// zero, with or without an overage limit.
+func (w *writeState) checkTransferable(ws *walletState, amount Amount) error {
+	debt := Amount(ws.row.Debt)
+	if debt <= 0 {
+		return nil // w.plan refuses what the grants do not hold
+	}
+	if net := w.availableNet(ws); amount > net {
+		cur, _ := w.l.cfg.Currency(ws.key.Currency)
+		return &InsufficientCreditsError{Customer: ws.key.Customer, Currency: ws.key.Currency, Needed: amount, Available: max(net, 0),
+			Decimals: cur.Decimals, OverageLimit: Amount(ws.row.OverageLimit), Debt: debt}
+	}
+	return nil
 }

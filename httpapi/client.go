@@ -633,7 +633,17 @@ func (c *Client) Check(ctx context.Context, customer, operation string, params c
 	if err != nil {
 		return nil, err
 	}
-	return fetch[creditkit.Check](ctx, c, call{method: http.MethodPost, path: "/v1/customers/" + cu + "/check", body: checkBody{Operation: operation, Params: params}, customer: customer})
+	return fetch[creditkit.Check](ctx, c, call{method: http.MethodPost, path: "/v1/customers/" + cu + "/check", body: checkRequestBody{Operation: operation, Params: params}, customer: customer})
+}
+
+// CheckAmount compares a raw amount with what the customer can spend now,
+// as Ledger.CheckAmount (currency "" is the server's default currency).
+func (c *Client) CheckAmount(ctx context.Context, customer string, amount creditkit.Amount, currency string) (*creditkit.Check, error) {
+	cu, err := seg("customer", customer)
+	if err != nil {
+		return nil, err
+	}
+	return fetch[creditkit.Check](ctx, c, call{method: http.MethodPost, path: "/v1/customers/" + cu + "/check", body: checkRequestBody{Amount: &amount, Currency: currency}, customer: customer})
 }
 
 // CanAfford reports whether the customer has the credits an operation

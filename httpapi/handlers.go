@@ -421,12 +421,12 @@ func (s *Server) routes() {
 			return &body[*creditkit.Entry]{e}, err
 		})
 
-	register(s, route{id: "check", method: http.MethodPost, path: "/v1/customers/{customer}/check", summary: "Can a customer afford an operation now?", tag: "Spending", scope: store.ScopeRead},
+	register(s, route{id: "check", method: http.MethodPost, path: "/v1/customers/{customer}/check", summary: "Can a customer afford an operation, or an amount, now?", tag: "Spending", scope: store.ScopeRead},
 		func(ctx context.Context, in *struct {
 			CustomerParam
-			Body checkBody
+			Body checkRequestBody
 		}) (*body[*creditkit.Check], error) {
-			c, err := l.Check(ctx, in.Customer, in.Body.Operation, in.Body.Params)
+			c, err := s.check(ctx, in.Customer, &in.Body)
 			return &body[*creditkit.Check]{c}, err
 		})
 

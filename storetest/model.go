@@ -431,7 +431,8 @@ func (m *model) release(h int) creditkit.ErrorCode {
 }
 
 // transfer moves amount credits from one customer to another: it draws from
-// the sender like a debit and gives the receiver one new grant per bucket
+// the sender like a debit (but never more than the sender has net of its
+// debt, and never into debt) and gives the receiver one new grant per bucket
 // drawn from, effective now, with that bucket's priority and expiry (or no
 // expiry when evergreen). It returns the drawn allocations and the new
 // grants' indexes; on insufficient_credits, what was spendable.
@@ -444,6 +445,13 @@ func (m *model) transfer(from, to string, amount int64, evergreen bool) ([]model
 	}
 	m.settle(from)
 	m.settle(to)
+	// A wallet in debt transfers only what it has net of the debt: the
+	// credits it holds while it owes are the debt's.
+	if m.debt[from] > 0 {
+		if net := m.spendableNet(from); amount > net {
+			return nil, nil, max(net, 0), creditkit.CodeInsufficientCredits
+		}
+	}
 	allocs, have, code := m.draw(from, amount)
 	if code != "" {
 		return nil, nil, have, code

@@ -118,6 +118,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ConcurrentTransfersDoNotDeadlock", testConcurrentTransfers},
 		{"RunDueIsIdempotent", testRunDueIdempotent},
 		{"RandomOpsMatchModel", testRandomOpsMatchModel},
+		{"RandomPlanOpsKeepInvariants", testRandomPlanOpsKeepInvariants},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

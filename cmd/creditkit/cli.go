@@ -10,6 +10,7 @@ type CLI struct {
 	Spend    SpendCmd    `cmd:"" help:"Charge a customer for an operation."`
 	Debit    DebitCmd    `cmd:"" help:"Take a raw amount of credits from a customer."`
 	Estimate EstimateCmd `cmd:"" help:"Price an operation without charging anyone."`
+	Check    CheckCmd    `cmd:"" help:"Can a customer afford an operation (or --amount) now? Shows held credits and the plan."`
 	Balance  BalanceCmd  `cmd:"" help:"Show a customer's balance."`
 	Grants   GrantsCmd   `cmd:"" help:"List a customer's grants."`
 	History  HistoryCmd  `cmd:"" help:"List a customer's ledger entries, oldest first."`

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 
 	"github.com/creditkit/creditkit"
+	"github.com/creditkit/creditkit/httpapi"
 )
 
 // SpendCmd charges a customer for a priced operation.
@@ -147,4 +149,92 @@ func (c *EstimateCmd) remote(s *session, params creditkit.Params) (estimateJSON,
 		}
 	}
 	return estimateJSON{}, fmt.Errorf("the server priced %s but its catalog does not list it", c.Operation)
+}
+
+// CheckCmd asks whether a customer can afford an operation, or a raw
+// amount, now, moving nothing.
+type CheckCmd struct {
+	Customer  string   `arg:"" help:"Customer ID."`
+	Operation string   `arg:"" optional:"" help:"Operation name from the config; leave it out with --amount."`
+	Params    []string `arg:"" optional:"" name:"param" sep:"none" placeholder:"PARAM=VALUE" help:"Operation params, such as mb=5.2."`
+	Amount    string   `name:"amount" placeholder:"N" help:"Check a raw amount instead of an operation's price."`
+	Currency  string   `name:"currency" placeholder:"C" help:"Currency of --amount. Defaults to the config's first currency."`
+}
+
+// checker is what the check verb needs of a backend: the ledger and the
+// API client both answer it.
+type checker interface {
+	Check(ctx context.Context, customer, operation string, params creditkit.Params) (*creditkit.Check, error)
+	CheckAmount(ctx context.Context, customer string, amount creditkit.Amount, currency string) (*creditkit.Check, error)
+}
+
+var (
+	_ checker = (*creditkit.Ledger)(nil)
+	_ checker = (*httpapi.Client)(nil)
+)
+
+// Run checks and prints the answer; it exits 0 whether or not the
+// customer can afford it (read "allowed" from --json).
+func (c *CheckCmd) Run(s *session) error {
+	cfg, err := s.backendConfig()
+	if err != nil {
+		return err
+	}
+	var amount creditkit.Amount
+	switch {
+	case c.Amount != "" && c.Operation != "":
+		return invalid(creditkit.CodeInvalidRequest, "give an operation (priced from the config) or --amount (raw credits), not both")
+	case c.Amount != "":
+		if amount, err = parseAmount(cfg, c.Amount, c.Currency); err != nil {
+			return err
+		}
+	case c.Operation == "":
+		return invalid(creditkit.CodeInvalidRequest, "give an operation (priced from the config) or --amount (raw credits)")
+	case c.Currency != "":
+		return invalid(creditkit.CodeInvalidRequest, "--currency goes with --amount; an operation has its own currency")
+	}
+	params, err := parseParams(c.Params)
+	if err != nil {
+		return err
+	}
+	return s.withBackend(func(b backend) error {
+		ck, ok := b.(checker)
+		if !ok {
+			return fmt.Errorf("this backend cannot check")
+		}
+		var ch *creditkit.Check
+		if c.Amount != "" {
+			ch, err = ck.CheckAmount(s.ctx, c.Customer, amount, c.Currency)
+		} else {
+			ch, err = ck.Check(s.ctx, c.Customer, c.Operation, params)
+		}
+		if err != nil {
+			return err
+		}
+		return s.output(ch, func(w io.Writer) { printCheck(w, cfg, c.Customer, ch) })
+	})
+}
+
+// printCheck prints a check for people.
+func printCheck(w io.Writer, cfg *creditkit.Config, customer string, ch *creditkit.Check) {
+	amt := func(a creditkit.Amount) string { return cfg.FormatAmount(a, ch.Currency) }
+	verdict, what := "allowed", amt(ch.Cost)
+	if !ch.Allowed {
+		verdict = "not allowed"
+	}
+	if ch.Operation != "" {
+		what = ch.Operation + " (" + what + ")"
+	}
+	fmt.Fprintf(w, "%s: %s for %s; available %s, held %s\n", verdict, what, customer, amt(ch.Available), amt(ch.Held))
+	if ch.Debt > 0 || ch.OverageLimit > 0 {
+		fmt.Fprintf(w, "overage: %s would be debt; debt %s, limit %s\n", amt(ch.Overage), amt(ch.Debt), amt(ch.OverageLimit))
+	}
+	if p := ch.Plan; p != nil {
+		next := "no refill coming"
+		if p.NextRefillAt != nil {
+			next = "next refill " + fmtTime(*p.NextRefillAt)
+		}
+		fmt.Fprintf(w, "plan %s (%s): used %s of %s this period (since %s); %s\n", p.Name, p.Status, amt(p.Used), amt(p.Allowance),
+			fmtTime(p.PeriodStart), next)
+	}
 }
