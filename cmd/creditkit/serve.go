@@ -76,6 +76,9 @@ func (c *ServeCmd) Run(s *session) error {
 		if err != nil {
 			return err
 		}
+		if err := mountDashboard(s.ctx, l, st, srv, logger); err != nil {
+			return err
+		}
 		var adminKey string
 		if c.Demo {
 			if adminKey, err = seedDemo(s.ctx, l, st); err != nil {
@@ -90,6 +93,7 @@ func (c *ServeCmd) Run(s *session) error {
 		fmt.Fprintf(s.stdout, "creditkit serving %s on %s\n", s.redactedDB(), base)
 		fmt.Fprintf(s.stdout, "  %s\n", s.configSource())
 		fmt.Fprintf(s.stdout, "  API docs: %s/docs   OpenAPI: %s/openapi.json   metrics: %s/metrics\n", base, base, base)
+		printDashboard(s.stdout, base, adminKey)
 		if adminKey != "" {
 			fmt.Fprintf(s.stdout, "  admin API key (demo): %s\n", adminKey)
 			fmt.Fprintf(s.stdout, "  try: curl -H 'Authorization: Bearer %s' %s/v1/customers/alice/balance\n", adminKey, base)
