@@ -1,0 +1,332 @@
+package dashboard_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creditkit/creditkit"
+	"github.com/creditkit/creditkit/dashboard"
+)
+
+// TestSignIn checks the session rules: a wrong key is refused, a right one
+// gets an HttpOnly, SameSite=Strict cookie scoped to /dashboard/; pages
+// without a session send the browser to sign in; a tampered cookie, a key
+// revoked since, an expired session and a sign-out all end the session.
+func TestSignIn(t *testing.T) {
+	e := newEnv(t, sqliteURL(t))
+	c := e.client()
+
+	p := c.get("/dashboard/customers")
+	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/dashboard/login?next=/dashboard/customers" {
+		t.Fatalf("without a session: %d %q", p.status, p.header.Get("Location"))
+	}
+	p = c.do(http.MethodPost, "/dashboard/login", url.Values{"key": {"ck_wrong"}}, nil)
+	if p.status != http.StatusUnauthorized {
+		t.Fatalf("wrong key: %d", p.status)
+	}
+	p.mustContain(t, "unknown or revoked")
+	p = c.do(http.MethodPost, "/dashboard/login", url.Values{"key": {e.admin}}, map[string]string{"Sec-Fetch-Site": "cross-site"})
+	if p.status != http.StatusForbidden || len(p.header.Values("Set-Cookie")) != 0 {
+		t.Fatalf("cross-site sign-in: %d %q", p.status, p.header.Values("Set-Cookie"))
+	}
+
+	p = c.do(http.MethodPost, "/dashboard/login", url.Values{"key": {e.admin}, "next": {"/dashboard/plans"}}, map[string]string{"Sec-Fetch-Site": "same-origin"})
+	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/dashboard/plans" {
+		t.Fatalf("sign in: %d %q", p.status, p.header.Get("Location"))
+	}
+	cookie := p.header.Get("Set-Cookie")
+	for _, want := range []string{dashboard.CookieName + "=", "Path=/dashboard/", "HttpOnly", "SameSite=Strict", "Max-Age=28800"} {
+		if !strings.Contains(cookie, want) {
+			t.Fatalf("cookie %q lacks %q", cookie, want)
+		}
+	}
+	if strings.Contains(cookie, "Secure") {
+		t.Fatalf("cookie %q is Secure on plain HTTP", cookie)
+	}
+	c.get("/dashboard/").mustContain(t, "Ada Admin", "Outstanding debt")
+
+	// A tampered cookie is no session.
+	u, _ := url.Parse(e.base + "/dashboard/")
+	good := c.http.Jar.Cookies(u)[0].Value
+	c.http.Jar.SetCookies(u, []*http.Cookie{{Name: dashboard.CookieName, Value: "x" + good, Path: "/dashboard/"}})
+	if p := c.get("/dashboard/"); p.status != http.StatusSeeOther {
+		t.Fatalf("tampered cookie: %d", p.status)
+	}
+	c.http.Jar.SetCookies(u, []*http.Cookie{{Name: dashboard.CookieName, Value: good, Path: "/dashboard/"}})
+	if p := c.get("/dashboard/"); p.status != http.StatusOK {
+		t.Fatalf("good cookie again: %d", p.status)
+	}
+
+	// The session expires with the clock.
+	e.clock.Advance(dashboard.DefaultSessionTTL + time.Second)
+	if p := c.get("/dashboard/"); p.status != http.StatusSeeOther {
+		t.Fatalf("expired session: %d", p.status)
+	}
+	csrf := c.signIn(e.admin)
+
+	// Sign-out clears the cookie.
+	p = c.post("/dashboard/logout", url.Values{}, csrf)
+	if p.header.Get("HX-Redirect") != "/dashboard/login" || !strings.Contains(p.header.Get("Set-Cookie"), "Max-Age=0") {
+		t.Fatalf("sign out: %d %q %q", p.status, p.header.Get("HX-Redirect"), p.header.Get("Set-Cookie"))
+	}
+	if p := c.get("/dashboard/"); p.status != http.StatusSeeOther {
+		t.Fatalf("after sign-out: %d", p.status)
+	}
+
+	// A revoked key's session stops at its next request.
+	c.signIn(e.read)
+	if ok, err := e.st.RevokeAPIKey(context.Background(), e.readID, e.clock.Now()); err != nil || !ok {
+		t.Fatalf("revoke: %v %v", ok, err)
+	}
+	if p := c.get("/dashboard/"); p.status != http.StatusSeeOther {
+		t.Fatalf("revoked key's session: %d", p.status)
+	}
+}
+
+// TestCSRF posts a grant without the session's CSRF token, and with
+// another session's: both are refused with 403 and move nothing.
+func TestCSRF(t *testing.T) {
+	e := newEnv(t, sqliteURL(t))
+	c := e.client()
+	c.signIn(e.admin)
+	other := e.client()
+	otherCSRF := other.signIn(e.admin)
+	before := e.available("alice")
+	form := url.Values{"amount": {"500"}, "reason": {"sneaky"}, "idem": {idem(t, 1)}}
+	for name, token := range map[string]string{"none": "", "another session's": otherCSRF, "garbage": "abc"} {
+		p := c.post("/dashboard/customers/alice/grant", form, token)
+		if p.status != http.StatusForbidden {
+			t.Fatalf("%s token: %d", name, p.status)
+		}
+		p.mustContain(t, "security token")
+	}
+	// A plain form post (no htmx) without the field is refused too.
+	if p := c.do(http.MethodPost, "/dashboard/customers/alice/grant", form, nil); p.status != http.StatusForbidden {
+		t.Fatalf("plain post: %d", p.status)
+	}
+	if got := e.available("alice"); got != before {
+		t.Fatalf("alice has %d, had %d: a refused post moved credits", got, before)
+	}
+}
+
+// TestReadKeyChangesNothing signs in with a read key: every page shows,
+// no action form does, and a post with a valid CSRF token is refused and
+// moves nothing.
+func TestReadKeyChangesNothing(t *testing.T) {
+	e := newEnv(t, sqliteURL(t))
+	c := e.client()
+	csrf := c.signIn(e.read)
+	for _, path := range []string{"/dashboard/", "/dashboard/customers", "/dashboard/customers/alice", "/dashboard/audit",
+		"/dashboard/webhooks", "/dashboard/operations", "/dashboard/plans"} {
+		p := c.get(path)
+		if p.status != http.StatusOK {
+			t.Fatalf("%s: %d", path, p.status)
+		}
+		if strings.Contains(p.body, "hx-post") {
+			t.Fatalf("%s shows an action to a read key", path)
+		}
+	}
+	c.get("/dashboard/customers/alice").mustContain(t, "read-only")
+	before := e.available("alice")
+	for _, path := range []string{"grant", "adjust", "void", "plan", "token", "reverse"} {
+		p := c.post("/dashboard/customers/alice/"+path, url.Values{"amount": {"5"}, "reason": {"forged"}, "direction": {"add"}, "plan": {"pro"}}, csrf)
+		if p.status != http.StatusForbidden {
+			t.Fatalf("forged %s: %d", path, p.status)
+		}
+	}
+	if got := e.available("alice"); got != before {
+		t.Fatalf("alice has %d, had %d", got, before)
+	}
+	if sub, err := e.l.GetSubscription(context.Background(), "alice", nil); err == nil && sub != nil {
+		t.Fatalf("a forged plan change subscribed alice: %+v", sub)
+	}
+}
+
+// TestActions grants, adjusts, voids, reverses and changes the plan through
+// the forms, and checks the answer shows the new balance and the ledger
+// moved as asked.
+func TestActions(t *testing.T) {
+	for name, dbURL := range map[string]func(t *testing.T) string{"sqlite": sqliteURL, "postgres": func(t *testing.T) string { return pgURL(t) }} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, dbURL(t))
+			c := e.client()
+			csrf := c.signIn(e.admin)
+			start := e.available("alice")
+
+			p := c.post("/dashboard/customers/alice/grant", url.Values{"amount": {"250"}, "category": {"goodwill"}, "reason": {"outage on Monday"}, "idem": {idem(t, 1)}}, csrf)
+			if p.status != http.StatusOK {
+				t.Fatalf("grant: %d %s", p.status, p.body)
+			}
+			p.mustContain(t, `id="live"`, "Granted 250 credits", `id="bal-available">`+itoa(start+250)+"<")
+			if strings.Contains(p.body, "<html") {
+				t.Fatal("an htmx answer is a whole page")
+			}
+			// The same form sent twice moves credits once.
+			c.post("/dashboard/customers/alice/grant", url.Values{"amount": {"250"}, "category": {"goodwill"}, "reason": {"outage on Monday"}, "idem": {idem(t, 1)}}, csrf)
+			if got := e.available("alice"); got != start+250 {
+				t.Fatalf("after a replayed grant alice has %d, want %d", got, start+250)
+			}
+
+			// A reason is required, and its absence moves nothing.
+			p = c.post("/dashboard/customers/alice/adjust", url.Values{"amount": {"10"}, "direction": {"remove"}, "idem": {idem(t, 2)}}, csrf)
+			p.mustContain(t, "Give a reason")
+			p = c.post("/dashboard/customers/alice/adjust", url.Values{"amount": {"10"}, "direction": {"remove"}, "reason": {"double charge"}, "idem": {idem(t, 3)}}, csrf)
+			p.mustContain(t, "Removed 10 credits", `id="bal-available">`+itoa(start+240)+"<")
+
+			grants, err := e.l.Grants(context.Background(), "alice", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			last := grants[len(grants)-1]
+			p = c.post("/dashboard/customers/alice/void", url.Values{"grant": {last.ID}, "reason": {"given by mistake"}, "idem": {idem(t, 4)}}, csrf)
+			p.mustContain(t, "Voided 250 credits of grant "+last.ID, `id="bal-available">`+itoa(start-10)+"<")
+
+			hist, err := e.l.History(context.Background(), "alice", &creditkit.HistoryFilter{Type: creditkit.EntryCharge, Newest: true, Limit: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p = c.post("/dashboard/customers/alice/reverse", url.Values{"entry": {hist[0].ID}, "reason": {"refund the fix"}, "idem": {idem(t, 5)}}, csrf)
+			p.mustContain(t, "Gave back 10 credits", `id="bal-available">`+itoa(start)+"<")
+
+			p = c.post("/dashboard/customers/alice/plan", url.Values{"plan": {"pro"}, "reason": {"upgrade for the trial"}, "idem": {idem(t, 6)}}, csrf)
+			p.mustContain(t, "alice is on plan pro", `id="bal-available">`+itoa(start+1000)+"<")
+
+			// Errors of the library come back in the form.
+			p = c.post("/dashboard/customers/alice/void", url.Values{"grant": {last.ID}, "reason": {"again"}, "idem": {idem(t, 7)}}, csrf)
+			if p.status != http.StatusOK {
+				t.Fatalf("void of a voided grant: %d", p.status)
+			}
+			p.mustContain(t, "flash err")
+
+			p = c.post("/dashboard/customers/alice/token", url.Values{"ttl": {"1h"}, "reason": {"ticket 42"}}, csrf)
+			m := regexp.MustCompile(`id="minted" readonly value="(ckt_[^"]+)"`).FindStringSubmatch(p.body)
+			if m == nil {
+				t.Fatalf("no token minted:\n%s", p.body)
+			}
+			// The token reads alice's balance through the API.
+			req, _ := http.NewRequest(http.MethodGet, e.base+"/v1/customers/alice/balance", nil)
+			req.Header.Set("Authorization", "Bearer "+m[1])
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("the minted token reads alice's balance: %d", resp.StatusCode)
+			}
+		})
+	}
+}
+
+// TestPages renders every page with the seeded data, and their empty and
+// error states.
+func TestPages(t *testing.T) {
+	e := newEnv(t, sqliteURL(t))
+	c := e.client()
+	c.signIn(e.admin)
+	c.get("/dashboard/").mustContain(t, `id="stat-customers">3<`, "process_image", `data-chart=`)
+	c.get("/dashboard/customers").mustContain(t, "alice", "bob", "carol")
+	c.get("/dashboard/customers?q=al").mustContain(t, "alice")
+	if p := c.get("/dashboard/customers?q=al"); strings.Contains(p.body, ">bob<") {
+		t.Fatal("the search by prefix lists bob")
+	}
+	p := c.get("/dashboard/customers?sort=-available")
+	if i, j := strings.Index(p.body, ">bob<"), strings.Index(p.body, ">alice<"); i < 0 || j < 0 || j > i {
+		t.Fatalf("sorted by available, alice (%d) should come before bob (%d)", j, i)
+	}
+	c.get("/dashboard/customers?q=zz").mustContain(t, "No customer ID starts with")
+	c.get("/dashboard/customers/alice").mustContain(t, "signup_bonus", "Grants", `id="utilization"`, "customer-usage", "starter")
+	c.get("/dashboard/customers/carol").mustContain(t, "No grants yet", "No ledger entries yet", "No usage in these days")
+	c.get("/dashboard/customers/alice?type=expiration").mustContain(t, "No entries match these filters")
+	if p := c.get("/dashboard/customers/nobody"); p.status != http.StatusNotFound || !strings.Contains(p.body, "not found") {
+		t.Fatalf("unknown customer: %d", p.status)
+	}
+	c.get("/dashboard/operations").mustContain(t, "process_image", "mb=1", "11 credits")
+	c.get("/dashboard/operations?op=process_image&params=mb%3D5.2").mustContain(t, "costs 16 credits")
+	c.get("/dashboard/operations?op=process_image&params=gb").mustContain(t, "not name=value")
+	c.get("/dashboard/plans").mustContain(t, "1000 credits every month", "49.00 USD")
+	c.get("/dashboard/webhooks").mustContain(t, "No webhook deliveries")
+	if p := c.get("/dashboard/webhooks?status=bogus"); p.status != http.StatusUnprocessableEntity {
+		t.Fatalf("bad status filter: %d", p.status)
+	}
+	if p := c.get("/dashboard/nope"); p.status != http.StatusNotFound {
+		t.Fatalf("unknown page: %d", p.status)
+	}
+}
+
+// TestSecurityHeaders checks the CSP and the other headers on a page and a
+// static file, and that the page names no other origin.
+func TestSecurityHeaders(t *testing.T) {
+	e := newEnv(t, sqliteURL(t))
+	c := e.client()
+	if p := c.get("/dashboard/login"); p.status != http.StatusOK || !strings.Contains(p.header.Get("Content-Security-Policy"), "script-src 'self'") {
+		t.Fatalf("sign-in page: %d %v", p.status, p.header)
+	}
+	c.signIn(e.admin)
+	for _, path := range []string{"/dashboard/", "/dashboard/customers/alice", "/dashboard/static/dashboard.js"} {
+		p := c.get(path)
+		if p.status != http.StatusOK {
+			t.Fatalf("%s: %d", path, p.status)
+		}
+		csp := p.header.Get("Content-Security-Policy")
+		for _, want := range []string{"default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "form-action 'self'"} {
+			if !strings.Contains(csp, want) {
+				t.Fatalf("%s: CSP %q lacks %q", path, csp, want)
+			}
+		}
+		if strings.Contains(csp, "unsafe") {
+			t.Fatalf("%s: CSP %q allows unsafe sources", path, csp)
+		}
+		if p.header.Get("X-Frame-Options") != "DENY" || p.header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Fatalf("%s: headers %v", path, p.header)
+		}
+	}
+	p := c.get("/dashboard/customers/alice")
+	if m := regexp.MustCompile(`(?:src|href)="(https?:)?//`).FindString(p.body); m != "" {
+		t.Fatalf("the page loads from another origin: %s", m)
+	}
+	if strings.Contains(p.body, "<script>") || strings.Contains(p.body, " style=") || strings.Contains(p.body, "<style") {
+		t.Fatal("the page has inline script or style")
+	}
+	p.mustContain(t, `"includeIndicatorStyles":false`)
+}
+
+// TestVendoredFiles checks the vendored files against VENDOR.md's hashes,
+// and that each one's licence is in the repository.
+func TestVendoredFiles(t *testing.T) {
+	doc, err := os.ReadFile("VENDOR.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := regexp.MustCompile("(?m)^\\| `(static/[^`]+)` \\|.*\\| `([0-9a-f]{64})` \\|$").FindAllStringSubmatch(string(doc), -1)
+	if len(rows) != 3 {
+		t.Fatalf("VENDOR.md lists %d files, want 3", len(rows))
+	}
+	for _, r := range rows {
+		b, err := os.ReadFile(r[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(b)
+		if got := hex.EncodeToString(sum[:]); got != r[2] {
+			t.Errorf("%s has sha256 %s, VENDOR.md says %s", r[1], got, r[2])
+		}
+	}
+	for _, f := range []string{"LICENSE.htmx", "LICENSE.uplot"} {
+		if _, err := os.Stat(filepath.Join(".", f)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func itoa(a creditkit.Amount) string { return strconv.FormatInt(int64(a), 10) }
