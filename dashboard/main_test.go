@@ -275,4 +275,6 @@ func (p page) mustContain(t *testing.T, want ...string) {
 }
 
 // idem returns a fresh idempotency key for a form.
-func idem(t *testing.T, n int) string { return fmt.Sprintf("test-%s-%d", strings.ReplaceAll(t.Name(), "/", "-"), n) }
+func idem(t *testing.T, n int) string {
+	return fmt.Sprintf("test-%s-%d", strings.ReplaceAll(t.Name(), "/", "-"), n)
+}
