@@ -137,8 +137,10 @@ func (w *writeState) lineage(ws *walletState, sub *store.Subscription) []*Grant 
 // rollover: they stay where they are, in their own grants (so they keep
 // their cost basis and burn first, being the oldest of their priority);
 // with a cap, the part over the cap expires at at, oldest credits first,
-// with one expiration entry whose reason is rollover_cap.
-func (w *writeState) applyUnused(ws *walletState, sub *store.Subscription, p *Plan, at time.Time) error {
+// with one expiration entry whose reason is rollover_cap. The entries name
+// actor: the caller whose write applied the plan (a plan change, a
+// resume), or the system ("") at a period end.
+func (w *writeState) applyUnused(ws *walletState, sub *store.Subscription, p *Plan, at time.Time, actor string) error {
 	var gs []*Grant
 	for _, g := range w.lineage(ws, sub) {
 		if !g.EffectiveAt.After(at) {
@@ -151,7 +153,7 @@ func (w *writeState) applyUnused(ws *walletState, sub *store.Subscription, p *Pl
 				t := at
 				g.ExpiresAt = &t
 			}
-			if err := w.expireGrant(ws, g); err != nil {
+			if err := w.expireGrant(ws, g, actor); err != nil {
 				return err
 			}
 		}
@@ -184,7 +186,10 @@ func (w *writeState) applyUnused(ws *walletState, sub *store.Subscription, p *Pl
 		w.markGrant(ws, g)
 		allocs = append(allocs, Allocation{GrantID: g.ID, Amount: take})
 	}
-	e, err := w.addEntry(ws, &Entry{Type: EntryExpiration, Category: CategoryExpiration, Amount: -excess, At: at, Actor: "system",
+	if actor == "" {
+		actor = "system"
+	}
+	e, err := w.addEntry(ws, &Entry{Type: EntryExpiration, Category: CategoryExpiration, Amount: -excess, At: at, Actor: actor,
 		Details: map[string]any{"reason": "rollover_cap", subscriptionMeta: sub.ID, "plan": p.Name, "rollover_cap": p.RolloverCap,
 			"carried": p.RolloverCap, "expired_at": at},
 		Allocations: allocs})
@@ -240,7 +245,7 @@ func (w *writeState) advanceSubscription(ctx context.Context, ws *walletState, s
 			if err != nil {
 				return n, err
 			}
-			if err := w.applyUnused(ws, sub, p, boundary); err != nil {
+			if err := w.applyUnused(ws, sub, p, boundary, actor); err != nil {
 				return n, err
 			}
 			from := sub.Plan
@@ -259,7 +264,7 @@ func (w *writeState) advanceSubscription(ctx context.Context, ws *walletState, s
 					at = latest
 				}
 			}
-			if err := w.applyUnused(ws, sub, p, at); err != nil {
+			if err := w.applyUnused(ws, sub, p, at, actor); err != nil {
 				return n, err
 			}
 			if err := w.refill(ws, sub, p, at, actor); err != nil {

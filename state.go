@@ -175,7 +175,7 @@ func (w *writeState) settleDue(ctx context.Context, ws *walletState) error {
 		if g.Remaining == 0 || g.ExpiresAt == nil || w.now.Before(*g.ExpiresAt) || g.ExpiredAt != nil || g.VoidedAt != nil {
 			continue
 		}
-		if err := w.expireGrant(ws, g); err != nil {
+		if err := w.expireGrant(ws, g, ""); err != nil {
 			return err
 		}
 	}
@@ -196,14 +196,19 @@ func (w *writeState) claimSettled(k WalletKey) DueResult {
 }
 
 // expireGrant writes off a grant's remaining credits at its expiry time.
-func (w *writeState) expireGrant(ws *walletState, g *Grant) error {
+// actor is who made it expire: "" (the system) when its time came, the
+// caller when a write expires it (a plan change's unused credits).
+func (w *writeState) expireGrant(ws *walletState, g *Grant, actor string) error {
+	if actor == "" {
+		actor = "system"
+	}
 	amount := g.Remaining
 	at := *g.ExpiresAt
 	g.Remaining = 0
 	g.ExpiredAt = &at
 	w.markGrant(ws, g)
 	if _, err := w.addEntry(ws, &Entry{
-		Type: EntryExpiration, Category: CategoryExpiration, Amount: -amount, At: at, Actor: "system",
+		Type: EntryExpiration, Category: CategoryExpiration, Amount: -amount, At: at, Actor: actor,
 		Details:     map[string]any{"grant_id": g.ID, "reason": g.Reason, "expired_at": at},
 		Allocations: []Allocation{{GrantID: g.ID, Amount: amount}},
 	}); err != nil {
@@ -266,7 +271,7 @@ func (w *writeState) giveBack(ws *walletState, g *Grant, back Amount, refKey, re
 		first := g.ExpiredAt == nil
 		if first && g.Remaining > 0 {
 			// Write off what the grant itself still has, at its expiry.
-			if err := w.expireGrant(ws, g); err != nil {
+			if err := w.expireGrant(ws, g, ""); err != nil {
 				return err
 			}
 			first = false

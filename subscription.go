@@ -296,7 +296,7 @@ func (l *Ledger) ChangePlan(ctx context.Context, customer, plan string, opts *Su
 					}
 				}
 			default:
-				if err := w.applyUnused(ws, sub, old, w.now); err != nil {
+				if err := w.applyUnused(ws, sub, old, w.now, opts.Actor); err != nil {
 					return err
 				}
 				sub.Plan, sub.ScheduledPlan = np.Name, ""
@@ -380,7 +380,7 @@ func (l *Ledger) Resume(ctx context.Context, customer string, opts *Subscription
 			if sub.Status != string(SubscriptionPaused) {
 				return errUnchanged
 			}
-			if err := w.applyUnused(ws, sub, p, w.now); err != nil {
+			if err := w.applyUnused(ws, sub, p, w.now, opts.Actor); err != nil {
 				return err
 			}
 			sub.Status = string(SubscriptionActive)

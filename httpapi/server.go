@@ -84,6 +84,7 @@ type Server struct {
 	maxBody  int64
 	draining atomic.Bool
 	ids      creditkit.IDGenerator
+	audit    *auditor
 	// allowPrivateWebhooks is Options.AllowPrivateWebhooks.
 	allowPrivateWebhooks bool
 }
@@ -131,6 +132,9 @@ func New(ctx context.Context, l *creditkit.Ledger, opts *Options) (*Server, erro
 	if err != nil {
 		return nil, err
 	}
+	if s.audit, err = newAuditor(l, st, o.Registry); err != nil {
+		return nil, err
+	}
 
 	mux := http.NewServeMux()
 	cfg := huma.DefaultConfig("creditkit", o.Version)
@@ -148,7 +152,7 @@ func New(ctx context.Context, l *creditkit.Ledger, opts *Options) (*Server, erro
 	}
 	s.mux = mux
 	s.api = humago.New(mux, cfg)
-	s.api.UseMiddleware(s.authenticate)
+	s.api.UseMiddleware(s.recordAudit, s.authenticate) // recordAudit outside: it sees refused calls too
 	s.routes()
 
 	s.probes()

@@ -28,6 +28,7 @@ type CLI struct {
 	Keys     KeysCmd     `cmd:"" help:"Manage API keys."`
 	Webhooks WebhooksCmd `cmd:"" help:"List webhook deliveries and replay one."`
 	Report   ReportCmd   `cmd:"" help:"Financial reports: revenue."`
+	Audit    AuditCmd    `cmd:"" help:"List the audit log of admin actions, newest first."`
 
 	Customers CustomersCmd `cmd:"" help:"Create, list and show customers."`
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit"
+	"github.com/creditkit/creditkit/audit"
 	"github.com/creditkit/creditkit/auth"
 	"github.com/creditkit/creditkit/store"
 )
@@ -24,6 +25,7 @@ type KeysCmd struct {
 type KeysCreateCmd struct {
 	Name  string `name:"name" required:"" help:"A name to recognize the key by."`
 	Scope string `name:"scope" required:"" enum:"admin,write,read" help:"What the key may do: read, write (and read) or admin (everything)."`
+	reasonFlag
 }
 
 // keyJSON is the --json shape of a key.
@@ -67,6 +69,8 @@ func serverStoreOf(l *creditkit.Ledger) (store.ServerStore, error) {
 func (c *KeysCreateCmd) Run(s *session) error {
 	return s.withServerStore(func(l *creditkit.Ledger, st store.ServerStore) error {
 		k, secret, err := auth.CreateKey(s.ctx, st, c.Name, c.Scope, l.Now())
+		s.recordCLI(l, audit.Record{Action: audit.ActionAPIKeyCreate, Target: keyID(k), Reason: c.Reason,
+			Details: map[string]any{"name": c.Name, "scope": c.Scope}}, err)
 		if err != nil {
 			return err
 		}
@@ -115,6 +119,7 @@ func (c *KeysListCmd) Run(s *session) error {
 // KeysRevokeCmd revokes a key.
 type KeysRevokeCmd struct {
 	ID string `arg:"" name:"id" help:"The key's ID (key_...)."`
+	reasonFlag
 }
 
 // Run revokes the key. Servers stop accepting it within seconds (their
@@ -122,18 +127,21 @@ type KeysRevokeCmd struct {
 func (c *KeysRevokeCmd) Run(s *session) error {
 	return s.withServerStore(func(l *creditkit.Ledger, st store.ServerStore) error {
 		ok, err := st.RevokeAPIKey(s.ctx, c.ID, l.Now())
+		if err == nil && !ok {
+			err = &creditkit.Error{Code: creditkit.CodeNotFound, Message: fmt.Sprintf("no active API key %s; see creditkit keys list", c.ID)}
+		}
+		s.recordCLI(l, audit.Record{Action: audit.ActionAPIKeyRevoke, Target: c.ID, Reason: c.Reason}, err)
 		if err != nil {
 			return err
-		}
-		if !ok {
-			return &creditkit.Error{Code: creditkit.CodeNotFound, Message: fmt.Sprintf("no active API key %s; see creditkit keys list", c.ID)}
 		}
 		return s.output(map[string]any{"id": c.ID, "revoked": true}, func(w io.Writer) { fmt.Fprintf(w, "revoked %s\n", c.ID) })
 	})
 }
 
 // KeysRotateTokenKeyCmd replaces the customer token signing key.
-type KeysRotateTokenKeyCmd struct{}
+type KeysRotateTokenKeyCmd struct {
+	reasonFlag
+}
 
 // Run stores a new random signing key. Running servers pick it up within
 // their key cache TTL (2 seconds by default); from then on every customer
@@ -141,7 +149,9 @@ type KeysRotateTokenKeyCmd struct{}
 // the new one.
 func (c *KeysRotateTokenKeyCmd) Run(s *session) error {
 	return s.withServerStore(func(l *creditkit.Ledger, st store.ServerStore) error {
-		if err := auth.RotateTokenKey(s.ctx, st); err != nil {
+		err := auth.RotateTokenKey(s.ctx, st)
+		s.recordCLI(l, audit.Record{Action: audit.ActionTokenKeyRotate, Reason: c.Reason}, err)
+		if err != nil {
 			return err
 		}
 		return s.output(map[string]any{"rotated": true}, func(w io.Writer) {

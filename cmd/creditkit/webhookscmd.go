@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit"
+	"github.com/creditkit/creditkit/audit"
 	"github.com/creditkit/creditkit/store"
 	"github.com/creditkit/creditkit/webhook"
 )
@@ -60,17 +61,19 @@ func (c *WebhooksListCmd) Run(s *session) error {
 // WebhooksReplayCmd replays a delivery.
 type WebhooksReplayCmd struct {
 	ID string `arg:"" name:"delivery" help:"The delivery's ID (dlv_...)."`
+	reasonFlag
 }
 
 // Run makes the delivery due now; a running server sends it within a tick.
 func (c *WebhooksReplayCmd) Run(s *session) error {
 	return s.withServerStore(func(l *creditkit.Ledger, st store.ServerStore) error {
 		d, err := st.ReplayDelivery(s.ctx, c.ID, l.Now())
+		if err == nil && d == nil {
+			err = &creditkit.Error{Code: creditkit.CodeNotFound, Message: fmt.Sprintf("no delivery %s (or its endpoint was deleted); see creditkit webhooks list", c.ID)}
+		}
+		s.recordCLI(l, audit.Record{Action: "webhook_delivery.replay", Target: c.ID, Reason: c.Reason}, err)
 		if err != nil {
 			return err
-		}
-		if d == nil {
-			return &creditkit.Error{Code: creditkit.CodeNotFound, Message: fmt.Sprintf("no delivery %s (or its endpoint was deleted); see creditkit webhooks list", c.ID)}
 		}
 		out := webhook.DeliveryOf(d)
 		return s.output(out, func(w io.Writer) {

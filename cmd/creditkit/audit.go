@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"time"
+
+	"github.com/creditkit/creditkit"
+	"github.com/creditkit/creditkit/audit"
+	"github.com/creditkit/creditkit/store"
+)
+
+// AuditCmd lists the audit log: who did which admin action, when, on what,
+// why, and how it ended. It reads --db, or --server's GET /v1/audit.
+type AuditCmd struct {
+	Actor    string `name:"actor" placeholder:"KEY" help:"Only actions of this API key (its ID, key_..., or its name), or of this CLI user."`
+	Action   string `name:"action" placeholder:"ACTION" help:"Only this action, such as grant.void; grant.* selects every grant action."`
+	Customer string `name:"customer" placeholder:"ID" help:"Only actions concerning this customer."`
+	From     string `name:"from" placeholder:"TIME" help:"Only actions at or after this time (RFC 3339 or a date)."`
+	To       string `name:"to" placeholder:"TIME" help:"Only actions before this time (RFC 3339 or a date)."`
+	Limit    int    `name:"limit" placeholder:"N" help:"List at most N actions (default 100, at most 1000)."`
+	After    string `name:"after" placeholder:"ID" help:"Continue after this audit record ID (the last of the previous page)."`
+}
+
+// Run lists the audit log, newest first.
+func (c *AuditCmd) Run(s *session) error {
+	from, err := parseTime("from", c.From)
+	if err != nil {
+		return err
+	}
+	to, err := parseTime("to", c.To)
+	if err != nil {
+		return err
+	}
+	f := audit.Filter{Actor: c.Actor, Action: c.Action, Customer: c.Customer, From: from, To: to, After: c.After, Limit: c.Limit}
+	list := func(rs []*audit.Record, next string) error {
+		if rs == nil {
+			rs = []*audit.Record{}
+		}
+		return s.output(rs, func(w io.Writer) { printAudit(w, rs, next) })
+	}
+	if s.isRemote() {
+		cl, err := s.client()
+		if err != nil {
+			return err
+		}
+		rs, next, err := cl.Audit(s.ctx, f)
+		if err != nil {
+			return err
+		}
+		return list(rs, next)
+	}
+	return s.withLedger(func(l *creditkit.Ledger) error {
+		log, err := audit.Of(l.Store(), l.Now)
+		if err != nil {
+			return err
+		}
+		rs, next, err := log.List(s.ctx, f)
+		if err != nil {
+			return err
+		}
+		return list(rs, next)
+	})
+}
+
+// printAudit prints audit records as a table.
+func printAudit(w io.Writer, rs []*audit.Record, next string) {
+	if len(rs) == 0 {
+		fmt.Fprintln(w, "no audit records")
+		return
+	}
+	t := newTable(w)
+	t.row("AT", "ACTOR", "ACTION", "CUSTOMER", "TARGET", "OUTCOME", "REASON", "REQUEST")
+	for _, r := range rs {
+		t.row(fmtTime(r.At), auditActor(r), r.Action, orDash(r.Customer), orDash(r.Target), r.Outcome, orDash(r.Reason), orDash(r.RequestID))
+	}
+	t.flush()
+	if next != "" {
+		fmt.Fprintf(w, "more: add --after %s\n", next)
+	}
+}
+
+// auditActor names who acted: "ops laptop (key_...)", "cli:alice".
+func auditActor(r *audit.Record) string {
+	switch {
+	case r.ActorName != "" && r.ActorID != "":
+		return r.ActorName + " (" + r.ActorID + ")"
+	case r.ActorID != "":
+		return r.ActorKind + ":" + r.ActorID
+	}
+	return r.ActorKind
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// cliUser names who runs the CLI, for its audit records: the operating
+// system user, or "unknown".
+func cliUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	if name := os.Getenv("USER"); name != "" {
+		return name
+	}
+	return "unknown"
+}
+
+// recordCLI records an admin action this command did on the database
+// (actor kind cli, the operating system user as actor), with err's code
+// as its outcome when it failed. The action is done by then: when the
+// audit log cannot record it, a warning says so on stderr and the command
+// still reports what it did, so that nobody repeats it.
+func (s *session) recordCLI(l *creditkit.Ledger, r audit.Record, err error) {
+	r.ActorKind, r.ActorID = audit.ActorCLI, cliUser()
+	if err != nil {
+		r.Outcome = string(creditkit.ErrorCodeOf(err))
+	}
+	log, lerr := audit.Of(l.Store(), l.Now)
+	if lerr == nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 5*time.Second)
+		defer cancel()
+		_, lerr = log.Record(ctx, r)
+	}
+	if lerr != nil {
+		s.logger.Error("audit log: the action was not recorded", "action", r.Action, "target", r.Target, "err", lerr)
+		fmt.Fprintf(s.stderr, "warning: the audit log did not record %s %s: %v\n", r.Action, r.Target, lerr)
+	}
+}
+
+// reasonFlag is the --reason of the admin commands the audit log records.
+type reasonFlag struct {
+	Reason string `name:"reason" placeholder:"TEXT" help:"Why, for the audit log."`
+}
+
+// keyID is a created key's ID, or "" when it was not created.
+func keyID(k *store.APIKey) string {
+	if k == nil {
+		return ""
+	}
+	return k.ID
+}
