@@ -20,18 +20,6 @@ import (
 // maxReason bounds a reason, as the ledger bounds descriptions.
 const maxReason = 500
 
-// Audit actions of the dashboard (the audit package's names where it has
-// one).
-const (
-	actionGrant   = "grant.create"
-	actionVoid    = "grant.void"
-	actionAdjust  = "credits.adjust"
-	actionReverse = "entry.reverse"
-	actionPlan    = "subscription.change"
-	actionToken   = "customer_token.create"
-	actionReplay  = "webhook_delivery.replay"
-)
-
 // errForm is a form the user must fix; its text says how.
 type errForm struct{ msg string }
 

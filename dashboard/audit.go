@@ -3,45 +3,42 @@ package dashboard
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/creditkit/creditkit"
+	"github.com/creditkit/creditkit/audit"
 )
 
-// Auditor records the dashboard's actions and lists the audit log.
+// Auditor records the dashboard's actions and lists the audit log;
+// *audit.Log is one.
 type Auditor interface {
-	// RecordAction appends one record.
-	RecordAction(ctx context.Context, r AuditRecord) error
-	// ListActions lists records newest first, with the next page's cursor.
-	ListActions(ctx context.Context, f AuditFilter) ([]AuditRecord, string, error)
+	// Record appends one record.
+	Record(ctx context.Context, r audit.Record) (*audit.Record, error)
+	// List lists records newest first, with the next page's cursor.
+	List(ctx context.Context, f audit.Filter) ([]*audit.Record, string, error)
 }
 
-// AuditRecord is one audit log row as the dashboard shows it.
-type AuditRecord struct {
-	ID        string
-	At        time.Time
-	ActorKind string
-	ActorID   string
-	ActorName string
-	RequestID string
-	Action    string
-	Customer  string
-	Target    string
-	Reason    string
-	Outcome   string
-	Details   map[string]any
+// defaultAuditor is the audit log of the ledger's store, or nil when the
+// store keeps none.
+func defaultAuditor(l *creditkit.Ledger) Auditor {
+	lg, err := audit.Of(l.Store(), l.Now)
+	if err != nil {
+		return nil
+	}
+	return lg
 }
 
-// AuditFilter selects audit records.
-type AuditFilter struct {
-	Actor, Action, Customer string
-	From, To                time.Time
-	After                   string
-	Limit                   int
-}
-
-// defaultAuditor is the audit log of the ledger's store, or nil.
-func defaultAuditor(l *creditkit.Ledger) Auditor { return nil }
+// Audit actions of the dashboard: the audit package's names, and for the
+// others the names the HTTP API gives the same calls (derived from their
+// operation IDs).
+const (
+	actionGrant   = audit.ActionGrantCreate
+	actionVoid    = audit.ActionGrantVoid
+	actionAdjust  = audit.ActionCreditsAdjust
+	actionPlan    = audit.ActionSubscriptionChange
+	actionReverse = "entry.reverse"
+	actionToken   = "customer_token.create"
+	actionReplay  = "webhook_delivery.replay"
+)
 
 // actionRecord is what an action tells the audit log.
 type actionRecord struct {
@@ -55,20 +52,21 @@ type actionRecord struct {
 }
 
 // record appends an action to the audit log, with the signed-in user as
-// its actor. A failure to record is logged, not shown: the ledger entry the
-// action wrote carries the actor too.
+// its actor and the outcome (ok, or the error's code). A failure to record
+// is logged, not shown: the ledger entry the action wrote carries the
+// actor too.
 func (h *Handler) record(ctx context.Context, w http.ResponseWriter, u *user, a actionRecord) {
 	if h.audit == nil {
 		return
 	}
-	outcome := "ok"
+	outcome := audit.OutcomeOK
 	if a.Err != nil {
 		outcome = string(creditkit.ErrorCodeOf(a.Err))
 		if outcome == "" {
 			outcome = string(creditkit.CodeInternal)
 		}
 	}
-	err := h.audit.RecordAction(context.WithoutCancel(ctx), AuditRecord{ActorKind: "dashboard", ActorID: u.KeyID, ActorName: u.KeyName,
+	_, err := h.audit.Record(context.WithoutCancel(ctx), audit.Record{ActorKind: audit.ActorDashboard, ActorID: u.KeyID, ActorName: u.KeyName,
 		RequestID: requestID(w), Action: a.Action, Customer: a.Customer, Target: a.Target, Reason: a.Reason, Outcome: outcome, Details: a.Details})
 	if err != nil {
 		h.log.Error("dashboard: the audit log did not record an action", "action", a.Action, "customer", a.Customer,

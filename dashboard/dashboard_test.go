@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit"
+	"github.com/creditkit/creditkit/audit"
 	"github.com/creditkit/creditkit/dashboard"
 )
 
@@ -213,6 +215,35 @@ func TestActions(t *testing.T) {
 			if m == nil {
 				t.Fatalf("no token minted:\n%s", p.body)
 			}
+			// Every action is in the audit log, newest first, with the
+			// dashboard user as actor; the refused second void too.
+			lg, err := audit.Of(e.l.Store(), e.l.Now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs, _, err := lg.List(context.Background(), audit.Filter{Customer: "alice"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range recs {
+				if r.ActorKind != audit.ActorDashboard || r.ActorID != e.adminID || r.ActorName != "Ada Admin" || r.RequestID == "" || r.Reason == "" {
+					t.Fatalf("record %+v lacks its actor, request id or reason", r)
+				}
+				got = append(got, r.Action+":"+r.Outcome)
+			}
+			want := "[customer_token.create:ok grant.void:grant_not_active subscription.change:ok entry.reverse:ok grant.void:ok credits.adjust:ok grant.create:ok grant.create:ok]"
+			if fmt.Sprint(got) != want {
+				t.Fatalf("audit records %v, want %s", got, want)
+			}
+			if recs[3].Target != hist[0].ID || recs[4].Target != last.ID {
+				t.Fatalf("audit targets %q %q, want %q %q", recs[3].Target, recs[4].Target, hist[0].ID, last.ID)
+			}
+			// The ledger names the dashboard user too.
+			if h, _ := e.l.History(context.Background(), "alice", &creditkit.HistoryFilter{Newest: true, Limit: 1, Type: creditkit.EntryVoid}); len(h) != 1 || h[0].Actor != "dashboard:"+e.adminID {
+				t.Fatalf("the void entry's actor: %+v", h)
+			}
+
 			// The token reads alice's balance through the API.
 			req, _ := http.NewRequest(http.MethodGet, e.base+"/v1/customers/alice/balance", nil)
 			req.Header.Set("Authorization", "Bearer "+m[1])

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit"
+	"github.com/creditkit/creditkit/audit"
 	"github.com/creditkit/creditkit/store"
 )
 
@@ -16,10 +17,10 @@ import (
 type auditData struct {
 	// Available is false when the store keeps no audit log.
 	Available bool
-	Filter    AuditFilter
+	Filter    audit.Filter
 	FromText  string
 	ToText    string
-	Records   []AuditRecord
+	Records   []*audit.Record
 	Next      string
 }
 
@@ -27,7 +28,7 @@ type auditData struct {
 func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, u *user) {
 	q := r.URL.Query()
 	d := &auditData{Available: h.audit != nil, FromText: q.Get("from"), ToText: q.Get("to"),
-		Filter: AuditFilter{Actor: strings.TrimSpace(q.Get("actor")), Action: strings.TrimSpace(q.Get("action")),
+		Filter: audit.Filter{Actor: strings.TrimSpace(q.Get("actor")), Action: strings.TrimSpace(q.Get("action")),
 			Customer: strings.TrimSpace(q.Get("customer")), After: q.Get("after"), Limit: 50}}
 	var err error
 	if d.Filter.From, err = parseDay("from", d.FromText); err != nil {
@@ -39,7 +40,7 @@ func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	if d.Available {
-		if d.Records, d.Next, err = h.audit.ListActions(r.Context(), d.Filter); err != nil {
+		if d.Records, d.Next, err = h.audit.List(r.Context(), d.Filter); err != nil {
 			h.failErr(w, r, u, err)
 			return
 		}
