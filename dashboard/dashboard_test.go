@@ -18,6 +18,8 @@ import (
 	"github.com/creditkit/creditkit"
 	"github.com/creditkit/creditkit/audit"
 	"github.com/creditkit/creditkit/dashboard"
+	"github.com/creditkit/creditkit/store"
+	"github.com/creditkit/creditkit/webhook"
 )
 
 // TestSignIn checks the session rules: a wrong key is refused, a right one
@@ -361,3 +363,66 @@ func TestVendoredFiles(t *testing.T) {
 }
 
 func itoa(a creditkit.Amount) string { return strconv.FormatInt(int64(a), 10) }
+
+// TestWebhookReplay fails a delivery, shows it on the webhooks page and the
+// overview with its attempts and last error, and replays it with an admin
+// key: the delivery is pending again, due now, and the replay is audited.
+// A write key sees the page without the replay button and is refused.
+func TestWebhookReplay(t *testing.T) {
+	e := newEnv(t, sqliteURL(t))
+	ctx := context.Background()
+	now := e.clock.Now()
+	if err := e.st.CreateWebhookEndpoint(ctx, &store.WebhookEndpoint{ID: "we_1", URL: "https://hooks.example.com/credits", Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.DispatchEvents(ctx, now, 100, webhook.Fanout(now, func() string { return "wd_" + strconv.FormatInt(time.Now().UnixNano(), 36) })); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := e.st.ClaimDeliveries(ctx, now, time.Minute, 1)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("claim: %v %d", err, len(ds))
+	}
+	d := ds[0]
+	if err := e.st.FinishDelivery(ctx, d.ID, store.DeliveryAttempt{At: now, HTTPStatus: 500, Error: "HTTP 500 from the endpoint",
+		Status: store.DeliveryFailed, StatusIfEndpointDeleted: store.DeliveryFailed}); err != nil {
+		t.Fatal(err)
+	}
+
+	w := e.client()
+	wcsrf := w.signIn(e.write)
+	p := w.get("/dashboard/webhooks?status=failed")
+	p.mustContain(t, d.ID, "HTTP 500 from the endpoint", "hooks.example.com")
+	if strings.Contains(p.body, "/replay") {
+		t.Fatal("a write key sees the replay button")
+	}
+	if p := w.post("/dashboard/webhooks/"+d.ID+"/replay", url.Values{}, wcsrf); p.status != http.StatusForbidden {
+		t.Fatalf("a write key's replay: %d", p.status)
+	}
+
+	c := e.client()
+	csrf := c.signIn(e.admin)
+	c.get("/dashboard/").mustContain(t, d.ID, "HTTP 500 from the endpoint")
+	c.get("/dashboard/webhooks").mustContain(t, "/dashboard/webhooks/"+d.ID+"/replay")
+	p = c.post("/dashboard/webhooks/"+d.ID+"/replay", url.Values{}, csrf)
+	if p.status != http.StatusOK {
+		t.Fatalf("replay: %d %s", p.status, p.body)
+	}
+	p.mustContain(t, `<tr id="delivery-`+d.ID+`"`, "pending")
+	got, err := e.st.Delivery(ctx, d.ID)
+	if err != nil || got.Status != store.DeliveryPending || got.NextAttemptAt.After(e.clock.Now()) {
+		t.Fatalf("after the replay: %+v %v", got, err)
+	}
+	lg, _ := audit.Of(e.l.Store(), e.l.Now)
+	recs, _, err := lg.List(ctx, audit.Filter{Action: "webhook_delivery.replay"})
+	if err != nil || len(recs) != 1 || recs[0].Target != d.ID || recs[0].ActorID != e.adminID {
+		t.Fatalf("replay audit: %+v %v", recs, err)
+	}
+	if p := c.post("/dashboard/webhooks/wd_nope/replay", url.Values{}, csrf); p.status != http.StatusNotFound {
+		t.Fatalf("replay of an unknown delivery: %d", p.status)
+	}
+	c.get("/dashboard/audit?action=webhook_delivery.replay").mustContain(t, d.ID, "Ada Admin")
+	c.get("/dashboard/audit?customer=nobody").mustContain(t, "No audit records match")
+	if p := c.get("/dashboard/audit?from=yesterday"); p.status != http.StatusUnprocessableEntity {
+		t.Fatalf("bad from: %d", p.status)
+	}
+}
