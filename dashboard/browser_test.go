@@ -97,7 +97,12 @@ func (tb *tab) screenshot(name string) {
 	if os.Getenv(EnvScreenshots) != "1" {
 		return
 	}
-	if err := tb.b.Screenshot(filepath.Join("..", "docs", "img", "dashboard-"+name+".png")); err != nil {
+	// Quality 100 asks Chromium for a PNG (below 100 it sends a JPEG).
+	png, err := chromedp.Run(tb.b.Ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		tb.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join("..", "docs", "img", "dashboard-"+name+".png"), png, 0o644); err != nil {
 		tb.t.Fatal(err)
 	}
 }
