@@ -289,6 +289,17 @@ func TestBrowserReadOnlyAndCSRF(t *testing.T) {
 		t.Fatalf("alice has %d after a refused post, had %d", got, before)
 	}
 
+	// A stale token (say, from a session that ended) sent by htmx: the
+	// refusal shows in the page's message area and moves nothing.
+	admin.do(chromedp.Evaluate[chromedp.Void](`document.body.setAttribute("hx-headers", '{"X-CSRF-Token": "stale"}');
+		document.querySelectorAll('input[name=csrf]').forEach(i => i.value = "stale")`),
+		chromedp.SendKeys(chromedp.CSS("#grant-amount"), "500"), chromedp.SendKeys(chromedp.CSS("#grant-reason"), "stale token"),
+		chromedp.Click(chromedp.CSS("#form-grant button")))
+	admin.waitFor(`(document.querySelector("#messages .flash.err") || {}).textContent?.includes("security token")`)
+	if got := e.available("alice"); got != before {
+		t.Fatalf("alice has %d after a stale-token post, had %d", got, before)
+	}
+
 	// At phone width the page fits: nothing wider than the screen but the
 	// tables, which scroll in their own box.
 	admin.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Navigate(e.base+"/dashboard/customers/alice"),
