@@ -69,33 +69,33 @@ const (
 // Record is one audit log row.
 type Record struct {
 	// ID is "aud_" and a sortable unique suffix; Record sets it.
-	ID string `json:"id"`
+	ID string `json:"id" doc:"aud_ and a sortable unique suffix."`
 	// At is when the action happened; Record sets it from the clock when
 	// zero.
-	At time.Time `json:"at"`
+	At time.Time `json:"at" doc:"When the action happened."`
 	// ActorKind is ActorAPIKey, ActorDashboard, ActorCLI or ActorSystem.
-	ActorKind string `json:"actor_kind"`
+	ActorKind string `json:"actor_kind" enum:"api_key,dashboard,cli,system" doc:"Who acted: an API key, a dashboard user, the CLI on the database, or creditkit itself."`
 	// ActorID is the API key ID (for the dashboard: the key the session
 	// was opened with; for the CLI: the operating system user).
-	ActorID string `json:"actor_id,omitempty"`
+	ActorID string `json:"actor_id,omitempty" doc:"The API key ID (the dashboard: the key its session was opened with; the CLI: the operating system user)."`
 	// ActorName is the API key's name.
-	ActorName string `json:"actor_name,omitempty"`
+	ActorName string `json:"actor_name,omitempty" doc:"The API key's name."`
 	// RequestID is the HTTP request's X-Request-Id, if any.
-	RequestID string `json:"request_id,omitempty"`
+	RequestID string `json:"request_id,omitempty" doc:"The X-Request-Id of the HTTP request."`
 	// Action is a stable dotted name such as "grant.void".
-	Action string `json:"action"`
+	Action string `json:"action" doc:"What was done, as object.verb, such as grant.void."`
 	// Customer is the customer concerned, if any.
-	Customer string `json:"customer,omitempty"`
+	Customer string `json:"customer,omitempty" doc:"The customer concerned, if any."`
 	// Target is the object acted on: a grant, hold, endpoint or key ID.
-	Target string `json:"target,omitempty"`
+	Target string `json:"target,omitempty" doc:"The object acted on: a grant, hold, endpoint or key ID."`
 	// Reason is why, as the actor said.
-	Reason string `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty" doc:"Why, as the actor said."`
 	// Outcome is OutcomeOK or the error code the action failed with.
 	// Record sets OutcomeOK when empty.
-	Outcome string `json:"outcome"`
+	Outcome string `json:"outcome" doc:"ok, or the error code the action failed with."`
 	// Details are further facts (amounts, the HTTP status, the
 	// idempotency key), as a JSON object.
-	Details map[string]any `json:"details,omitempty"`
+	Details map[string]any `json:"details,omitempty" doc:"Further facts: method, path, status, idempotency key, the request body (secrets redacted), the id of what it made."`
 }
 
 // Filter selects records; empty fields select everything.

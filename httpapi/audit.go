@@ -228,13 +228,21 @@ func (s *Server) writeAudit(ac *auditContext, action string, status int) {
 	} else if json.Unmarshal(ac.out.Bytes(), &resp) != nil {
 		resp = nil
 	}
-	if r.Target == "" {
-		r.Target = stringField(resp, "id")
+	// The target: the path's object, else the answer's id (what was
+	// created), else what the request names (a customer's id, a
+	// transfer's receiver).
+	for _, t := range []string{stringField(resp, "id"), stringField(req, "id"), stringField(req, "to")} {
+		if r.Target == "" {
+			r.Target = t
+		}
 	}
 	for _, c := range []string{stringField(resp, "customer"), stringField(req, "customer"), stringField(req, "from")} {
 		if r.Customer == "" {
 			r.Customer = c
 		}
+	}
+	if id := stringField(resp, "id"); id != "" && id != r.Target {
+		details["result_id"] = id
 	}
 	if r.Customer == "" && strings.HasPrefix(action, "customer.") {
 		r.Customer = r.Target
@@ -325,6 +333,10 @@ func redact(v any) any {
 	return v
 }
 
+// auditRecord is an audit record as the API shows it (named AuditRecord in
+// the OpenAPI document).
+type auditRecord audit.Record
+
 // auditRoutes registers GET /v1/audit.
 func (s *Server) auditRoutes() {
 	register(s, route{id: "list-audit", method: http.MethodGet, path: "/v1/audit", summary: "List the audit log of admin actions, newest first", tag: "Audit", scope: store.ScopeRead},
@@ -335,7 +347,7 @@ func (s *Server) auditRoutes() {
 			From     string `query:"from" doc:"RFC 3339; actions at or after."`
 			To       string `query:"to" doc:"RFC 3339; actions before."`
 			PageParams
-		}) (*body[page[*audit.Record]], error) {
+		}) (*body[page[*auditRecord]], error) {
 			if s.audit.log == nil {
 				return nil, &creditkit.Error{Code: creditkit.CodeInternal, Message: "this server's store keeps no audit log"}
 			}
@@ -352,10 +364,11 @@ func (s *Server) auditRoutes() {
 			if err != nil {
 				return nil, err
 			}
-			if rs == nil {
-				rs = []*audit.Record{}
+			out := make([]*auditRecord, len(rs))
+			for i, r := range rs {
+				out[i] = (*auditRecord)(r)
 			}
-			return &body[page[*audit.Record]]{page[*audit.Record]{Data: rs, NextCursor: next}}, nil
+			return &body[page[*auditRecord]]{page[*auditRecord]{Data: out, NextCursor: next}}, nil
 		})
 }
 

@@ -106,6 +106,9 @@ func TestAuditRecordsAdminWrites(t *testing.T) {
 		if details["idempotency_key"] != "g-1" || details["status"] != float64(201) || req["amount"] != float64(100) {
 			t.Errorf("grant details = %v: want the idempotency key, status 201 and the request's amount", details)
 		}
+		if d, _ := rows[2].(map[string]any)["details"].(map[string]any); d["result_id"] != str(v.body, "id") {
+			t.Errorf("void details = %v: want result_id, the void's entry %s", d, str(v.body, "id"))
+		}
 		if d, _ := rows[1].(map[string]any)["details"].(map[string]any); d["error"] == "" || d["status"] != float64(404) {
 			t.Errorf("failed void details = %v: want the error and status 404", d)
 		}
@@ -352,5 +355,33 @@ func TestAuditFailureKeepsTheWrite(t *testing.T) {
 	}
 	if failures != 2 {
 		t.Errorf("creditkit_audit_failures_total = %v, want 2", failures)
+	}
+}
+
+// TestAuditTargets: without an object in the path, the target is what was
+// created, else what the request names; a customer action concerns that
+// customer even when it fails.
+func TestAuditTargets(t *testing.T) {
+	e := newEnv(t, storeURLs(t)["sqlite"](t), nil)
+	e.must(201, "POST", "/v1/customers", e.admin, map[string]any{"id": "fay", "name": "Fay"})
+	e.must(409, "POST", "/v1/customers", e.admin, map[string]any{"id": "fay"})
+	e.must(201, "POST", "/v1/customers/fay/grants", e.admin, map[string]any{"amount": 10})
+	e.must(200, "POST", "/v1/transfers", e.admin, map[string]any{"from": "fay", "to": "gus", "amount": 4})
+	rows := e.auditList("").list
+	want := []struct{ action, customer, target, outcome string }{
+		{"credits.transfer", "fay", "gus", "ok"},
+		{"grant.create", "fay", "", "ok"}, // the grant's id, checked below
+		{"customer.create", "fay", "fay", "customer_exists"},
+		{"customer.create", "fay", "fay", "ok"},
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("rows = %v", rows)
+	}
+	for i, w := range want {
+		r := rows[i].(map[string]any)
+		if str(r, "action") != w.action || str(r, "customer") != w.customer || str(r, "outcome") != w.outcome ||
+			(w.target != "" && str(r, "target") != w.target) || str(r, "target") == "" {
+			t.Errorf("row %d = %v, want %+v", i, r, w)
+		}
 	}
 }

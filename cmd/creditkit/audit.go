@@ -6,7 +6,10 @@ import (
 	"io"
 	"os"
 	"os/user"
+	"reflect"
 	"time"
+
+	"github.com/alecthomas/kong"
 
 	"github.com/creditkit/creditkit"
 	"github.com/creditkit/creditkit/audit"
@@ -146,4 +149,84 @@ func keyID(k *store.APIKey) string {
 		return ""
 	}
 	return k.ID
+}
+
+// commandOf returns the command kong selected (a pointer to its struct),
+// for the audit log, or nil.
+func commandOf(kctx *kong.Context) any {
+	n := kctx.Selected()
+	if n == nil || !n.Target.IsValid() {
+		return nil
+	}
+	if n.Target.Kind() == reflect.Pointer {
+		return n.Target.Interface()
+	}
+	if n.Target.CanAddr() {
+		return n.Target.Addr().Interface()
+	}
+	return nil
+}
+
+// commandAudit returns the audit record of an admin write the command does
+// on the database, and false for any other command: reads, usage (spend,
+// hold), and the commands that record themselves (keys, webhooks replay).
+// On --server the server records the call with the API key instead.
+func commandAudit(cmd any) (audit.Record, bool) {
+	switch c := cmd.(type) {
+	case *GrantCmd:
+		return audit.Record{Action: audit.ActionGrantCreate, Customer: c.Customer, Reason: c.Reason,
+			Details: map[string]any{"amount": c.Amount, "currency": c.Currency}}, true
+	case *VoidCmd:
+		return audit.Record{Action: audit.ActionGrantVoid, Target: c.GrantID, Reason: c.Reason, Details: map[string]any{"amount": c.Amount}}, true
+	case *DebitCmd:
+		return audit.Record{Action: "credits.debit", Customer: c.Customer, Reason: c.Reason,
+			Details: map[string]any{"amount": c.Amount, "currency": c.Currency}}, true
+	case *ReverseCmd:
+		return audit.Record{Action: "entry.reverse", Target: c.EntryID, Reason: c.Reason}, true
+	case *ExpiryCmd:
+		return audit.Record{Action: "grant.update", Target: c.GrantID, Reason: c.Reason}, true
+	case *AlertsCmd:
+		return audit.Record{Action: "balance_alerts.set", Customer: c.Customer,
+			Details: map[string]any{"thresholds": c.Thresholds, "clear": c.Clear}}, len(c.Thresholds) > 0 || c.Clear
+	case *TransferCmd:
+		return audit.Record{Action: "credits.transfer", Customer: c.From, Target: c.To, Details: map[string]any{"amount": c.Amount}}, true
+	case *CaptureCmd:
+		return audit.Record{Action: audit.ActionHoldCapture, Target: c.HoldID, Details: map[string]any{"amount": c.Amount}}, true
+	case *ReleaseCmd:
+		return audit.Record{Action: audit.ActionHoldRelease, Target: c.HoldID}, true
+	case *RunDueCmd:
+		return audit.Record{Action: "admin.run_due"}, true
+	case *CustomersCreateCmd:
+		return audit.Record{Action: audit.ActionCustomerCreate, Customer: c.ID, Target: c.ID}, true
+	case *SubscriptionStartCmd:
+		return audit.Record{Action: audit.ActionSubscriptionChange, Customer: c.Customer, Details: map[string]any{"plan": c.Plan}}, true
+	case *SubscriptionChangeCmd:
+		return audit.Record{Action: audit.ActionSubscriptionChange, Customer: c.Customer, Details: map[string]any{"plan": c.Plan}}, true
+	case *SubscriptionCancelCmd:
+		return audit.Record{Action: "subscription.cancel", Customer: c.Customer, Details: map[string]any{"at_period_end": c.AtPeriodEnd}}, true
+	case *SubscriptionPauseCmd:
+		return audit.Record{Action: "subscription.pause", Customer: c.Customer}, true
+	case *SubscriptionResumeCmd:
+		return audit.Record{Action: "subscription.resume", Customer: c.Customer}, true
+	case *OverageCmd:
+		return audit.Record{Action: "overage.set", Customer: c.Customer, Details: map[string]any{"limit": c.Limit}}, c.Limit != ""
+	case *SettleCmd:
+		return audit.Record{Action: "debt.settle", Customer: c.Customer, Details: map[string]any{"price": c.Price, "at": c.At}}, true
+	}
+	return audit.Record{}, false
+}
+
+// recordCommand records the command's admin write, once, on the ledger it
+// opened, with err as its outcome. withLedger calls it before it closes
+// the ledger.
+func (s *session) recordCommand(l *creditkit.Ledger, err error) {
+	if s.commandRecorded || s.isRemote() {
+		return
+	}
+	r, ok := commandAudit(s.command)
+	if !ok {
+		return
+	}
+	s.commandRecorded = true
+	s.recordCLI(l, r, err)
 }

@@ -87,7 +87,43 @@ func TestAuditCLIOnServer(t *testing.T) {
 		t.Fatalf("audit --server: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	r = w.run(t, w.read, "audit")
-	if r.code != ExitOK || !strings.Contains(r.stdout, "cli test write (key_") {
-		t.Fatalf("audit --server table: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	if r.code != ExitOK || !strings.Contains(r.stdout, "cli test write (key_") || strings.Count(r.stdout, "grant.create") != 1 {
+		t.Fatalf("audit --server table (want one grant.create): exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestAuditCLILedgerWrites: admin writes on the database (grant, void,
+// transfer, run-due) are recorded as the CLI user, a failed void with its
+// error code; reads and spends are not.
+func TestAuditCLILedgerWrites(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var g struct{ ID string }
+	b.okJSON(t, &g, "grant", "alice", "100", "--reason", "signup_bonus")
+	b.ok(t, "void", g.ID, "--amount", "10", "--reason", "over-issued")
+	b.fail(t, ExitError, "void", "grt_nope")
+	b.ok(t, "spend", "alice", "send_email")
+	b.ok(t, "balance", "alice")
+	b.ok(t, "transfer", "alice", "bob", "5")
+	b.ok(t, "alerts", "alice")
+	b.ok(t, "run-due")
+
+	var rs []*audit.Record
+	b.okJSON(t, &rs, "audit")
+	want := []struct{ action, customer, target, reason, outcome string }{
+		{"admin.run_due", "", "", "", "ok"},
+		{"credits.transfer", "alice", "bob", "", "ok"},
+		{audit.ActionGrantVoid, "", "grt_nope", "", "not_found"},
+		{audit.ActionGrantVoid, "", g.ID, "over-issued", "ok"},
+		{audit.ActionGrantCreate, "alice", "", "signup_bonus", "ok"},
+	}
+	if len(rs) != len(want) {
+		t.Fatalf("records = %d, want %d: %+v", len(rs), len(want), rs)
+	}
+	for i, w := range want {
+		r := rs[i]
+		if r.Action != w.action || r.Customer != w.customer || r.Target != w.target || r.Reason != w.reason || r.Outcome != w.outcome || r.ActorKind != audit.ActorCLI {
+			t.Errorf("record %d = %+v, want %+v", i, r, w)
+		}
 	}
 }

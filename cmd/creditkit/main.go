@@ -136,6 +136,7 @@ func (m *Main) Run(ctx context.Context, args []string) (exitCode int) {
 		clock:       m.Clock,
 		ready:       m.Ready,
 		logger:      slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		command:     commandOf(kctx),
 	}
 	if s.openTimeout <= 0 {
 		s.openTimeout = DefaultOpenTimeout

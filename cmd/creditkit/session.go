@@ -44,6 +44,11 @@ type session struct {
 	// server's catalog, once read.
 	remote  *httpapi.Client
 	catalog *httpapi.Catalog
+
+	// command is the command being run, and commandRecorded whether its
+	// audit record was written (audit.go).
+	command         any
+	commandRecorded bool
 }
 
 // backend is what the ledger verbs call: a *creditkit.Ledger on --db, or an
@@ -296,6 +301,7 @@ func (s *session) withLedgerTimeout(timeout time.Duration, fn func(l *creditkit.
 			err = fmt.Errorf("close database: %w", cerr)
 		}
 	}()
+	defer func() { s.recordCommand(l, err) }() // before the ledger closes
 	return fn(l)
 }
 
