@@ -115,9 +115,9 @@ func (h *Handler) grantAction(w http.ResponseWriter, r *http.Request, u *user) {
 		return h.l.Grant(r.Context(), customer, *amount, opts)
 	}()
 	if g != nil {
-		rec.Target = g.ID
+		rec.Target, rec.ResultID = g.ID, g.ID
 	}
-	rec.Err = err
+	rec.Idem, rec.Err = r.PostFormValue("idem"), err
 	if !isFormErr(err) {
 		h.record(r.Context(), w, u, rec)
 	}
@@ -156,7 +156,10 @@ func (h *Handler) voidAction(w http.ResponseWriter, r *http.Request, u *user) {
 		return h.l.Void(r.Context(), grantID, &creditkit.VoidOpts{Amount: amount, Reason: reason,
 			IdempotencyKey: r.PostFormValue("idem"), Actor: u.actor()})
 	}()
-	rec.Err = err
+	if e != nil {
+		rec.ResultID = e.ID
+	}
+	rec.Idem, rec.Err = r.PostFormValue("idem"), err
 	if !isFormErr(err) {
 		h.record(r.Context(), w, u, rec)
 	}
@@ -192,7 +195,7 @@ func (h *Handler) adjustAction(w http.ResponseWriter, r *http.Request, u *user) 
 			if err != nil {
 				return "", err
 			}
-			rec.Target = g.ID
+			rec.Target, rec.ResultID = g.ID, g.ID
 			return fmt.Sprintf("Added %s (grant %s).", cfg.FormatAmount(g.Amount, g.Currency), g.ID), nil
 		case "remove":
 			e, err := h.l.Debit(r.Context(), customer, *amount, &creditkit.DebitOpts{Reason: "adjustment", Currency: cur,
@@ -200,12 +203,12 @@ func (h *Handler) adjustAction(w http.ResponseWriter, r *http.Request, u *user) 
 			if err != nil {
 				return "", err
 			}
-			rec.Target = e.ID
+			rec.Target, rec.ResultID = e.ID, e.ID
 			return fmt.Sprintf("Removed %s (entry %s).", cfg.FormatAmount(-e.Amount, e.Currency), e.ID), nil
 		}
 		return "", formErr("Choose whether to add or remove credits.")
 	}()
-	rec.Err = err
+	rec.Idem, rec.Err = r.PostFormValue("idem"), err
 	if !isFormErr(err) {
 		h.record(r.Context(), w, u, rec)
 	}
@@ -233,7 +236,10 @@ func (h *Handler) reverseAction(w http.ResponseWriter, r *http.Request, u *user)
 		return h.l.Reverse(r.Context(), entryID, &creditkit.ReverseOpts{Amount: amount, Reason: reason,
 			IdempotencyKey: r.PostFormValue("idem"), Actor: u.actor()})
 	}()
-	rec.Err = err
+	if e != nil {
+		rec.ResultID = e.ID
+	}
+	rec.Idem, rec.Err = r.PostFormValue("idem"), err
 	if !isFormErr(err) {
 		h.record(r.Context(), w, u, rec)
 	}
@@ -273,7 +279,10 @@ func (h *Handler) planAction(w http.ResponseWriter, r *http.Request, u *user) {
 		}
 		return h.l.ChangePlan(ctx, customer, plan, &creditkit.SubscriptionOpts{Currency: p.Currency, IdempotencyKey: idem, Actor: u.actor()})
 	}()
-	rec.Err = err
+	if sub != nil {
+		rec.ResultID = sub.ID
+	}
+	rec.Idem, rec.Err = r.PostFormValue("idem"), err
 	if !isFormErr(err) {
 		h.record(r.Context(), w, u, rec)
 	}

@@ -46,6 +46,12 @@ type actionRecord struct {
 	Customer string
 	Target   string
 	Reason   string
+	// ResultID is the ID of what the action made (a grant, an entry, a
+	// subscription), recorded in the details as result_id, as the HTTP
+	// API records it.
+	ResultID string
+	// Idem is the form's idempotency key.
+	Idem string
 	// Err is the action's error, nil when it succeeded.
 	Err     error
 	Details map[string]any
@@ -64,6 +70,17 @@ func (h *Handler) record(ctx context.Context, w http.ResponseWriter, u *user, a 
 		outcome = string(creditkit.ErrorCodeOf(a.Err))
 		if outcome == "" {
 			outcome = string(creditkit.CodeInternal)
+		}
+	}
+	if a.ResultID != "" || a.Idem != "" {
+		if a.Details == nil {
+			a.Details = map[string]any{}
+		}
+		if a.ResultID != "" {
+			a.Details["result_id"] = a.ResultID
+		}
+		if a.Idem != "" {
+			a.Details["idempotency_key"] = a.Idem
 		}
 	}
 	_, err := h.audit.Record(context.WithoutCancel(ctx), audit.Record{ActorKind: audit.ActorDashboard, ActorID: u.KeyID, ActorName: u.KeyName,

@@ -241,6 +241,9 @@ func TestActions(t *testing.T) {
 			if recs[3].Target != hist[0].ID || recs[4].Target != last.ID {
 				t.Fatalf("audit targets %q %q, want %q %q", recs[3].Target, recs[4].Target, hist[0].ID, last.ID)
 			}
+			if recs[7].Details["result_id"] != last.ID || recs[7].Details["idempotency_key"] != idem(t, 1) || recs[7].Details["amount"] != 250.0 {
+				t.Fatalf("the grant's audit details: %v", recs[7].Details)
+			}
 			// The ledger names the dashboard user too.
 			if h, _ := e.l.History(context.Background(), "alice", &creditkit.HistoryFilter{Newest: true, Limit: 1, Type: creditkit.EntryVoid}); len(h) != 1 || h[0].Actor != "dashboard:"+e.adminID {
 				t.Fatalf("the void entry's actor: %+v", h)
