@@ -58,6 +58,11 @@ func TestSignIn(t *testing.T) {
 		t.Fatalf("cookie %q is Secure on plain HTTP", cookie)
 	}
 	c.get("/dashboard/").mustContain(t, "Ada Admin", "Outstanding debt")
+	// Behind a TLS proxy the cookie is Secure.
+	p = e.client().do(http.MethodPost, "/dashboard/login", url.Values{"key": {e.admin}}, map[string]string{"X-Forwarded-Proto": "https"})
+	if !strings.Contains(p.header.Get("Set-Cookie"), "; Secure") {
+		t.Fatalf("cookie behind a TLS proxy: %q", p.header.Get("Set-Cookie"))
+	}
 
 	// A tampered cookie is no session.
 	u, _ := url.Parse(e.base + "/dashboard/")
@@ -281,6 +286,34 @@ func TestPages(t *testing.T) {
 		t.Fatalf("sorted by available, alice (%d) should come before bob (%d)", j, i)
 	}
 	c.get("/dashboard/customers?q=zz").mustContain(t, "No customer ID starts with")
+
+	// Paging: 30 more customers make two pages by ID, and 30 more entries
+	// two pages of bob's ledger.
+	for i := range 30 {
+		if _, err := e.l.Grant(context.Background(), fmt.Sprintf("zed%02d", i), 1, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.l.Grant(context.Background(), "bob", 1, &creditkit.GrantOpts{Reason: "page_test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p = c.get("/dashboard/customers")
+	next := regexp.MustCompile(`href="(/dashboard/customers\?after=[^"]+)">Next page`).FindStringSubmatch(p.body)
+	if next == nil || strings.Contains(p.body, "zed29") {
+		t.Fatalf("first page of customers:\n%s", p.body)
+	}
+	c.get(strings.ReplaceAll(next[1], "&amp;", "&")).mustContain(t, "zed29", "First page")
+	p = c.get("/dashboard/customers?sort=available&q=zed")
+	p.mustContain(t, "Next page")
+	c.get("/dashboard/customers?sort=available&q=zed&page=2").mustContain(t, "zed29")
+	p = c.get("/dashboard/customers/bob?category=page_test")
+	older := regexp.MustCompile(`href="(/dashboard/customers/bob\?[^"]*after=[^"]+)">Older entries`).FindStringSubmatch(p.body)
+	if older == nil || strings.Count(p.body, "<td>page_test") != 25 {
+		t.Fatalf("first page of bob's ledger: %d rows\n%s", strings.Count(p.body, "<td>page_test"), p.body)
+	}
+	if p := c.get(strings.ReplaceAll(older[1], "&amp;", "&")); strings.Count(p.body, "<td>page_test") != 5 {
+		t.Fatalf("second page of bob's ledger: %d rows", strings.Count(p.body, "<td>page_test"))
+	}
 	c.get("/dashboard/customers/alice").mustContain(t, "signup_bonus", "Grants", `id="utilization"`, "customer-usage", "starter")
 	c.get("/dashboard/customers/carol").mustContain(t, "No grants yet", "No ledger entries yet", "No usage in these days")
 	c.get("/dashboard/customers/alice?type=expiration").mustContain(t, "No entries match these filters")

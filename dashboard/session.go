@@ -192,12 +192,19 @@ func (s *sessions) start(w http.ResponseWriter, r *http.Request, secret string) 
 	}
 	exp := s.now().Add(s.ttl)
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: s.sign(claims{KeyHash: hash, Expires: exp.Unix(), Nonce: auth.RandomToken(16)}),
-		Path: Path + "/", Expires: exp, MaxAge: int(s.ttl / time.Second), HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+		Path: Path + "/", Expires: exp, MaxAge: int(s.ttl / time.Second), HttpOnly: true, Secure: overTLS(r), SameSite: http.SameSiteStrictMode})
 	return k, nil
 }
 
 // end clears the session cookie.
 func (s *sessions) end(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: Path + "/", MaxAge: -1,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: overTLS(r), SameSite: http.SameSiteStrictMode})
+}
+
+// overTLS reports whether the browser reached the server over TLS: directly,
+// or through a proxy that says so. A forged header only makes the cookie
+// Secure, which no attacker gains from.
+func overTLS(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }

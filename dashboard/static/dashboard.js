@@ -38,6 +38,8 @@
       height: 260,
       series: series,
       scales: { x: { time: true } },
+      // The days are UTC days, as the server counts them.
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"); },
       axes: [{}, { label: spec.unit, size: 60 }],
       legend: { live: true },
     };
