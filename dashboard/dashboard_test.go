@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -460,5 +461,30 @@ func TestWebhookReplay(t *testing.T) {
 	c.get("/dashboard/audit?customer=nobody").mustContain(t, "No audit records match")
 	if p := c.get("/dashboard/audit?from=yesterday"); p.status != http.StatusUnprocessableEntity {
 		t.Fatalf("bad from: %d", p.status)
+	}
+}
+
+// TestRevokedKeyCache: with a key cache, a session of a key revoked since
+// keeps working only until the cache entry ages out on the ledger's clock.
+func TestRevokedKeyCache(t *testing.T) {
+	e := newEnv(t, sqliteURL(t))
+	h, err := dashboard.New(context.Background(), e.l, &dashboard.Options{KeyCacheTTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	c := e.client()
+	c.e = &env{t: t, base: srv.URL}
+	c.signIn(e.read)
+	if ok, err := e.st.RevokeAPIKey(context.Background(), e.readID, e.clock.Now()); err != nil || !ok {
+		t.Fatalf("revoke: %v %v", ok, err)
+	}
+	if p := c.get("/dashboard/plans"); p.status != http.StatusOK {
+		t.Fatalf("within the cache TTL: %d", p.status)
+	}
+	e.clock.Advance(time.Minute)
+	if p := c.get("/dashboard/plans"); p.status != http.StatusSeeOther {
+		t.Fatalf("after the cache TTL: %d", p.status)
 	}
 }
