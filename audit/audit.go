@@ -114,7 +114,8 @@ type Filter struct {
 	Limit int
 }
 
-// Log records and lists audit records on a store.
+// Log records and lists audit records on a store. It is safe for
+// concurrent use.
 type Log struct {
 	st  store.AuditStore
 	now func() time.Time

@@ -113,6 +113,11 @@ func newAuditor(l *creditkit.Ledger, st store.ServerStore, reg prometheus.Regist
 // when the store keeps none.
 func (s *Server) AuditLog() *audit.Log { return s.audit.log }
 
+// RequestID returns the request ID (the X-Request-Id answered) of the
+// request ctx belongs to, or "": handlers mounted beside the API (Mount)
+// put it in the audit records they write.
+func RequestID(ctx context.Context) string { return requestID(ctx) }
+
 // maxAuditCapture bounds how much of a request body an audit row keeps.
 const maxAuditCapture = 16 << 10
 
@@ -212,9 +217,12 @@ func (s *Server) writeAudit(ac *auditContext, action string, status int) {
 	if ac.in.truncated {
 		details["request_truncated"] = true
 	} else if ac.in.buf.Len() > 0 && json.Unmarshal(ac.in.buf.Bytes(), &req) == nil && req != nil {
-		r.Reason = stringField(req, "reason")
+		// A description is the caller's words; a grant's reason is its
+		// ledger category (signup_bonus), a void's or a correction's is
+		// the why.
+		r.Reason = stringField(req, "description")
 		if r.Reason == "" {
-			r.Reason = stringField(req, "description")
+			r.Reason = stringField(req, "reason")
 		}
 		details["request"] = redact(req)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -365,7 +366,7 @@ func TestAuditTargets(t *testing.T) {
 	e := newEnv(t, storeURLs(t)["sqlite"](t), nil)
 	e.must(201, "POST", "/v1/customers", e.admin, map[string]any{"id": "fay", "name": "Fay"})
 	e.must(409, "POST", "/v1/customers", e.admin, map[string]any{"id": "fay"})
-	e.must(201, "POST", "/v1/customers/fay/grants", e.admin, map[string]any{"amount": 10})
+	e.must(201, "POST", "/v1/customers/fay/grants", e.admin, map[string]any{"amount": 10, "reason": "pack", "description": "bought by phone"})
 	e.must(200, "POST", "/v1/transfers", e.admin, map[string]any{"from": "fay", "to": "gus", "amount": 4})
 	rows := e.auditList("").list
 	want := []struct{ action, customer, target, outcome string }{
@@ -383,5 +384,59 @@ func TestAuditTargets(t *testing.T) {
 			(w.target != "" && str(r, "target") != w.target) || str(r, "target") == "" {
 			t.Errorf("row %d = %v, want %+v", i, r, w)
 		}
+	}
+	// A grant's reason is its ledger category; its description says why.
+	if r := rows[1].(map[string]any); str(r, "reason") != "bought by phone" {
+		t.Errorf("grant row reason = %q, want its description", str(r, "reason"))
+	}
+}
+
+// TestMountedHandlerRecords: a handler mounted beside the API (the
+// dashboard) records its own action, with the request's ID, through the
+// server's audit log, and GET /v1/audit shows it.
+func TestMountedHandlerRecords(t *testing.T) {
+	ctx := context.Background()
+	l, err := creditkit.Open(ctx, storeURLs(t)["sqlite"](t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	srv, err := httpapi.New(ctx, l, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Mount("POST /dashboard/void", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := srv.AuditLog().Record(r.Context(), audit.Record{ActorKind: audit.ActorDashboard, ActorID: "key_dash", ActorName: "support",
+			RequestID: httpapi.RequestID(r.Context()), Action: audit.ActionGrantVoid, Customer: "alice", Target: "grt_1", Reason: "duplicate"})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	}))
+	_, secret, err := httpapi.CreateKey(ctx, l.Store().(store.ServerStore), "reader", store.ScopeRead, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	req, _ := http.NewRequest(http.MethodPost, hs.URL+"/dashboard/void", nil)
+	req.Header.Set("X-Request-Id", "req-dash-1")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("mounted handler: %s", res.Status)
+	}
+	c, err := httpapi.NewClient(hs.URL, secret, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, _, err := c.Audit(ctx, audit.Filter{Actor: "support"})
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("audit = %+v, %v; want the dashboard's record", rs, err)
+	}
+	if r := rs[0]; r.ActorKind != audit.ActorDashboard || r.RequestID != "req-dash-1" || r.Target != "grt_1" || r.Reason != "duplicate" || r.Outcome != "ok" {
+		t.Errorf("record = %+v", r)
 	}
 }
