@@ -12,9 +12,14 @@ import (
 	"github.com/creditkit/creditkit/store"
 )
 
-// mountDashboard serves the admin dashboard at /dashboard/ beside the API.
+// mountDashboard serves the admin dashboard at /dashboard/ beside the API,
+// recording its actions in the server's audit log.
 func mountDashboard(ctx context.Context, l *creditkit.Ledger, st store.ServerStore, srv *httpapi.Server, logger *slog.Logger) error {
-	h, err := dashboard.New(ctx, l, &dashboard.Options{ServerStore: st, Logger: logger})
+	opts := &dashboard.Options{ServerStore: st, Logger: logger}
+	if lg := srv.AuditLog(); lg != nil {
+		opts.Audit = lg
+	}
+	h, err := dashboard.New(ctx, l, opts)
 	if err != nil {
 		return fmt.Errorf("dashboard: %w", err)
 	}
