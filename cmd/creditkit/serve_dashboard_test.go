@@ -34,4 +34,29 @@ func TestServeDemoDashboard(t *testing.T) {
 	if err != nil || res.StatusCode != http.StatusOK || res.Request.URL.Path != "/dashboard/" || !strings.Contains(string(body), `id="stat-customers">3<`) {
 		t.Fatalf("sign in with the demo key: %d at %s, %v\n%s", res.StatusCode, res.Request.URL, err, body)
 	}
+
+	// A grant from the dashboard lands in the server's audit log, which
+	// GET /v1/audit lists.
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(body)
+	if csrf == nil {
+		t.Fatalf("no CSRF token on the overview")
+	}
+	res, err = client.PostForm(base+"/dashboard/customers/alice/grant", url.Values{"csrf": {string(csrf[1])}, "amount": {"5"},
+		"reason": {"demo goodwill"}, "idem": {"demo-dash-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("grant from the dashboard: %d", res.StatusCode)
+	}
+	status, rs, err := call(client, "GET", base+"/v1/audit?action=grant.create&customer=alice", key[1], nil)
+	data, _ := rs["data"].([]any)
+	if err != nil || status != http.StatusOK || len(data) == 0 {
+		t.Fatalf("GET /v1/audit: %d %v %v", status, rs, err)
+	}
+	rec, _ := data[0].(map[string]any)
+	if rec["actor_kind"] != "dashboard" || rec["reason"] != "demo goodwill" || rec["request_id"] == "" {
+		t.Fatalf("the dashboard's audit record: %v", rec)
+	}
 }
