@@ -76,9 +76,6 @@ func (c *ServeCmd) Run(s *session) error {
 		if err != nil {
 			return err
 		}
-		if err := mountDashboard(s.ctx, l, st, srv, logger); err != nil {
-			return err
-		}
 		var adminKey string
 		if c.Demo {
 			if adminKey, err = seedDemo(s.ctx, l, st); err != nil {
@@ -89,17 +86,21 @@ func (c *ServeCmd) Run(s *session) error {
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w (set another address with --addr or CREDITKIT_ADDR)", c.Addr, err)
 		}
+		if err := mountDashboard(s.ctx, l, st, srv, logger); err != nil {
+			ln.Close()
+			return err
+		}
 		base := "http://" + ln.Addr().String()
 		fmt.Fprintf(s.stdout, "creditkit serving %s on %s\n", s.redactedDB(), base)
 		fmt.Fprintf(s.stdout, "  %s\n", s.configSource())
 		fmt.Fprintf(s.stdout, "  API docs: %s/docs   OpenAPI: %s/openapi.json   metrics: %s/metrics\n", base, base, base)
-		printDashboard(s.stdout, base, adminKey)
 		if adminKey != "" {
 			fmt.Fprintf(s.stdout, "  admin API key (demo): %s\n", adminKey)
 			fmt.Fprintf(s.stdout, "  try: curl -H 'Authorization: Bearer %s' %s/v1/customers/alice/balance\n", adminKey, base)
 		}
 		logger.Info("serving", "addr", ln.Addr().String(), "db", s.redactedDB(), "config", cmp.Or(s.cfg.Path, "none"), "scheduler", !c.NoScheduler)
 		logStartupCheck(s.ctx, logger, l, wal)
+		printDashboard(s.stdout, base, c.Demo)
 		if s.ready != nil {
 			select {
 			case s.ready <- base:

@@ -29,10 +29,10 @@ func mountDashboard(ctx context.Context, l *creditkit.Ledger, st store.ServerSto
 
 // printDashboard tells where the dashboard is, and with --demo which key
 // signs in.
-func printDashboard(w io.Writer, base, demoKey string) {
+func printDashboard(w io.Writer, base string, demo bool) {
 	hint := ""
-	if demoKey != "" {
-		hint = " (sign in with the demo admin key below)"
+	if demo {
+		hint = " (sign in with the demo admin key above)"
 	}
 	fmt.Fprintf(w, "  dashboard: %s%s/%s\n", base, dashboard.Path, hint)
 }
