@@ -99,6 +99,10 @@ func (c *ServeCmd) Run(s *session) error {
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w (set another address with --addr or CREDITKIT_ADDR)", c.Addr, err)
 		}
+		if err := mountDashboard(s.ctx, l, st, srv, logger); err != nil {
+			ln.Close()
+			return err
+		}
 		base := "http://" + ln.Addr().String()
 		fmt.Fprintf(s.stdout, "creditkit serving %s on %s\n", s.redactedDB(), base)
 		fmt.Fprintf(s.stdout, "  %s\n", s.configSource())
@@ -108,6 +112,7 @@ func (c *ServeCmd) Run(s *session) error {
 		}
 		logger.Info("serving", "addr", ln.Addr().String(), "db", s.redactedDB(), "config", cmp.Or(s.cfg.Path, "none"), "scheduler", !c.NoScheduler)
 		logStartupCheck(s.ctx, logger, l, wal)
+		printDashboard(s.stdout, base, c.Demo)
 		if s.ready != nil {
 			select {
 			case s.ready <- base:

@@ -1,0 +1,95 @@
+package dashboard
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/creditkit/creditkit"
+	"github.com/creditkit/creditkit/audit"
+)
+
+// Auditor records the dashboard's actions and lists the audit log;
+// *audit.Log is one.
+type Auditor interface {
+	// Record appends one record.
+	Record(ctx context.Context, r audit.Record) (*audit.Record, error)
+	// List lists records newest first, with the next page's cursor.
+	List(ctx context.Context, f audit.Filter) ([]*audit.Record, string, error)
+}
+
+// defaultAuditor is the audit log of the ledger's store, or nil when the
+// store keeps none.
+func defaultAuditor(l *creditkit.Ledger) Auditor {
+	lg, err := audit.Of(l.Store(), l.Now)
+	if err != nil {
+		return nil
+	}
+	return lg
+}
+
+// Audit actions of the dashboard: the audit package's names, and for the
+// others the names the HTTP API gives the same calls (derived from their
+// operation IDs).
+const (
+	actionGrant   = audit.ActionGrantCreate
+	actionVoid    = audit.ActionGrantVoid
+	actionAdjust  = audit.ActionCreditsAdjust
+	actionPlan    = audit.ActionSubscriptionChange
+	actionReverse = "entry.reverse"
+	actionToken   = "customer_token.create"
+	actionReplay  = "webhook_delivery.replay"
+)
+
+// actionRecord is what an action tells the audit log.
+type actionRecord struct {
+	Action   string
+	Customer string
+	Target   string
+	Reason   string
+	// ResultID is the ID of what the action made (a grant, an entry, a
+	// subscription), recorded in the details as result_id, as the HTTP
+	// API records it.
+	ResultID string
+	// Idem is the form's idempotency key.
+	Idem string
+	// Err is the action's error, nil when it succeeded.
+	Err     error
+	Details map[string]any
+}
+
+// record appends an action to the audit log, with the signed-in user as
+// its actor and the outcome (ok, or the error's code). A failure to record
+// is logged, not shown: the ledger entry the action wrote carries the
+// actor too.
+func (h *Handler) record(ctx context.Context, w http.ResponseWriter, u *user, a actionRecord) {
+	if h.audit == nil {
+		return
+	}
+	outcome := audit.OutcomeOK
+	if a.Err != nil {
+		outcome = string(creditkit.ErrorCodeOf(a.Err))
+		if outcome == "" {
+			outcome = string(creditkit.CodeInternal)
+		}
+	}
+	if a.ResultID != "" || a.Idem != "" {
+		if a.Details == nil {
+			a.Details = map[string]any{}
+		}
+		if a.ResultID != "" {
+			a.Details["result_id"] = a.ResultID
+		}
+		if a.Idem != "" {
+			a.Details["idempotency_key"] = a.Idem
+		}
+	}
+	_, err := h.audit.Record(context.WithoutCancel(ctx), audit.Record{ActorKind: audit.ActorDashboard, ActorID: u.KeyID, ActorName: u.KeyName,
+		RequestID: requestID(w), Action: a.Action, Customer: a.Customer, Target: a.Target, Reason: a.Reason, Outcome: outcome, Details: a.Details})
+	if err != nil {
+		h.log.Error("dashboard: the audit log did not record an action", "action", a.Action, "customer", a.Customer,
+			"target", a.Target, "actor", u.KeyID, "request_id", requestID(w), "err", err)
+	}
+}
+
+// actor is what the ledger records as the actor of a dashboard action.
+func (u *user) actor() string { return "dashboard:" + u.KeyID }

@@ -1,0 +1,152 @@
+package dashboard
+
+import (
+	"cmp"
+	"context"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/creditkit/creditkit"
+	"github.com/creditkit/creditkit/store"
+)
+
+// chartDays is how many days the usage charts cover, today included.
+const chartDays = 30
+
+// maxCounted caps the customers the overview counts.
+const maxCounted = 100_000
+
+// overviewData is the overview page's data.
+type overviewData struct {
+	Currency    string
+	PeriodStart time.Time
+	Now         time.Time
+	// Customers is how many customers there are (at most maxCounted;
+	// CustomersMore says there are more).
+	Customers     int
+	CustomersMore bool
+	// Granted, Spent and Expired are the credits of the period, over
+	// every customer (the revenue report's credit columns).
+	Granted, Spent, Expired creditkit.Amount
+	// Debt is the debt outstanding now, TopOps the operations charged the
+	// most in the last chartDays days, and Chart their daily usage, over
+	// the first Sampled customers (SampledAll when that is every one).
+	Debt       creditkit.Amount
+	Sampled    int
+	SampledAll bool
+	TopOps     []opUsage
+	Chart      *chart
+	// FailedDeliveries are the latest webhook deliveries that failed.
+	FailedDeliveries []*store.Delivery
+}
+
+// opUsage is one operation's usage.
+type opUsage struct {
+	Name   string
+	Count  int64
+	Amount creditkit.Amount
+}
+
+func (h *Handler) overview(w http.ResponseWriter, r *http.Request, u *user) {
+	ctx := r.Context()
+	cfg := h.l.Config()
+	cur := cfg.DefaultCurrency()
+	now := h.l.Now()
+	d := &overviewData{Currency: cur.Name, PeriodStart: startOfMonth(now), Now: now}
+
+	rep, err := h.l.Revenue(ctx, &creditkit.RevenueOpts{From: d.PeriodStart, To: now.Add(time.Second)})
+	if err != nil {
+		h.failErr(w, r, u, err)
+		return
+	}
+	for _, uc := range rep.Uncosted {
+		if uc.Currency == cur.Name {
+			d.Granted += uc.Granted
+			d.Spent += uc.Consumed
+			d.Expired += uc.Expired
+		}
+	}
+	for _, m := range rep.Money {
+		d.Granted += m.Sold.Credits[cur.Name]
+		d.Spent += m.Recognized.Credits[cur.Name]
+		d.Expired += m.Breakage.Credits[cur.Name]
+	}
+
+	since := startOfDay(now).AddDate(0, 0, 1-chartDays)
+	var rows []creditkit.UsageRow
+	ops := map[string]*opUsage{}
+	err = h.eachCustomer(ctx, func(c *creditkit.Customer) error {
+		d.Customers++
+		if d.Customers > h.overviewCap {
+			return nil
+		}
+		d.Sampled++
+		b, err := h.l.Balance(ctx, c.ID, &creditkit.BalanceOpts{Currency: cur.Name})
+		if err != nil && creditkit.ErrorCodeOf(err) != creditkit.CodeCustomerNotFound {
+			return err
+		}
+		if b != nil {
+			d.Debt += b.Debt
+		}
+		us, err := h.l.Usage(ctx, c.ID, &creditkit.UsageQuery{Currency: cur.Name, Since: since, Interval: creditkit.IntervalDay, ByOperation: true})
+		if err != nil && creditkit.ErrorCodeOf(err) != creditkit.CodeCustomerNotFound {
+			return err
+		}
+		for _, row := range us {
+			rows = append(rows, row)
+			name := usageLabel(row)
+			if ops[name] == nil {
+				ops[name] = &opUsage{Name: name}
+			}
+			ops[name].Count += row.Count
+			ops[name].Amount += row.Amount
+		}
+		return nil
+	})
+	if err != nil {
+		h.failErr(w, r, u, err)
+		return
+	}
+	d.CustomersMore = d.Customers >= maxCounted
+	d.SampledAll = d.Sampled == d.Customers
+	for _, o := range ops {
+		d.TopOps = append(d.TopOps, *o)
+	}
+	slices.SortFunc(d.TopOps, func(a, b opUsage) int { return cmp.Or(cmp.Compare(b.Amount, a.Amount), cmp.Compare(a.Name, b.Name)) })
+	if len(d.TopOps) > 8 {
+		d.TopOps = d.TopOps[:8]
+	}
+	d.Chart = dailyChart("overview-usage", "Credits used per day, by operation", cur, rows, since, startOfDay(now).AddDate(0, 0, 1))
+
+	if d.FailedDeliveries, err = h.st.Deliveries(ctx, store.DeliveryQuery{Status: store.DeliveryFailed, Limit: 5}); err != nil {
+		h.failErr(w, r, u, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "overview", "", &view{Title: "Overview", Nav: "overview", User: u, Data: d})
+}
+
+// eachCustomer calls fn for every customer by ID, up to maxCounted.
+func (h *Handler) eachCustomer(ctx context.Context, fn func(c *creditkit.Customer) error) error {
+	after := ""
+	n := 0
+	for n < maxCounted {
+		page, err := h.l.Customers(ctx, &creditkit.CustomerFilter{After: after, Limit: 1000})
+		if err != nil {
+			return err
+		}
+		for _, c := range page {
+			if err := fn(c); err != nil {
+				return err
+			}
+			if n++; n >= maxCounted {
+				return nil
+			}
+		}
+		if len(page) < 1000 {
+			return nil
+		}
+		after = page[len(page)-1].ID
+	}
+	return nil
+}
