@@ -328,6 +328,7 @@ func subscriptionObj(id, stripeCustomer, price, status string, paused bool) map[
 			"price": map[string]any{"id": price, "object": "price"}}}}}
 }
 
-func ctxT(t *testing.T) context.Context { return t.Context() }
+func itoa(n int64) string { return fmt.Sprint(n) }
 
-var _ = fmt.Sprintf
+// mockURL starts stripe-mock for the test.
+func mockURL(t *testing.T) string { return stripetest.Start(t) }
