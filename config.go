@@ -34,6 +34,10 @@ type Config struct {
 	Plans map[string]*Plan
 	// Packs are the one-time credit packs, by name.
 	Packs map[string]*Pack
+	// RefundDebt says what a refund does with credits already spent:
+	// RefundDebtAllow (record them as debt) or RefundDebtForbid (claw back
+	// what remains, report the shortfall). "" means RefundDebtAllow.
+	RefundDebt string
 	// Clock tells the time; nil means the system clock.
 	Clock Clock
 	// Writes tunes the write path (group commit). The zero value is the
@@ -181,7 +185,7 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
-	return nil
+	return c.validatePayments()
 }
 
 // checkConfigName checks the name of an operation, plan or pack.

@@ -1,0 +1,13 @@
+package sqlite_test
+
+import (
+	"testing"
+
+	"github.com/creditkit/creditkit/storetest"
+)
+
+// TestPurchases runs the purchase conformance cases on SQLite.
+func TestPurchases(t *testing.T) {
+	t.Parallel()
+	storetest.RunPurchases(t, openStore)
+}
