@@ -159,10 +159,19 @@ type env struct {
 // newEnv opens a ledger on dbURL and serves it with the adapter.
 func newEnv(t *testing.T, dbURL, mockURL string, fake *fakeState, tweak func(*stripe.Options)) *env {
 	t.Helper()
+	return newEnvConfig(t, dbURL, mockURL, fake, nil, tweak)
+}
+
+// newEnvConfig is newEnv with a chance to adjust the config.
+func newEnvConfig(t *testing.T, dbURL, mockURL string, fake *fakeState, adjust func(*creditkit.Config), tweak func(*stripe.Options)) *env {
+	t.Helper()
 	ctx := context.Background()
 	cfg, err := creditkit.ParseConfig("test.yaml", []byte(testConfig))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if adjust != nil {
+		adjust(cfg)
 	}
 	clock := creditkit.NewManualClock(epoch)
 	cfg.Clock = clock
@@ -327,6 +336,8 @@ func subscriptionObj(id, stripeCustomer, price, status string, paused bool) map[
 		"items": map[string]any{"object": "list", "data": []any{map[string]any{"id": "si_" + id, "object": "subscription_item",
 			"price": map[string]any{"id": price, "object": "price"}}}}}
 }
+
+func nowT() time.Time { return time.Now() }
 
 func itoa(n int64) string { return fmt.Sprint(n) }
 

@@ -1,5 +1,3 @@
-//go:build payments
-
 package stripe
 
 import (
@@ -50,10 +48,14 @@ func (p *Provider) purchasePack(ctx context.Context, customer string, sess *stri
 // ledger takes back only what it has not taken yet, so a repeated or late
 // charge.refunded moves nothing more.
 func (p *Provider) refundCharge(ctx context.Context, ch *stripego.Charge, eventID string) (string, error) {
-	opts := creditkit.RefundOpts{Provider: ProviderName, ChargeID: ch.ID, RefundedTotal: ch.AmountRefunded,
-		Reason: "stripe charge.refunded", Actor: "stripe", RefundID: eventID}
-	if ch.PaymentIntent != nil {
+	// The purchase knows the payment intent (the checkout session names
+	// it); the charge id is found only when there is no payment intent.
+	opts := creditkit.RefundOpts{Provider: ProviderName, RefundedTotal: ch.AmountRefunded,
+		Reason: "stripe charge.refunded on " + ch.ID, Actor: "stripe", RefundID: eventID}
+	if ch.PaymentIntent != nil && ch.PaymentIntent.ID != "" {
 		opts.PaymentIntentID = ch.PaymentIntent.ID
+	} else {
+		opts.ChargeID = ch.ID
 	}
 	if ch.Refunds != nil && len(ch.Refunds.Data) > 0 && ch.Refunds.Data[0] != nil {
 		opts.RefundID = ch.Refunds.Data[0].ID // the latest refund comes first
@@ -66,5 +68,5 @@ func (p *Provider) refundCharge(ctx context.Context, ch *stripego.Charge, eventI
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("refund of purchase %s: %d refunded in total", r.PurchaseID, ch.AmountRefunded), nil
+	return fmt.Sprintf("refund of purchase %s: %d refunded in total, %d credits clawed back, %d debt, %d short", r.Purchase.ID, ch.AmountRefunded, r.ClawedBack, r.Debt, r.Shortfall), nil
 }
