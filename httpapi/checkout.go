@@ -96,9 +96,14 @@ func (s *Server) checkoutRoutes() {
 			return &body[*CheckoutSession]{out}, checkoutErr(err)
 		})
 
-	register(s, route{id: "complete-checkout", method: http.MethodGet, path: "/v1/checkout/complete",
+	// The customer's browser comes back here from the provider's page
+	// (success_url), so it takes no API key: it grants only what the
+	// provider says was paid, once, and the session id is the provider's
+	// unguessable id.
+	const completePath = "/v1/checkout/complete"
+	register(s, route{id: "complete-checkout", method: http.MethodGet, path: completePath,
 		summary: "Verify a checkout session with the provider and fulfil it once paid (the customer's return)", tag: "Payments",
-		scope: store.ScopeWrite, errors: []int{http.StatusNotFound, http.StatusBadGateway, http.StatusServiceUnavailable}},
+		errors: []int{http.StatusNotFound, http.StatusBadGateway, http.StatusServiceUnavailable}},
 		func(ctx context.Context, in *struct {
 			SessionID string `query:"session_id" required:"true" minLength:"1" maxLength:"255" doc:"The provider's checkout session id, from the success_url."`
 		}) (*body[*CheckoutResult], error) {
@@ -108,6 +113,13 @@ func (s *Server) checkoutRoutes() {
 			out, err := s.checkout.CompleteCheckout(ctx, in.SessionID)
 			return &body[*CheckoutResult]{out}, checkoutErr(err)
 		})
+	if op := operationOf(s.api.OpenAPI().Paths[completePath], http.MethodGet); op != nil {
+		op.Security = []map[string][]string{{}}
+		op.Description = "Needs no API key: point the provider's success_url here (with session_id={CHECKOUT_SESSION_ID}); " +
+			"it fulfils only a session the provider says is paid, once, whether or not the webhook came first."
+		delete(op.Responses, "401")
+		delete(op.Responses, "403")
+	}
 }
 
 // checkoutErr turns a provider's failure into 502; other errors are the

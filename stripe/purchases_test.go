@@ -20,10 +20,15 @@ func sessionObj(id, customer, pack, paymentStatus string) map[string]any {
 		"metadata": map[string]any{"creditkit_customer": customer, "creditkit_pack": pack}}
 }
 
-// complete calls the return path.
+// complete calls the return path as the customer's browser does: with
+// no API key.
 func (e *env) complete(session string) (int, map[string]any) {
 	e.t.Helper()
-	return e.call(http.MethodGet, "/v1/checkout/complete?session_id="+session, nil)
+	req, err := http.NewRequest(http.MethodGet, e.base+"/v1/checkout/complete?session_id="+session, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return do(e.t, req)
 }
 
 // packGrants counts a customer's pack grants.

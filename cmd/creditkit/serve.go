@@ -31,6 +31,7 @@ type ServeCmd struct {
 	Grace          time.Duration `name:"grace" default:"30s" help:"On SIGTERM, how long requests in flight may take to finish."`
 	AllowPrivate   bool          `name:"allow-private-webhooks" help:"Let webhook endpoints be on loopback, private and link-local addresses (local development only; implied by --demo)."`
 	KeyCacheTTL    time.Duration `name:"key-cache-ttl" default:"2s" help:"How long an API key lookup is remembered; a revoked key stops working within it. 0 disables the cache."`
+	StripeFlags    `embed:""`
 }
 
 // Run serves until the process is told to stop, then shuts down in order:
@@ -71,8 +72,12 @@ func (c *ServeCmd) Run(s *session) error {
 		if keyCache <= 0 {
 			keyCache = -1 // httpapi: negative disables the cache
 		}
+		pay, err := c.stripeSetup(l, logger)
+		if err != nil {
+			return err
+		}
 		srv, err := httpapi.New(s.ctx, l, &httpapi.Options{Logger: logger, Registry: reg, ServerStore: st,
-			AllowPrivateWebhooks: allowPrivate, KeyCacheTTL: keyCache})
+			AllowPrivateWebhooks: allowPrivate, KeyCacheTTL: keyCache, Checkout: pay.checkout()})
 		if err != nil {
 			return err
 		}
@@ -93,6 +98,7 @@ func (c *ServeCmd) Run(s *session) error {
 		if adminKey != "" {
 			fmt.Fprintf(s.stdout, "  admin API key (demo): %s\n", adminKey)
 			fmt.Fprintf(s.stdout, "  try: curl -H 'Authorization: Bearer %s' %s/v1/customers/alice/balance\n", adminKey, base)
+			pay.describe(s.stdout, base)
 		}
 		logger.Info("serving", "addr", ln.Addr().String(), "db", s.redactedDB(), "config", cmp.Or(s.cfg.Path, "none"), "scheduler", !c.NoScheduler)
 		logStartupCheck(s.ctx, logger, l, wal)
@@ -106,6 +112,7 @@ func (c *ServeCmd) Run(s *session) error {
 		schedCtx, stopSched := context.WithCancel(context.WithoutCancel(s.ctx))
 		defer stopSched()
 		var wg sync.WaitGroup
+		pay.start(schedCtx, srv, !c.NoScheduler, c.StripeOverageEvery, &wg)
 		if !c.NoScheduler {
 			wh, err := webhook.New(st, &webhook.Options{Schedule: backoff, Logger: logger, Registerer: reg,
 				AllowPrivate: allowPrivate, Now: l.Now})
