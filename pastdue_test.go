@@ -2,6 +2,7 @@ package creditkit
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -66,6 +67,33 @@ func TestSubscriptionPastDue(t *testing.T) {
 		}
 		if _, err := l.MarkPastDue(ctx, "p", nil); ErrorCodeOf(err) != CodeInvalidRequest {
 			t.Fatalf("past due of a paused subscription: %v", err)
+		}
+	})
+}
+
+// TestRunDueWithManyPastDue: past_due subscriptions past their grace stay
+// due (they wait for a payment); RunDue looks at each once per run and
+// returns, even when there are more of them than it reads at a time.
+func TestRunDueWithManyPastDue(t *testing.T) {
+	start := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	onBothStoresSubs(t, start, func(t *testing.T, l *Ledger, clock *ManualClock) {
+		ctx := context.Background()
+		n := dueBatch + 5
+		for i := range n {
+			c := fmt.Sprintf("pd%d", i)
+			if _, err := l.StartSubscription(ctx, c, "monthly", nil); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := l.MarkPastDue(ctx, c, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clock.Set(start.AddDate(0, 1, 0))
+		rctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		res, err := l.RunDue(rctx)
+		if err != nil || res.Refills != 0 {
+			t.Fatalf("RunDue with %d past_due subscriptions: %+v %v", n, res, err)
 		}
 	})
 }
