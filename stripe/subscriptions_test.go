@@ -147,3 +147,34 @@ func runDue(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 }
+
+// TestSubscriptionCheckoutReturn: the return from a plan's checkout reads
+// the session, then the subscription it created, and subscribes the
+// customer at once (before any subscription event); the created event
+// then changes nothing. An invoice event in the older API shape (the
+// subscription at the top) is understood too.
+func TestSubscriptionCheckoutReturn(t *testing.T) {
+	e := setup(t, storeURLs(t)["sqlite"](t))
+	sub := subscriptionObj("sub_9", "cus_frank", "price_pro_m", "active", false)
+	sub["metadata"] = map[string]any{"creditkit_customer": "frank", "creditkit_plan": "pro"}
+	e.fake.set("/v1/subscriptions/sub_9", sub)
+	e.fake.set("/v1/checkout/sessions/cs_test_sub", map[string]any{"id": "cs_test_sub", "object": "checkout.session", "mode": "subscription",
+		"status": "complete", "payment_status": "paid", "subscription": "sub_9", "customer": "cus_frank",
+		"metadata": map[string]any{"creditkit_customer": "frank", "creditkit_plan": "pro"}})
+	status, res := e.complete("cs_test_sub")
+	s, _ := res["subscription"].(map[string]any)
+	if status != 200 || res["status"] != "paid" || s == nil || s["plan"] != "pro" || s["status"] != "active" {
+		t.Fatalf("return from a plan checkout: %d %v", status, res)
+	}
+	e.wantBalance("frank", 1000, "subscribed on return")
+	if out := e.send("evt_sub9", "customer.subscription.created", sub); out["outcome"] != "unchanged" {
+		t.Fatalf("created after the return: %v", out)
+	}
+	sub["status"] = "past_due"
+	e.fake.set("/v1/subscriptions/sub_9", sub)
+	e.send("evt_inv_old", "invoice.payment_failed", map[string]any{"id": "in_old", "object": "invoice", "subscription": "sub_9"})
+	got, err := e.l.GetSubscription(context.Background(), "frank", nil)
+	if err != nil || got.Status != creditkit.SubscriptionPastDue {
+		t.Fatalf("old-shape invoice: %+v %v", got, err)
+	}
+}

@@ -142,13 +142,25 @@ func (p *Provider) dispatch(ctx context.Context, ev *stripego.Event) (string, er
 		if err := json.Unmarshal(raw, &inv); err != nil {
 			return "", fmt.Errorf("decode invoice of event %s: %w", ev.ID, err)
 		}
-		if inv.Parent == nil || inv.Parent.SubscriptionDetails == nil || inv.Parent.SubscriptionDetails.Subscription == nil {
+		sub := ""
+		if inv.Parent != nil && inv.Parent.SubscriptionDetails != nil && inv.Parent.SubscriptionDetails.Subscription != nil {
+			sub = inv.Parent.SubscriptionDetails.Subscription.ID
+		} else {
+			// Endpoints on API versions before 2025-03-31 name the
+			// subscription at the top of the invoice.
+			var old struct {
+				Subscription string `json:"subscription"`
+			}
+			_ = json.Unmarshal(raw, &old)
+			sub = old.Subscription
+		}
+		if sub == "" {
 			return "ignored: invoice of no subscription", nil
 		}
 		// The subscription's status at Stripe says whether it is paid up
 		// (active) or not (past_due): a late invoice.payment_failed after
 		// the invoice.paid that recovered it changes nothing.
-		outcome, _, err := p.syncSubscription(ctx, inv.Parent.SubscriptionDetails.Subscription.ID, nil, ev.ID)
+		outcome, _, err := p.syncSubscription(ctx, sub, nil, ev.ID)
 		return outcome, err
 	}
 	return "ignored: " + string(ev.Type), nil
