@@ -40,6 +40,9 @@ type CheckoutRequest struct {
 	Interval   string `json:"interval,omitempty" maxLength:"16" doc:"The plan's billing interval, a key of its stripe_price such as month or year; defaults to its only one."`
 	SuccessURL string `json:"success_url" minLength:"1" maxLength:"2048" doc:"Where the provider sends the customer after paying. Put {CHECKOUT_SESSION_ID} in it and call GET /v1/checkout/complete with it."`
 	CancelURL  string `json:"cancel_url,omitempty" maxLength:"2048" doc:"Where the provider sends a customer who gives up."`
+	// IdempotencyKey is the request's Idempotency-Key header: a retry
+	// with it answers the same session.
+	IdempotencyKey string `json:"-"`
 }
 
 // CheckoutSession is a hosted checkout to send the customer to.
@@ -63,7 +66,7 @@ type CheckoutResult struct {
 	// when it is) or open (the customer has not finished).
 	Status string `json:"status" enum:"paid,pending,open,expired" doc:"paid: fulfilled; pending: payment on its way (the webhook fulfils it); open: not finished; expired: abandoned."`
 	// Purchase is the pack's purchase, the same whichever path fulfilled it.
-	Purchase any `json:"purchase,omitempty" doc:"The pack's purchase, when a paid pack: the same object whichever path fulfilled it."`
+	Purchase *creditkit.Purchase `json:"purchase,omitempty" doc:"The pack's purchase, when a paid pack: the same purchase whichever path fulfilled it (replayed when it was fulfilled before)."`
 	// Subscription is the customer's subscription, for a paid plan.
 	Subscription *creditkit.Subscription `json:"subscription,omitempty"`
 }
@@ -80,6 +83,7 @@ func (s *Server) checkoutRoutes() {
 		status: http.StatusCreated, errors: []int{http.StatusBadGateway, http.StatusServiceUnavailable}},
 		func(ctx context.Context, in *struct {
 			CustomerParam
+			IdempotencyHeader
 			Body CheckoutRequest
 		}) (*body[*CheckoutSession], error) {
 			if s.checkout == nil {
@@ -92,6 +96,7 @@ func (s *Server) checkoutRoutes() {
 			if b.Pack != "" && b.Interval != "" {
 				return nil, invalid("interval is for a plan; a pack is paid once")
 			}
+			b.IdempotencyKey = in.IdempotencyKey
 			out, err := s.checkout.CreateCheckout(ctx, in.Customer, b)
 			return &body[*CheckoutSession]{out}, checkoutErr(err)
 		})

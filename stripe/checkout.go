@@ -84,6 +84,11 @@ func (p *Provider) CreateCheckout(ctx context.Context, customer string, req http
 		return nil, err
 	}
 	params.Customer = stripego.String(sc)
+	if req.IdempotencyKey != "" {
+		// A retry with the same key answers the same session (Stripe
+		// keeps keys for 24 hours); the customer scopes it.
+		params.SetIdempotencyKey("creditkit-checkout-" + customer + "-" + req.IdempotencyKey)
+	}
 	sess, err := p.sc.V1CheckoutSessions.Create(ctx, params)
 	if err != nil {
 		return nil, providerErr("create a Stripe Checkout session", err)

@@ -141,3 +141,25 @@ func TestCheckoutWithoutProvider(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckoutIdempotencyKey: the request's Idempotency-Key becomes the
+// Stripe idempotency key of the session, scoped by customer, so that a
+// retry answers the same session.
+func TestCheckoutIdempotencyKey(t *testing.T) {
+	e := setup(t, storeURLs(t)["sqlite"](t))
+	req, err := http.NewRequest(http.MethodPost, e.base+"/v1/customers/alice/checkout",
+		strings.NewReader(`{"pack": "starter", "success_url": "https://app.example/ok"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+e.key)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", "buy-1")
+	if status, out := do(t, req); status != http.StatusCreated {
+		t.Fatalf("checkout: %d %v", status, out)
+	}
+	sess := e.fake.sent(http.MethodPost, "/v1/checkout/sessions")
+	if len(sess) != 1 || sess[0].IdempotencyKey != "creditkit-checkout-alice-buy-1" {
+		t.Fatalf("session requests: %+v", sess)
+	}
+}

@@ -198,6 +198,10 @@ const (
 // httpapi.ErrProviderFailed (502).
 func providerErr(what string, err error) error {
 	var se *stripego.Error
+	if errors.As(err, &se) && se.Type == stripego.ErrorTypeIdempotency {
+		return &creditkit.Error{Code: creditkit.CodeIdempotencyConflict,
+			Message: fmt.Sprintf("%s: the Idempotency-Key was used with another request: use a new key for a new checkout", what), Err: err}
+	}
 	if errors.As(err, &se) && se.Type == stripego.ErrorTypeInvalidRequest && se.HTTPStatusCode != http.StatusUnauthorized {
 		return &creditkit.Error{Code: creditkit.CodeInvalidRequest, Message: fmt.Sprintf("%s: Stripe refused it: %s", what, se.Msg), Err: err}
 	}
