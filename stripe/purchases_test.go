@@ -3,6 +3,7 @@ package stripe_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -288,4 +289,16 @@ func TestRefundsFromChargeEvents(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestWebhookRefusedByTheLedger: an event the ledger refuses for good (a
+// session naming a pack the config no longer has) is acknowledged, so
+// that Stripe stops retrying it, with the reason as its outcome.
+func TestWebhookRefusedByTheLedger(t *testing.T) {
+	e := setup(t, storeURLs(t)["sqlite"](t))
+	out := e.send("evt_gone", "checkout.session.completed", sessionObj("cs_test_gone", "gus", "discontinued", "paid"))
+	if o, _ := out["outcome"].(string); !strings.HasPrefix(o, "rejected: ") || !strings.Contains(o, "discontinued") {
+		t.Fatalf("refused event: %v", out)
+	}
+	e.wantBalance("gus", 0, "refused event")
 }

@@ -11,6 +11,7 @@ import (
 	stripego "github.com/stripe/stripe-go/v85"
 	"github.com/stripe/stripe-go/v85/webhook"
 
+	"github.com/creditkit/creditkit"
 	"github.com/creditkit/creditkit/httpapi"
 	"github.com/creditkit/creditkit/store"
 )
@@ -99,12 +100,33 @@ func (p *Provider) HandleEvent(ctx context.Context, ev *stripego.Event) (string,
 	}
 	outcome, err := p.dispatch(ctx, ev)
 	if err != nil {
-		return "", false, err
+		if !permanent(err) {
+			return "", false, err
+		}
+		// The ledger refused it for a reason a redelivery would not
+		// change (an unknown pack, a mixed-up purchase): acknowledge it,
+		// so that Stripe stops retrying, and record why.
+		p.log.Error("stripe event refused by the ledger; acknowledged", "event", ev.ID, "type", ev.Type, "err", err)
+		outcome = "rejected: " + err.Error()
 	}
 	if err := p.st.FinishProviderEvent(ctx, ProviderName, ev.ID, p.l.Now(), outcome); err != nil {
 		return "", false, err
 	}
 	return outcome, false, nil
+}
+
+// permanent reports whether the ledger refused a request for good: a
+// retry would be refused again.
+func permanent(err error) bool {
+	var ce *creditkit.Error
+	if !errors.As(err, &ce) {
+		return false
+	}
+	switch ce.Code {
+	case creditkit.CodeInternal, creditkit.CodeOverloaded, creditkit.CodeOutcomeUnknown:
+		return false
+	}
+	return true
 }
 
 // dispatch applies an event and says what it did.
