@@ -9,6 +9,7 @@ import (
 
 	"github.com/creditkit/creditkit"
 	"github.com/creditkit/creditkit/internal/stripetest"
+	"github.com/creditkit/creditkit/store"
 )
 
 // sessionObj is a pack's checkout session as Stripe holds it once the
@@ -301,4 +302,33 @@ func TestWebhookRefusedByTheLedger(t *testing.T) {
 		t.Fatalf("refused event: %v", out)
 	}
 	e.wantBalance("gus", 0, "refused event")
+}
+
+// TestEventAfterACrash: a node claimed an event and granted the pack,
+// then died before marking the event processed. Stripe's redelivery runs
+// the event again: the purchase is keyed on the session, so it answers
+// the same purchase, grants nothing more, and marks the event processed.
+func TestEventAfterACrash(t *testing.T) {
+	eachStore(t, func(t *testing.T, url string) {
+		e := setup(t, url)
+		ctx := context.Background()
+		ps := e.l.Store().(store.ProviderStore)
+		if ok, _, err := ps.ClaimProviderEvent(ctx, &store.ProviderEvent{Provider: "stripe", ID: "evt_crash", Type: "checkout.session.completed", ReceivedAt: epoch}); !ok || err != nil {
+			t.Fatalf("claim: %v %v", ok, err)
+		}
+		first, err := e.l.Purchase(ctx, "hana", creditkit.PurchaseOpts{Pack: "starter", Provider: "stripe", ExternalID: "cs_test_crash",
+			AmountPaid: 4900, MoneyCurrency: "USD", PaymentIntentID: "pi_cs_test_crash"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := e.send("evt_crash", "checkout.session.completed", sessionObj("cs_test_crash", "hana", "starter", "paid"))
+		if out["duplicate"] == true || out["outcome"] != "purchase "+first.ID+" (already fulfilled)" {
+			t.Fatalf("redelivery after a crash: %v", out)
+		}
+		e.wantBalance("hana", 1000, "after the redelivery")
+		ev, err := ps.GetProviderEvent(ctx, "stripe", "evt_crash")
+		if err != nil || ev.ProcessedAt == nil {
+			t.Fatalf("event after the redelivery: %+v %v", ev, err)
+		}
+	})
 }
