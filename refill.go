@@ -211,12 +211,17 @@ func (w *writeState) applyUnused(ws *walletState, sub *store.Subscription, p *Pl
 // refills written. The caller saves the subscription.
 func (w *writeState) advanceSubscription(ctx context.Context, ws *walletState, sub *store.Subscription, actor string) (int, error) {
 	n := 0
-	for sub.Status == string(SubscriptionActive) || sub.Status == string(SubscriptionTrialing) {
+	for sub.Status == string(SubscriptionActive) || sub.Status == string(SubscriptionTrialing) || sub.Status == string(SubscriptionPastDue) {
 		if err := ctx.Err(); err != nil {
 			return n, err
 		}
 		boundary := sub.PeriodEnd
 		if boundary.After(w.now) {
+			break
+		}
+		// A past_due subscription refills only the period ends within its
+		// grace (PausedAt holds the grace's end).
+		if sub.Status == string(SubscriptionPastDue) && (sub.PausedAt == nil || !boundary.Before(*sub.PausedAt)) {
 			break
 		}
 		p, err := w.l.subscriptionPlan(sub.Plan)
@@ -342,6 +347,11 @@ func (l *Ledger) refillDue(ctx context.Context) (int, error) {
 			}
 			total += got
 			progress++
+			if s.Status == string(SubscriptionPastDue) {
+				// A past_due subscription past its grace stays due
+				// until it is paid: look at it once per run.
+				failed[key] = true
+			}
 		}
 		if len(due) < limit || progress == 0 {
 			return total, firstErr

@@ -21,8 +21,10 @@ const (
 	SubscriptionActive SubscriptionStatus = "active"
 	// SubscriptionPaused refills nothing until Resume.
 	SubscriptionPaused SubscriptionStatus = "paused"
-	// SubscriptionPastDue is set by a payment provider (not by the ledger):
-	// it refills nothing, like a pause.
+	// SubscriptionPastDue is set by a payment provider (not by the ledger)
+	// when a payment failed (MarkPastDue): the refills that fall due
+	// during its grace still come; after it, it refills nothing, like a
+	// pause, until the payment succeeds (RecoverPastDue).
 	SubscriptionPastDue SubscriptionStatus = "past_due"
 	// SubscriptionCanceled ended; its row stays, so that a resubscribe
 	// knows what the customer already had (the signup bonus).
@@ -51,7 +53,9 @@ type Subscription struct {
 	CancelAt *time.Time `json:"cancel_at,omitempty"`
 	// CanceledAt is when the subscription was canceled, once it is.
 	CanceledAt *time.Time `json:"canceled_at,omitempty"`
-	// PausedAt is when a paused subscription was paused.
+	// PausedAt is when a paused subscription was paused. For a past_due
+	// subscription it is when its grace ends: period ends before it still
+	// refill, later ones wait for the payment.
 	PausedAt *time.Time `json:"paused_at,omitempty"`
 	// ScheduledPlan is a downgrade that takes effect at PeriodEnd.
 	ScheduledPlan string    `json:"scheduled_plan,omitempty"`
@@ -390,6 +394,86 @@ func (l *Ledger) Resume(ctx context.Context, customer string, opts *Subscription
 				return err
 			}
 			w.event(EventSubscriptionResumed, ws.key, map[string]any{"subscription_id": sub.ID, "plan": sub.Plan, "period_end": sub.PeriodEnd})
+			return nil
+		})
+}
+
+// PastDueOpts are options for MarkPastDue. Nil means defaults.
+type PastDueOpts struct {
+	// Grace is how long after the failed payment the subscription still
+	// refills at its period ends. Zero stops refills at once.
+	Grace time.Duration
+	// Currency picks the subscription of a customer who has several.
+	Currency string
+	// IdempotencyKey makes the call safe to retry.
+	IdempotencyKey string
+	// Actor names who asked, for the audit trail.
+	Actor string
+}
+
+// MarkPastDue records that the payment of an active subscription failed
+// (a payment provider calls it: Stripe's invoice.payment_failed). The
+// subscription turns past_due: refills still come at period ends within
+// opts.Grace, and none after it until RecoverPastDue. Marking a past_due
+// subscription again changes nothing (its grace keeps its first end).
+func (l *Ledger) MarkPastDue(ctx context.Context, customer string, opts *PastDueOpts) (*Subscription, error) {
+	if opts == nil {
+		opts = &PastDueOpts{}
+	}
+	if opts.Grace < 0 {
+		return nil, errorf(CodeInvalidRequest, "grace must not be negative, got %s", opts.Grace)
+	}
+	return l.subscriptionChange(ctx, "past_due", customer, opts.Currency, []any{opts.Grace}, opts.IdempotencyKey,
+		func(ctx context.Context, w *writeState, ws *walletState, sub *store.Subscription, p *Plan) error {
+			switch SubscriptionStatus(sub.Status) {
+			case SubscriptionPastDue:
+				return errUnchanged
+			case SubscriptionActive:
+			default:
+				return errorf(CodeInvalidRequest, "the subscription of %q is %s: only an active subscription becomes past_due", customer, sub.Status)
+			}
+			end := w.now.Add(opts.Grace)
+			if err := checkInstant("grace end", end); err != nil {
+				return err
+			}
+			sub.Status = string(SubscriptionPastDue)
+			sub.PausedAt = &end
+			w.event(EventSubscriptionUpdated, ws.key, map[string]any{"subscription_id": sub.ID, "plan": sub.Plan, "change": "past_due",
+				"status": sub.Status, "grace_ends": end})
+			return nil
+		})
+}
+
+// RecoverPastDue records that a past_due subscription was paid (Stripe's
+// invoice.paid): it turns active again. Within its grace the cadence goes
+// on; after it (refills stopped) a new period starts now with the full
+// allowance, as on Resume. A subscription that is not past_due is left as
+// it is.
+func (l *Ledger) RecoverPastDue(ctx context.Context, customer string, opts *SubscriptionOpts) (*Subscription, error) {
+	if opts == nil {
+		opts = &SubscriptionOpts{}
+	}
+	return l.subscriptionChange(ctx, "recover", customer, opts.Currency, nil, opts.IdempotencyKey,
+		func(ctx context.Context, w *writeState, ws *walletState, sub *store.Subscription, p *Plan) error {
+			if sub.Status != string(SubscriptionPastDue) {
+				return errUnchanged
+			}
+			sub.Status = string(SubscriptionActive)
+			sub.PausedAt = nil
+			data := map[string]any{"subscription_id": sub.ID, "plan": sub.Plan, "change": "recovered", "status": sub.Status}
+			if !sub.PeriodEnd.After(w.now) {
+				// The grace ran out and refills stopped: the cadence
+				// restarts now.
+				if err := w.applyUnused(ws, sub, p, w.now, opts.Actor); err != nil {
+					return err
+				}
+				sub.Anchor = w.now
+				if err := w.refill(ws, sub, p, w.now, opts.Actor); err != nil {
+					return err
+				}
+				data["period_end"] = sub.PeriodEnd
+			}
+			w.event(EventSubscriptionUpdated, ws.key, data)
 			return nil
 		})
 }

@@ -612,6 +612,7 @@ func (s *Server) routes() {
 	s.reportRoutes()
 	s.customerRoutes()
 	s.subscriptionRoutes()
+	s.checkoutRoutes()
 	s.debtRoutes()
 	s.auditRoutes()
 	s.purchaseRoutes()

@@ -65,6 +65,9 @@ type Options struct {
 	// OpenAPI document's servers. Defaults to "/": the host that serves
 	// the document.
 	PublicURL string
+	// Checkout is the payment provider behind the checkout endpoints
+	// (httpapi/checkout.go). Defaults to none: they answer 503.
+	Checkout CheckoutProvider
 }
 
 // Server is the HTTP API on one ledger. Its Handler serves /v1, the OpenAPI
@@ -88,6 +91,7 @@ type Server struct {
 	// allowPrivateWebhooks is Options.AllowPrivateWebhooks.
 	allowPrivateWebhooks bool
 	cors                 atomic.Pointer[corsPolicy] // see AllowWidgetOrigins
+	checkout             CheckoutProvider
 }
 
 // New builds the server on a ledger and the server store of Options (by
@@ -128,7 +132,7 @@ func New(ctx context.Context, l *creditkit.Ledger, opts *Options) (*Server, erro
 	}
 	s := &Server{ledger: l, st: st, log: o.Logger, tokenKey: tokenKey,
 		timeout: o.RequestTimeout, maxBody: o.MaxBodyBytes, allowPrivateWebhooks: o.AllowPrivateWebhooks,
-		keys: keyCache{ttl: o.KeyCacheTTL, m: map[string]cachedKey{}}}
+		keys: keyCache{ttl: o.KeyCacheTTL, m: map[string]cachedKey{}}, checkout: o.Checkout}
 	s.metrics, err = newHTTPMetrics(o.Registry)
 	if err != nil {
 		return nil, err

@@ -38,7 +38,7 @@ func (r *readTx) CustomerSubscriptions(ctx context.Context, customer string) ([]
 
 func (r *readTx) DueSubscriptions(ctx context.Context, now time.Time, limit int) ([]*store.Subscription, error) {
 	return queryAll(ctx, r.tx, scanSubscription, "list due subscriptions",
-		"SELECT "+subscriptionColumns+` FROM subscriptions WHERE status IN ('active', 'trialing') AND period_end <= $1
+		"SELECT "+subscriptionColumns+` FROM subscriptions WHERE status IN ('active', 'trialing', 'past_due') AND period_end <= $1
 ORDER BY period_end, customer, currency LIMIT $2`, now.UnixMicro(), limitArg(limit))
 }
 

@@ -37,7 +37,7 @@ func (t *txn) CustomerSubscriptions(ctx context.Context, customer string) ([]*st
 
 func (t *txn) DueSubscriptions(ctx context.Context, now time.Time, limit int) ([]*store.Subscription, error) {
 	return queryAll(ctx, t, "list due subscriptions", scanSubscription,
-		`SELECT `+subscriptionCols+` FROM subscriptions WHERE status IN ('active', 'trialing') AND period_end <= ?
+		`SELECT `+subscriptionCols+` FROM subscriptions WHERE status IN ('active', 'trialing', 'past_due') AND period_end <= ?
 ORDER BY period_end, customer, currency LIMIT ?`, micros(now), limit)
 }
 

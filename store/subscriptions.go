@@ -45,7 +45,7 @@ type SubscriptionReader interface {
 	// currency.
 	CustomerSubscriptions(ctx context.Context, customer string) ([]*Subscription, error)
 	// DueSubscriptions returns up to limit subscriptions with status
-	// active or trialing whose period ended at or before now, by period end
-	// then customer then currency.
+	// active, trialing or past_due whose period ended at or before now, by
+	// period end then customer then currency.
 	DueSubscriptions(ctx context.Context, now time.Time, limit int) ([]*Subscription, error)
 }

@@ -35,6 +35,7 @@ type ServeCmd struct {
 	// TestClockFile is for tests only (see testclock.go): hidden, and
 	// refused unless the environment opts in.
 	TestClockFile string `name:"test-clock-file" hidden:"" help:"For tests only: a file holding an offset added to the clock, re-read on every reading."`
+	StripeFlags   `embed:""`
 }
 
 // Run serves until the process is told to stop, then shuts down in order:
@@ -81,8 +82,12 @@ func (c *ServeCmd) Run(s *session) error {
 		if keyCache <= 0 {
 			keyCache = -1 // httpapi: negative disables the cache
 		}
+		pay, err := c.stripeSetup(l, logger)
+		if err != nil {
+			return err
+		}
 		srv, err := httpapi.New(s.ctx, l, &httpapi.Options{Logger: logger, Registry: reg, ServerStore: st,
-			AllowPrivateWebhooks: allowPrivate, KeyCacheTTL: keyCache})
+			AllowPrivateWebhooks: allowPrivate, KeyCacheTTL: keyCache, Checkout: pay.checkout()})
 		if err != nil {
 			return err
 		}
@@ -109,6 +114,7 @@ func (c *ServeCmd) Run(s *session) error {
 		fmt.Fprintf(s.stdout, "  API docs: %s/docs   OpenAPI: %s/openapi.json   metrics: %s/metrics\n", base, base, base)
 		if demo != nil {
 			demo.print(s.stdout, base)
+			pay.describe(s.stdout, base)
 		}
 		logger.Info("serving", "addr", ln.Addr().String(), "db", s.redactedDB(), "config", cmp.Or(s.cfg.Path, "none"), "scheduler", !c.NoScheduler)
 		logStartupCheck(s.ctx, logger, l, wal)
@@ -123,6 +129,7 @@ func (c *ServeCmd) Run(s *session) error {
 		schedCtx, stopSched := context.WithCancel(context.WithoutCancel(s.ctx))
 		defer stopSched()
 		var wg sync.WaitGroup
+		pay.start(schedCtx, srv, !c.NoScheduler, c.StripeOverageEvery, &wg)
 		if !c.NoScheduler {
 			wh, err := webhook.New(st, &webhook.Options{Schedule: backoff, Logger: logger, Registerer: reg,
 				AllowPrivate: allowPrivate, Now: l.Now})
