@@ -112,13 +112,13 @@ func (c *ServeCmd) Run(s *session) error {
 		fmt.Fprintf(s.stdout, "creditkit serving %s on %s\n", s.redactedDB(), base)
 		fmt.Fprintf(s.stdout, "  %s\n", s.configSource())
 		fmt.Fprintf(s.stdout, "  API docs: %s/docs   OpenAPI: %s/openapi.json   metrics: %s/metrics\n", base, base, base)
+		printDashboard(s.stdout, base, c.Demo)
 		if demo != nil {
 			demo.print(s.stdout, base)
 			pay.describe(s.stdout, base)
 		}
 		logger.Info("serving", "addr", ln.Addr().String(), "db", s.redactedDB(), "config", cmp.Or(s.cfg.Path, "none"), "scheduler", !c.NoScheduler)
 		logStartupCheck(s.ctx, logger, l, wal)
-		printDashboard(s.stdout, base, c.Demo)
 		if s.ready != nil {
 			select {
 			case s.ready <- base:

@@ -32,7 +32,7 @@ func mountDashboard(ctx context.Context, l *creditkit.Ledger, st store.ServerSto
 func printDashboard(w io.Writer, base string, demo bool) {
 	hint := ""
 	if demo {
-		hint = " (sign in with the demo admin key above)"
+		hint = " (sign in with the demo admin key below)"
 	}
 	fmt.Fprintf(w, "  dashboard: %s%s/%s\n", base, dashboard.Path, hint)
 }

@@ -17,7 +17,7 @@ func TestServeDemoDashboard(t *testing.T) {
 	t.Parallel()
 	base, out, stop := startServe(t, &Main{Dir: t.TempDir()}, "serve", "--demo", "--addr", "127.0.0.1:0")
 	defer stop()
-	dash := regexp.MustCompile(`dashboard: (http://\S+/dashboard/) \(sign in with the demo admin key above\)`).FindStringSubmatch(out.String())
+	dash := regexp.MustCompile(`dashboard: (http://\S+/dashboard/) \(sign in with the demo admin key below\)`).FindStringSubmatch(out.String())
 	key := regexp.MustCompile(`admin API key \(demo\): (ck_\w+)`).FindStringSubmatch(out.String())
 	if dash == nil || key == nil || dash[1] != base+"/dashboard/" {
 		t.Fatalf("serve --demo printed no dashboard URL or key:\n%s", out)
