@@ -34,6 +34,11 @@ type Config struct {
 	Plans map[string]*Plan
 	// Packs are the one-time credit packs, by name.
 	Packs map[string]*Pack
+	// AutoTopUp is the auto top-up every customer gets in its pack's
+	// currency unless it has settings of its own (see SetAutoTopUp); nil
+	// means none. Enabled false gives only the defaults of settings saved
+	// without them.
+	AutoTopUp *AutoTopUp
 	// Clock tells the time; nil means the system clock.
 	Clock Clock
 	// Writes tunes the write path (group commit). The zero value is the
@@ -180,6 +185,9 @@ func (c *Config) Validate() error {
 		if err := c.validatePack(name, c.Packs[name]); err != nil {
 			return err
 		}
+	}
+	if err := c.validateAutoTopUp(); err != nil {
+		return err
 	}
 	return nil
 }

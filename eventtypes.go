@@ -25,6 +25,8 @@ var eventTypes = []string{
 	EventSubscriptionPaused,
 	EventSubscriptionResumed,
 	EventOverageBilled,
+	EventTopUpSucceeded,
+	EventTopUpFailed,
 }
 
 // EventTypes returns every event type the ledger emits, sorted. The caller
