@@ -31,11 +31,11 @@ type TopUpState struct {
 	Version  int64
 	// The attempt in flight: AttemptID is "" when none is. The other
 	// Attempt fields repeat the charge exactly when the attempt is resumed.
-	AttemptID           string
-	AttemptStartedAt    *time.Time
-	AttemptPack         string
-	AttemptCredits      int64
-	AttemptCents        int64
+	AttemptID            string
+	AttemptStartedAt     *time.Time
+	AttemptPack          string
+	AttemptCredits       int64
+	AttemptCents         int64
 	AttemptMoneyCurrency string
 	// LastAttemptAt is when the last attempt (succeeded or failed) ended;
 	// the cooldown counts from it.
