@@ -613,6 +613,7 @@ func (s *Server) routes() {
 	s.customerRoutes()
 	s.subscriptionRoutes()
 	s.debtRoutes()
+	s.topUpRoutes()
 }
 
 // spend charges an operation or debits a raw amount.
