@@ -169,3 +169,18 @@ func (p *configParser) parseAutoTopUp(n, packs *yaml.Node) error {
 	p.cfg.AutoTopUp = a
 	return nil
 }
+
+// ParseMoney reads money such as "200 USD" or "4.99 EUR" into minor units
+// of its ISO 4217 currency.
+func ParseMoney(s string) (int64, string, error) {
+	f := strings.Fields(s)
+	if len(f) != 2 || !moneyCodeRE.MatchString(strings.ToUpper(f[1])) {
+		return 0, "", errorf(CodeInvalidRequest, "expected money like \"200 USD\" or \"4.99 EUR\", got %q", s)
+	}
+	code := strings.ToUpper(f[1])
+	a, err := ParseAmount(f[0], moneyDecimals(code))
+	if err != nil || a < 0 {
+		return 0, "", errorf(CodeInvalidRequest, "expected money like \"200 USD\" or \"4.99 EUR\", got %q: the amount must be a number of at most %d decimals, not negative", s, moneyDecimals(code))
+	}
+	return int64(a), code, nil
+}

@@ -34,6 +34,7 @@ type CLI struct {
 	Subscription SubscriptionCmd `cmd:"" help:"Subscribe customers to plans; change, cancel, pause and resume."`
 	Overage      OverageCmd      `cmd:"" help:"Show or set how far into debt a customer may go."`
 	Settle       SettleCmd       `cmd:"" help:"Settle a customer's overage debt, billed at an overage price."`
+	Topup        TopUpCmd        `cmd:"" name:"topup" help:"Show or set a customer's auto top-up: buy a pack when a spend leaves it under a threshold."`
 }
 
 // Globals are the flags every command accepts.
