@@ -106,6 +106,7 @@ func (c *ServeCmd) Run(s *session) error {
 		schedCtx, stopSched := context.WithCancel(context.WithoutCancel(s.ctx))
 		defer stopSched()
 		var wg sync.WaitGroup
+		startTopUps(schedCtx, l, nil, logger, &wg) // the charger comes with the Stripe adapter: stripeTopUpCharger
 		if !c.NoScheduler {
 			wh, err := webhook.New(st, &webhook.Options{Schedule: backoff, Logger: logger, Registerer: reg,
 				AllowPrivate: allowPrivate, Now: l.Now})
