@@ -34,6 +34,10 @@ type Config struct {
 	Plans map[string]*Plan
 	// Packs are the one-time credit packs, by name.
 	Packs map[string]*Pack
+	// RefundDebt says what a refund does with credits already spent:
+	// RefundDebtAllow (record them as debt) or RefundDebtForbid (claw back
+	// what remains, report the shortfall). "" means RefundDebtAllow.
+	RefundDebt string
 	// AutoTopUp is the auto top-up every customer gets in its pack's
 	// currency unless it has settings of its own (see SetAutoTopUp); nil
 	// means none. Enabled false gives only the defaults of settings saved
@@ -189,7 +193,7 @@ func (c *Config) Validate() error {
 	if err := c.validateAutoTopUp(); err != nil {
 		return err
 	}
-	return nil
+	return c.validatePayments()
 }
 
 // checkConfigName checks the name of an operation, plan or pack.

@@ -26,6 +26,10 @@ const (
 	// CategoryOverageSettlement is the category of overage_settlement
 	// entries.
 	CategoryOverageSettlement = "overage_settlement"
+	// CategoryPackPurchase is the category of a purchase's grant entry.
+	CategoryPackPurchase = "pack_purchase"
+	// CategoryRefund is the category of refund entries.
+	CategoryRefund = "refund"
 )
 
 // EntryType is what kind of movement an entry is, from a closed set a
@@ -58,12 +62,17 @@ const (
 	// EntryOverageSettlement brings a wallet's debt back to 0 at a billing
 	// period end (the debt is billed as money at the overage price).
 	EntryOverageSettlement EntryType = "overage_settlement"
+	// EntryRefund claws back the credits of a refunded purchase: its
+	// allocations take them from grants (the purchase's own first), and
+	// Details["debt"] or Details["shortfall"] is what the wallet no longer
+	// had (see refund.go).
+	EntryRefund EntryType = "refund"
 )
 
 // EntryTypes lists every entry type, in the order the documentation gives
 // them.
 func EntryTypes() []EntryType {
-	return []EntryType{EntryGrant, EntryCharge, EntryExpiration, EntryVoid, EntryTransfer, EntryReversal, EntryAdjustment, EntryRepayment, EntryOverageSettlement}
+	return []EntryType{EntryGrant, EntryCharge, EntryExpiration, EntryVoid, EntryTransfer, EntryReversal, EntryAdjustment, EntryRepayment, EntryOverageSettlement, EntryRefund}
 }
 
 // Valid reports whether t is one of EntryTypes.
@@ -120,7 +129,7 @@ type Entry struct {
 	Currency string `json:"currency"`
 	// Type is what kind of movement this is, from the closed set of
 	// EntryTypes.
-	Type EntryType `json:"type" enum:"grant,charge,expiration,void,transfer,reversal,adjustment,repayment,overage_settlement"`
+	Type EntryType `json:"type" enum:"grant,charge,expiration,void,transfer,reversal,adjustment,repayment,overage_settlement,refund"`
 	// Category is the app's own slug for the movement: a grant's or debit's
 	// reason, operation_charge, transfer_out...
 	Category string `json:"category"`

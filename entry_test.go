@@ -40,7 +40,7 @@ func TestEntryDecodesTheOldShape(t *testing.T) {
 }
 
 func TestEntryTypesAreClosed(t *testing.T) {
-	want := []EntryType{"grant", "charge", "expiration", "void", "transfer", "reversal", "adjustment", "repayment", "overage_settlement"}
+	want := []EntryType{"grant", "charge", "expiration", "void", "transfer", "reversal", "adjustment", "repayment", "overage_settlement", "refund"}
 	got := EntryTypes()
 	if len(got) != len(want) {
 		t.Fatalf("EntryTypes() = %v, want %v", got, want)
@@ -50,7 +50,7 @@ func TestEntryTypesAreClosed(t *testing.T) {
 			t.Fatalf("EntryTypes() = %v, want %v", got, want)
 		}
 	}
-	for _, bad := range []EntryType{"", "Grant", "refund"} {
+	for _, bad := range []EntryType{"", "Grant", "refunds"} {
 		if bad.Valid() {
 			t.Errorf("%q is valid", bad)
 		}

@@ -25,6 +25,8 @@ var eventTypes = []string{
 	EventSubscriptionPaused,
 	EventSubscriptionResumed,
 	EventOverageBilled,
+	EventPurchaseCompleted,
+	EventCreditsRefunded,
 	EventTopUpSucceeded,
 	EventTopUpFailed,
 }

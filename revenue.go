@@ -21,7 +21,9 @@ import (
 //	opening deferred + sold + overage billed + transferred in
 //	  = recognized + breakage + voided + transferred out + closing deferred
 //
-// Transfers cancel out in a report over every customer.
+// Transfers cancel out in a report over every customer. A refund entry's
+// allocations take credits back out of their grants: negative sales,
+// inside sold (and shown again, positive, on the refunds line).
 
 // RevenueOpts selects what Revenue reports on.
 type RevenueOpts struct {
@@ -60,7 +62,8 @@ type MoneyRevenue struct {
 	// consumed, expired or voided at From.
 	OpeningDeferred RevenueLine `json:"opening_deferred"`
 	// Sold is the value of the grants with a cost basis that took effect
-	// in the range.
+	// in the range, less the credits refunds took back (negative sales at
+	// the cost basis of the grants they came from).
 	Sold RevenueLine `json:"sold"`
 	// OverageBilled is the value of overage settled in the range
 	// (SettleDebt at an overage price); it is recognized at once, so it
@@ -82,9 +85,11 @@ type MoneyRevenue struct {
 	// ClosingDeferred is the value of the credits bought and not yet
 	// consumed, expired or voided at To.
 	ClosingDeferred RevenueLine `json:"closing_deferred"`
-	// Refunds is the money given back in the range. Always 0 until refunds
-	// exist; it is not a line of the reconciliation (a refund's credits
-	// leave through a void).
+	// Refunds is the value, at their grants' cost basis, of the credits
+	// refunds took back in the range (refund entries). It is already in
+	// Sold, as negative sales, so it is not a line of the reconciliation;
+	// credits a refund recorded as debt (refund_debt: allow) carry no
+	// value until a later grant repays them.
 	Refunds RevenueLine `json:"refunds"`
 }
 
@@ -325,6 +330,10 @@ func entryLine(e *Entry) (revenueLine, int, error) {
 		return lineBreakage, -1, nil
 	case EntryVoid:
 		return lineVoided, -1, nil
+	case EntryRefund:
+		// A refund takes credits back out of grants: a negative sale at
+		// their cost basis.
+		return lineSold, -1, nil
 	case EntryTransfer:
 		if e.Category == CategoryTransferIn {
 			return lineTransferIn, 1, nil
@@ -356,7 +365,7 @@ func (acc *revenueAcc) addEntry(e *Entry, grants map[string]*costedGrant, from, 
 		// A reversal gives back recognized revenue: it counts on the
 		// recognized line with the opposite sign of a charge.
 		lineSign := 1
-		if e.Type == EntryReversal {
+		if e.Type == EntryReversal || e.Type == EntryRefund {
 			lineSign = -1
 		}
 		if g.money == "" {
@@ -381,6 +390,12 @@ func (acc *revenueAcc) addEntry(e *Entry, grants map[string]*costedGrant, from, 
 		}
 		if err := lines[target].add(v, g.currency, a.Amount, s); err != nil {
 			return fmt.Errorf("entry %s: %w", e.ID, err)
+		}
+		if inRange && e.Type == EntryRefund {
+			// The same money again, positive, on the informative line.
+			if err := lines[lineRefunds].add(v, g.currency, a.Amount, 1); err != nil {
+				return fmt.Errorf("entry %s: %w", e.ID, err)
+			}
 		}
 	}
 	return nil

@@ -17,6 +17,9 @@ currencies:
   - { name: gems, decimals: 2 }
 operations:
   process_image: 10 credits + 1 credit per mb
+packs:
+  starter: { gives: 1000 credits, costs: 7 USD }
+  gem_pack: { gives: 50 gems, costs: 3 EUR, expires_after: 90 days }
 `
 
 // onBothStoresAt runs fn on a fresh ledger with revenueConfig over SQLite
@@ -116,8 +119,8 @@ func checkReconciles(t *testing.T, what string, r *RevenueReport) {
 				t.Fatalf("%s %s: %s credits do not reconcile, off by %d", what, m.Currency, c, n)
 			}
 		}
-		if m.Refunds.Exact != "0" {
-			t.Fatalf("%s %s: refunds %s must be 0 until they exist", what, m.Currency, m.Refunds.Exact)
+		if rat(t, what+" refunds", m.Refunds).Sign() < 0 {
+			t.Fatalf("%s %s: refunds %s must not be negative (they count in sold as negatives)", what, m.Currency, m.Refunds.Exact)
 		}
 		if r.Customer == "" && m.TransferredIn.Exact != m.TransferredOut.Exact {
 			t.Fatalf("%s %s: over every customer transfers cancel out, got in %s and out %s", what, m.Currency, m.TransferredIn.Exact, m.TransferredOut.Exact)
@@ -277,6 +280,8 @@ func TestRevenueReconcilesOverAYear(t *testing.T) {
 		currencies := []string{"credits", "gems"}
 		prices := []string{"0.01", "0.0125", "0.003", "1.5", "0.07", "0.333"}
 		var charges []string
+		var purchases []*Purchase
+		refunded := 0
 		type openHold struct{ id string }
 		var holds []openHold
 		resolveHolds := func() {
@@ -334,7 +339,7 @@ func TestRevenueReconcilesOverAYear(t *testing.T) {
 			clock.Set(now)
 			ops++
 			c, cur := customers[r.IntN(len(customers))], currencies[r.IntN(len(currencies))]
-			switch k := r.IntN(20); {
+			switch k := r.IntN(23); {
 			case k < 5:
 				o := &GrantOpts{Currency: cur, Reason: []string{"pack", "subscription", "signup_bonus"}[r.IntN(3)]}
 				if r.IntN(4) > 0 {
@@ -396,11 +401,27 @@ func TestRevenueReconcilesOverAYear(t *testing.T) {
 				if a := available(c, cur); a > 0 && to != c {
 					must[*TransferResult](t)(l.Transfer(ctx, c, to, Amount(1+r.Int64N(int64(a))), &TransferOpts{Currency: cur, Evergreen: r.IntN(2) == 0}))
 				}
+			case k < 21:
+				pack := map[string]string{"credits": "starter", "gems": "gem_pack"}[cur]
+				purchases = append(purchases, must[*Purchase](t)(l.Purchase(ctx, c, PurchaseOpts{Pack: pack, Provider: "manual", ExternalID: fmt.Sprintf("pay_%d", ops)})))
+			case k < 22:
+				// A refund, partial or whole, of a purchase; the total only
+				// grows, as a provider reports it.
+				if len(purchases) > 0 {
+					i := r.IntN(len(purchases))
+					p := purchases[i]
+					if p.RefundedCents < p.AmountPaid {
+						total := min(p.AmountPaid, p.RefundedCents+1+r.Int64N(p.AmountPaid/2+1))
+						rf := must[*Refund](t)(l.Refund(ctx, RefundOpts{Provider: "manual", ExternalID: p.ExternalID, RefundedTotal: total}))
+						purchases[i] = rf.Purchase
+						refunded++
+					}
+				}
 			default:
 				must[DueResult](t)(l.RunDue(ctx))
 			}
 		}
-		t.Logf("%d operations over the year", ops)
+		t.Logf("%d operations over the year, %d purchases, %d refunds", ops, len(purchases), refunded)
 
 		report := func(from, to time.Time, customer string) *RevenueReport {
 			t.Helper()
@@ -415,6 +436,13 @@ func TestRevenueReconcilesOverAYear(t *testing.T) {
 				if nl.name != "opening_deferred" && nl.name != "overage_billed" && rat(t, nl.name, nl.line).Sign() == 0 {
 					t.Fatalf("the year's %s %s is 0: the history does not exercise it", code, nl.name)
 				}
+			}
+		}
+		// Refunds are negative sales: the year's refunds line shows them
+		// apart, and the identity above held with them inside sold.
+		for _, code := range []string{"USD", "EUR"} {
+			if rat(t, code+" refunds", moneyOf(year, code).Refunds).Sign() <= 0 {
+				t.Fatalf("the year's %s refunds are 0: the history does not exercise them", code)
 			}
 		}
 		// Months chain: each one opens where the last closed, and their

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -114,8 +112,8 @@ type AutoTopUp struct {
 	// price above zero.
 	Pack string
 	// TargetBalance, when above zero, buys the credits that bring the
-	// available balance back to it, at the pack's unit price (rounded up
-	// to the minor unit), instead of the pack itself. It must be above
+	// available balance back to it, at the pack's unit price (rounded half
+	// up to the minor unit, Pack.PriceFor), instead of the pack itself. It must be above
 	// Threshold.
 	TargetBalance Amount
 	// MonthlyCapCents bounds the money auto top-up spends per calendar
@@ -238,14 +236,6 @@ func packCurrency(c *Config, p *Pack) string {
 		return c.DefaultCurrency().Name
 	}
 	return p.Currency
-}
-
-// packNames lists the config's packs for error messages.
-func (c *Config) packNames() string {
-	if len(c.Packs) == 0 {
-		return "(none: add packs: to the config)"
-	}
-	return strings.Join(sortedKeys(c.Packs), ", ")
 }
 
 // SetAutoTopUp saves a wallet's own auto top-up settings, which replace
@@ -380,8 +370,9 @@ func monthSpent(st *store.TopUpState, now time.Time) int64 {
 }
 
 // topUpPrice returns the credits a top-up buys and their price: the pack,
-// or in target mode the credits up to the target at the pack's unit price,
-// rounded up to the minor unit.
+// or in target mode the credits up to the target at the pack's unit price
+// (Pack.PriceFor, rounded half up to the minor unit, as every purchase of
+// a part of a pack is priced).
 func topUpPrice(a AutoTopUp, pack *Pack, available Amount) (Amount, int64, error) {
 	if a.TargetBalance <= 0 {
 		return pack.Gives, pack.PriceCents, nil
@@ -390,17 +381,11 @@ func topUpPrice(a AutoTopUp, pack *Pack, available Amount) (Amount, int64, error
 	if err != nil || credits <= 0 {
 		return 0, 0, errorf(CodeInvalidRequest, "auto top-up: cannot buy up to %d from an available balance of %d", a.TargetBalance, available)
 	}
-	// ceil(credits × price ÷ gives), exactly.
-	n := new(big.Int).Mul(big.NewInt(int64(credits)), big.NewInt(pack.PriceCents))
-	d := big.NewInt(int64(pack.Gives))
-	q, r := new(big.Int).QuoRem(n, d, new(big.Int))
-	if r.Sign() > 0 {
-		q.Add(q, big.NewInt(1))
-	}
-	if !q.IsInt64() {
+	cents := pack.PriceFor(credits)
+	if cents < 0 {
 		return 0, 0, errorf(CodeInvalidAmount, "auto top-up: the price of %d credits overflows", credits)
 	}
-	return credits, q.Int64(), nil
+	return credits, cents, nil
 }
 
 // TopUpOutcome says what one auto top-up check did.

@@ -517,7 +517,7 @@ func (s *Server) routes() {
 		func(ctx context.Context, in *struct {
 			CustomerParam
 			PageParams
-			Type      string `query:"type" enum:"grant,charge,expiration,void,transfer,reversal,adjustment,repayment,overage_settlement," doc:"Only entries of this type: grant, charge, expiration, void, transfer, reversal, adjustment, repayment or overage_settlement."`
+			Type      string `query:"type" enum:"grant,charge,expiration,void,transfer,reversal,adjustment,repayment,overage_settlement,refund," doc:"Only entries of this type: grant, charge, expiration, void, transfer, reversal, adjustment, repayment, overage_settlement or refund."`
 			Category  string `query:"category"`
 			Currency  string `query:"currency"`
 			Operation string `query:"operation"`
@@ -613,6 +613,7 @@ func (s *Server) routes() {
 	s.customerRoutes()
 	s.subscriptionRoutes()
 	s.debtRoutes()
+	s.purchaseRoutes()
 	s.topUpRoutes()
 }
 

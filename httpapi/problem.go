@@ -160,7 +160,8 @@ func statusOf(code creditkit.ErrorCode) int {
 		return http.StatusUnprocessableEntity
 	case creditkit.CodeNotFound, creditkit.CodeCustomerNotFound:
 		return http.StatusNotFound
-	case creditkit.CodeIdempotencyConflict, creditkit.CodeHoldNotActive, creditkit.CodeGrantNotActive, creditkit.CodeCustomerExists:
+	case creditkit.CodeIdempotencyConflict, creditkit.CodeHoldNotActive, creditkit.CodeGrantNotActive, creditkit.CodeCustomerExists,
+		creditkit.CodePurchaseConflict:
 		return http.StatusConflict
 	case creditkit.CodeOverloaded, creditkit.CodeOutcomeUnknown:
 		return http.StatusServiceUnavailable

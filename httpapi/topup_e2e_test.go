@@ -11,8 +11,9 @@ import (
 	"github.com/creditkit/creditkit/storetest"
 )
 
-// withStarterPack adds a pack of 1,000 credits for 49 USD to the config.
-func withStarterPack(cfg *creditkit.Config, o *httpapi.Options) {
+// withTopUpPack adds a pack of 1,000 credits for 49 USD to the config and
+// lets webhooks go to loopback.
+func withTopUpPack(cfg *creditkit.Config, o *httpapi.Options) {
 	cfg.Packs["starter"] = &creditkit.Pack{Name: "starter", Gives: 1000, Currency: "credits", PriceCents: 4900, PriceCurrency: "USD"}
 	o.AllowPrivateWebhooks = true
 }
@@ -33,7 +34,7 @@ func startTopUps(t *testing.T, e *env, charger creditkit.TopUpCharger) *creditki
 // wallet under its threshold buys the pack once.
 func TestAutoTopUpOverHTTP(t *testing.T) {
 	eachStore(t, func(t *testing.T, dbURL string) {
-		e := newEnv(t, dbURL, withStarterPack)
+		e := newEnv(t, dbURL, withTopUpPack)
 		charger := &storetest.TestCharger{}
 		r := startTopUps(t, e, charger)
 		w, rd := e.write, e.read
@@ -105,7 +106,7 @@ func TestAutoTopUpOverHTTP(t *testing.T) {
 // no other attempt.
 func TestAutoTopUpFailureIsDeliveredOnce(t *testing.T) {
 	eachStore(t, func(t *testing.T, dbURL string) {
-		e := newEnv(t, dbURL, withStarterPack)
+		e := newEnv(t, dbURL, withTopUpPack)
 		charger := &storetest.TestCharger{Fail: errors.New("your card was declined")}
 		r := startTopUps(t, e, charger)
 		rc := newReceiver(t, 0)

@@ -100,6 +100,9 @@ func (w *writeTx) Apply(ctx context.Context, c *store.Changes) error {
 	if err := w.applySubscriptions(ctx, c); err != nil {
 		return err
 	}
+	if err := w.applyPurchases(ctx, c); err != nil {
+		return err
+	}
 	var stmts []statement
 	queue := func(op string, rows int, sql string, args ...any) {
 		if rows > 0 {

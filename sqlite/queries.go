@@ -356,6 +356,9 @@ func (t *txn) Apply(ctx context.Context, c *store.Changes) error {
 	if err := t.applySubscriptions(ctx, c); err != nil {
 		return err
 	}
+	if err := t.applyPurchases(ctx, c); err != nil {
+		return err
+	}
 	batches := []batch{
 		{"save wallet", `UPDATE wallets SET ledger_balance = ?, low_notified = ?, alerts = ?, overage_limit = ?, debt = ? WHERE customer = ? AND currency = ?`, 0, len(c.Wallets),
 			func(i int) []any {

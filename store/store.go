@@ -272,6 +272,11 @@ type Changes struct {
 	// replacing the row of the same customer and currency); a list that
 	// names one twice saves the last.
 	Subscriptions []*Subscription
+	// Purchases are purchase rows to save whole (inserted, or replacing
+	// the row of the same ID); a list that names one twice saves the last.
+	// A new row whose (Provider, ExternalID) exists under another ID is a
+	// lost race (ErrRetry).
+	Purchases []*Purchase
 }
 
 // Empty reports whether c writes nothing.
@@ -279,7 +284,7 @@ func (c *Changes) Empty() bool {
 	return len(c.Wallets) == 0 && len(c.NewGrants) == 0 && len(c.GrantUpdates) == 0 &&
 		len(c.Entries) == 0 && len(c.NewHolds) == 0 && len(c.HoldUpdates) == 0 &&
 		len(c.Idempotencies) == 0 && len(c.Events) == 0 && len(c.NewCustomers) == 0 && len(c.SeenCustomers) == 0 &&
-		len(c.Subscriptions) == 0
+		len(c.Subscriptions) == 0 && len(c.Purchases) == 0
 }
 
 // WriteLaner is implemented by stores that know how many write

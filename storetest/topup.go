@@ -152,16 +152,21 @@ func flush(t *testing.T, nodes []*topUpNode) {
 	}
 }
 
-// packPurchases counts a customer's pack purchase entries.
+// packPurchases counts a customer's purchases: the purchase rows, which
+// must agree with the pack purchase entries of the ledger.
 func packPurchases(t *testing.T, l *creditkit.Ledger, customer string) int {
 	t.Helper()
-	n := 0
+	entries := 0
 	for _, e := range must(l.History(ctx(t), customer, &creditkit.HistoryFilter{Limit: 1000})) {
-		if e.Category == "pack_purchase" {
-			n++
+		if e.Category == creditkit.CategoryPackPurchase {
+			entries++
 		}
 	}
-	return n
+	rows := len(must(l.Purchases(ctx(t), customer, nil)))
+	if rows != entries {
+		t.Fatalf("%s has %d purchase rows but %d pack purchase entries", customer, rows, entries)
+	}
+	return rows
 }
 
 // outboxEvents returns the outbox's events of a type.
@@ -372,6 +377,7 @@ func testTopUpMonthlyCap(t *testing.T, newDB NewDatabase) {
 		t.Fatalf("first check = %s", out)
 	}
 	must(l.Debit(ctx(t), "alice", 1000, nil))
+	flush(t, nodes) // the runner's own check of the debit (cooldown) is done
 	clock.Advance(time.Hour)
 	if out := must(r.Check(ctx(t), "alice", "")); out != creditkit.TopUpMonthlyCap {
 		t.Fatalf("check past the cap = %s, want monthly_cap", out)
@@ -444,7 +450,7 @@ func testTopUpFailure(t *testing.T, newDB NewDatabase) {
 }
 
 // testTopUpTarget: target_balance buys the credits up to the target at
-// the pack's unit price, rounded up to the cent.
+// the pack's unit price, rounded half up to the cent (Pack.PriceFor).
 func testTopUpTarget(t *testing.T, newDB NewDatabase) {
 	charger := &TestCharger{}
 	nodes, _ := topUpSetup(t, newDB, 1, charger, nil)
@@ -454,7 +460,7 @@ func testTopUpTarget(t *testing.T, newDB NewDatabase) {
 	must(l.Debit(ctx(t), "alice", 100, nil))
 	flush(t, nodes)
 	_, reqs := charger.Charged()
-	// 463 credits × 4900 cents ÷ 1000 credits = 2268.7 cents → 2269.
+	// 463 credits × 4900 cents ÷ 1000 credits = 2268.7 cents, half up 2269.
 	if len(reqs) != 1 || reqs[0].AmountCents != 2269 || reqs[0].Metadata["creditkit_credits"] != "463" {
 		t.Fatalf("charge requests = %+v, want one of 2269 cents for 463 credits", reqs)
 	}

@@ -35,6 +35,10 @@ type CLI struct {
 	Overage      OverageCmd      `cmd:"" help:"Show or set how far into debt a customer may go."`
 	Settle       SettleCmd       `cmd:"" help:"Settle a customer's overage debt, billed at an overage price."`
 	Topup        TopUpCmd        `cmd:"" name:"topup" help:"Show or set a customer's auto top-up: buy a pack when a spend leaves it under a threshold."`
+
+	Purchase  PurchaseCmd  `cmd:"" help:"Record a paid purchase of a pack (once per external ID)."`
+	Purchases PurchasesCmd `cmd:"" help:"List a customer's purchases."`
+	Refund    RefundCmd    `cmd:"" help:"Record money refunded on a purchase and claw back its credits."`
 }
 
 // Globals are the flags every command accepts.

@@ -27,6 +27,8 @@ operations:
   process_image: 10 credits + 1 credit per mb
   small_model: 1 credit per 10 tokens
   premium_call: 2.50 usd_credits
+packs:
+  starter: { gives: 1000 credits, costs: 10 USD }
 `
 
 // bundle is one test's world: a temp directory with a config file and a
