@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -49,14 +50,16 @@ func scanTopUpState(row pgx.Row) (*store.TopUpState, error) {
 
 // TopUpSettings returns a wallet's own auto top-up settings, or nil.
 func (s *Store) TopUpSettings(ctx context.Context, customer, currency string) (*store.TopUpSettings, error) {
-	var out *store.TopUpSettings
-	err := s.View(ctx, func(ctx context.Context, rtx store.ReadTx) error {
-		var err error
-		out, err = queryOne(ctx, rtx.(*readTx).tx, scanTopUpSettings, "read auto top-up settings",
-			"SELECT "+topUpSettingsColumns+" FROM topup_settings WHERE customer = $1 AND currency = $2", customer, currency)
-		return err
-	})
-	return out, err
+	// One row by primary key: one statement, without a transaction's
+	// extra round trips.
+	out, err := scanTopUpSettings(s.pool.QueryRow(ctx, "SELECT "+topUpSettingsColumns+" FROM topup_settings WHERE customer = $1 AND currency = $2", customer, currency))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, translate("read auto top-up settings", err)
+	}
+	return out, nil
 }
 
 // SaveTopUpSettings inserts or replaces a wallet's settings row.
@@ -73,14 +76,14 @@ updated_at = excluded.updated_at`,
 
 // TopUpState returns a wallet's auto top-up state, or nil.
 func (s *Store) TopUpState(ctx context.Context, customer, currency string) (*store.TopUpState, error) {
-	var out *store.TopUpState
-	err := s.View(ctx, func(ctx context.Context, rtx store.ReadTx) error {
-		var err error
-		out, err = queryOne(ctx, rtx.(*readTx).tx, scanTopUpState, "read auto top-up state",
-			"SELECT "+topUpStateColumns+" FROM topup_state WHERE customer = $1 AND currency = $2", customer, currency)
-		return err
-	})
-	return out, err
+	out, err := scanTopUpState(s.pool.QueryRow(ctx, "SELECT "+topUpStateColumns+" FROM topup_state WHERE customer = $1 AND currency = $2", customer, currency))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, translate("read auto top-up state", err)
+	}
+	return out, nil
 }
 
 // SaveTopUpState saves st if the row is still at version prev (0: no row),
