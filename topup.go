@@ -623,6 +623,9 @@ func (r *TopUpRunner) work(ctx context.Context) {
 // it. It then charges and grants, and reports what it did.
 func (r *TopUpRunner) Check(ctx context.Context, customer, currency string) (TopUpOutcome, error) {
 	l := r.l
+	if r.charger == nil {
+		return TopUpDisabled, errors.New("auto top-up runner has no charger: give NewTopUpRunner a TopUpCharger (stripe.OffSessionCharger)")
+	}
 	ts, err := l.topUpStore()
 	if err != nil {
 		return TopUpDisabled, err
@@ -801,6 +804,9 @@ func clearAttempt(st *store.TopUpState) {
 // an operator to check. It returns how many attempts it took over.
 func (r *TopUpRunner) ResumeStale(ctx context.Context) (int, error) {
 	l := r.l
+	if r.charger == nil {
+		return 0, errors.New("auto top-up runner has no charger: give NewTopUpRunner a TopUpCharger (stripe.OffSessionCharger)")
+	}
 	ts, err := l.topUpStore()
 	if err != nil {
 		return 0, err

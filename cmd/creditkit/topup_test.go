@@ -15,7 +15,7 @@ import (
 func TestTopUpCommands(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	cfg := testConfig + "packs:\n  starter: { gives: 1000 credits, costs: 49 USD }\nauto_topup: { threshold: 100 credits, pack: starter, enabled: false }\n"
+	cfg := testConfig + "auto_topup: { threshold: 100 credits, pack: starter, enabled: false }\n"
 	if err := os.WriteFile(b.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -42,4 +42,34 @@ func TestTopUpCommands(t *testing.T) {
 	if out := b.ok(t, "topup", "off", "alice"); !strings.Contains(out, "off (customer settings)") {
 		t.Fatalf("off:\n%s", out)
 	}
+}
+
+// topUpScript sets, shows and turns off an auto top-up with every setting
+// given, and returns what each topup verb printed.
+func topUpScript(t *testing.T, run cliRun) []string {
+	t.Helper()
+	var outs []string
+	for _, args := range [][]string{
+		{"topup", "show", "alice"},
+		{"topup", "set", "alice", "--threshold", "100", "--pack", "starter", "--cap", "100 USD", "--cooldown", "30m"},
+		{"topup", "show", "alice"},
+		{"topup", "off", "alice"},
+	} {
+		r := run(t, args...)
+		if r.code != ExitOK {
+			t.Fatalf("creditkit %s: exit %d\nstderr: %s", strings.Join(args, " "), r.code, r.stderr)
+		}
+		outs = append(outs, r.stdout)
+	}
+	if !strings.Contains(outs[1], "under 100 credits: buy pack starter; cooldown 30m0s") || !strings.Contains(outs[3], "off (customer settings)") {
+		t.Fatalf("outputs:\n%s", strings.Join(outs, ""))
+	}
+	return outs
+}
+
+// TestTopUpCommandsOnDBAndServer: the topup verbs print the same on --db
+// and on --server.
+func TestTopUpCommandsOnDBAndServer(t *testing.T) {
+	t.Parallel()
+	runOnDBAndServer(t, topUpScript)
 }
