@@ -32,11 +32,7 @@ const (
 	// idempotency key; never assume it was not applied.
 	CodeOutcomeUnknown ErrorCode = "outcome_unknown"
 	CodeOverloaded     ErrorCode = "overloaded"
-	// CodePurchaseConflict says a purchase named a provider's payment
-	// (provider and external ID) already fulfilled for another customer
-	// or pack.
-	CodePurchaseConflict ErrorCode = "purchase_conflict"
-	CodeInternal         ErrorCode = "internal"
+	CodeInternal       ErrorCode = "internal"
 )
 
 // Sentinel errors. Every *Error matches the sentinel of its code with

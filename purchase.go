@@ -33,6 +33,11 @@ const (
 	EventCreditsRefunded = "credits.refunded"
 )
 
+// CodePurchaseConflict says a purchase named a provider's payment
+// (provider and external ID) already fulfilled for another customer or
+// pack. The API answers it 409.
+const CodePurchaseConflict ErrorCode = "purchase_conflict"
+
 // ProviderManual is the provider of purchases recorded by hand or by an
 // app that takes payments itself; the HTTP API and the CLI default to it.
 const ProviderManual = "manual"

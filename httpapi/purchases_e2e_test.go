@@ -68,6 +68,13 @@ func TestPurchasesAPI(t *testing.T) {
 		if len(list.list) != 1 || str(list.body, "next_cursor") == "" {
 			t.Fatalf("list: %s", list.raw)
 		}
+		// A customer token reads its own purchases, no one else's.
+		tok := str(e.must(201, "POST", "/v1/customers/ann/tokens", w, nil).body, "token")
+		if own := e.must(200, "GET", "/v1/customers/ann/purchases", tok, nil); len(own.list) != 2 {
+			t.Fatalf("ann's purchases with her token: %s", own.raw)
+		}
+		e.must(403, "GET", "/v1/customers/bob/purchases", tok, nil)
+		e.must(403, "GET", "/v1/purchases/paddle/txn_1", tok, nil)
 
 		// 1,500 credits (txn_1's 1,000 and inv_9's 500), 1,200 spent: txn_1
 		// is empty, inv_9 has 300. Half of txn_1 back owes 500 credits: 300

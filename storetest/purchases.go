@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"sync"
 	"testing"
@@ -24,6 +25,7 @@ func RunPurchases(t *testing.T, newStore NewStore) {
 	}{
 		{"PurchaseRows", testPurchaseRows},
 		{"PurchaseOnceAcrossNodes", testPurchaseOnceAcrossNodes},
+		{"RefundOnceAcrossNodes", testRefundOnceAcrossNodes},
 		{"RefundAllow", func(t *testing.T, b *Bundle) { testRefunds(t, b, creditkit.RefundDebtAllow) }},
 		{"RefundForbid", func(t *testing.T, b *Bundle) { testRefunds(t, b, creditkit.RefundDebtForbid) }},
 	}
@@ -260,4 +262,58 @@ func testRefunds(t *testing.T, b *Bundle, policy string) {
 		t.Fatalf("%d refund entries, want 3", len(refunds))
 	}
 	CheckInvariants(t, l)
+}
+
+// testRefundOnceAcrossNodes: one refund delivered to two nodes ten times at
+// once claws back once; then ten refunds with growing totals arrive at
+// once in any order, and together they claw back what the largest total
+// owes, no more.
+func testRefundOnceAcrossNodes(t *testing.T, b *Bundle) {
+	c := ctx(t)
+	b1 := SetupWith(t, b.newStore, withPacks(""))
+	cfg2 := *b1.Ledger.Config()
+	cfg2.Clock = b1.Clock
+	l2, err := creditkit.New(b1.Store, &cfg2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l2.Close() })
+	must(b1.Ledger.Purchase(c, "rn", creditkit.PurchaseOpts{Pack: "starter", Provider: "stripe", ExternalID: "cs_rn", ChargeID: "ch_rn"}))
+	race := func(total func(i int) int64) creditkit.Amount {
+		t.Helper()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var clawed creditkit.Amount
+		start := make(chan struct{})
+		for i := range 10 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				l := b1.Ledger
+				if i%2 == 1 {
+					l = l2
+				}
+				<-start
+				r, err := l.Refund(c, creditkit.RefundOpts{Provider: "stripe", ChargeID: "ch_rn", RefundedTotal: total(i), RefundID: fmt.Sprint("re_", i)})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				clawed += r.ClawedBack
+				mu.Unlock()
+			}()
+		}
+		close(start)
+		wg.Wait()
+		return clawed
+	}
+	if got := race(func(int) int64 { return 300 }); got != 300 {
+		t.Fatalf("one refund delivered ten times clawed back %d, want 300", got)
+	}
+	if got := race(func(i int) int64 { return 400 + int64(i)*50 }); got != 550 {
+		t.Fatalf("refunds up to 8.50 USD clawed back %d more, want 550", got)
+	}
+	wantAvailable(t, b1.Ledger, "rn", 150)
+	CheckInvariants(t, b1.Ledger)
 }
