@@ -15,22 +15,22 @@ import (
 	"github.com/creditkit/creditkit/stripe"
 )
 
-// recorder is an http.RoundTripper in front of the real stripe-mock that
+// requestRecorder is an http.RoundTripper in front of the real stripe-mock that
 // keeps every outgoing request (method, path, form body, headers), so a
 // test can see what the charger sent.
-type recorder struct {
+type requestRecorder struct {
 	mu   sync.Mutex
-	reqs []recorded
+	reqs []sentRequest
 }
 
-type recorded struct {
+type sentRequest struct {
 	method, path string
 	form         url.Values
 	header       http.Header
 }
 
-func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	rec := recorded{method: req.Method, path: req.URL.Path, header: req.Header.Clone(), form: req.URL.Query()}
+func (r *requestRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	rec := sentRequest{method: req.Method, path: req.URL.Path, header: req.Header.Clone(), form: req.URL.Query()}
 	if req.Body != nil {
 		b, err := io.ReadAll(req.Body)
 		if err != nil {
@@ -48,10 +48,10 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(req)
 }
 
-func (r *recorder) posts(path string) []recorded {
+func (r *requestRecorder) posts(path string) []sentRequest {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []recorded
+	var out []sentRequest
 	for _, q := range r.reqs {
 		if q.method == http.MethodPost && q.path == path {
 			out = append(out, q)
@@ -60,18 +60,18 @@ func (r *recorder) posts(path string) []recorded {
 	return out
 }
 
-// links is a fixed customer → Stripe customer map.
-type links map[string]string
+// offSessionLinks is a fixed customer → Stripe customer map.
+type offSessionLinks map[string]string
 
-func (l links) StripeCustomerID(ctx context.Context, customer string) (string, error) {
+func (l offSessionLinks) StripeCustomerID(ctx context.Context, customer string) (string, error) {
 	return l[customer], nil
 }
 
-func newCharger(t *testing.T, rec *recorder) *stripe.OffSessionCharger {
+func newOffSessionCharger(t *testing.T, rec *requestRecorder) *stripe.OffSessionCharger {
 	t.Helper()
 	base := stripetest.Start(t)
 	c, err := stripe.NewOffSessionCharger(stripe.OffSessionOptions{APIKey: "sk_test_123", BaseURL: base,
-		HTTPClient: &http.Client{Transport: rec}, Customers: links{"alice": "cus_123", "carol": "cus_bad/x"}})
+		HTTPClient: &http.Client{Transport: rec}, Customers: offSessionLinks{"alice": "cus_123", "carol": "cus_bad/x"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,8 +89,8 @@ func newCharger(t *testing.T, rec *recorder) *stripe.OffSessionCharger {
 // runs a card), so the success of a real charge is not shown here; the
 // runner's tests cover what a succeeded one does.
 func TestOffSessionChargeCreatesAConfirmedOffSessionPaymentIntent(t *testing.T) {
-	rec := &recorder{}
-	c := newCharger(t, rec)
+	rec := &requestRecorder{}
+	c := newOffSessionCharger(t, rec)
 	res, err := c.ChargeOffSession(t.Context(), creditkit.ChargeRequest{Customer: "alice", AmountCents: 4900, MoneyCurrency: "USD",
 		IdempotencyKey: "topup_01TEST", Description: "Auto top-up", Metadata: map[string]string{"creditkit_attempt": "topup_01TEST"}})
 	if err != nil {
@@ -129,8 +129,8 @@ func TestOffSessionChargeCreatesAConfirmedOffSessionPaymentIntent(t *testing.T) 
 // used is its real 404 invalid_request_error for a customer id it cannot
 // route.
 func TestOffSessionChargeRefusals(t *testing.T) {
-	rec := &recorder{}
-	c := newCharger(t, rec)
+	rec := &requestRecorder{}
+	c := newOffSessionCharger(t, rec)
 	_, err := c.ChargeOffSession(t.Context(), creditkit.ChargeRequest{Customer: "bob", AmountCents: 4900, MoneyCurrency: "USD", IdempotencyKey: "k1"})
 	if err == nil || errors.Is(err, creditkit.ErrChargeOutcomeUnknown) || !strings.Contains(err.Error(), "no Stripe customer") {
 		t.Errorf("no Stripe customer: err = %v, want a definite refusal naming it", err)
@@ -152,7 +152,7 @@ func TestOffSessionChargeRefusals(t *testing.T) {
 // retried with the same key).
 func TestOffSessionChargeUnreachableIsUnknown(t *testing.T) {
 	c, err := stripe.NewOffSessionCharger(stripe.OffSessionOptions{APIKey: "sk_test_123", BaseURL: "http://127.0.0.1:1",
-		Customers: links{"alice": "cus_123"}})
+		Customers: offSessionLinks{"alice": "cus_123"}})
 	if err != nil {
 		t.Fatal(err)
 	}
