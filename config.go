@@ -38,6 +38,11 @@ type Config struct {
 	// RefundDebtAllow (record them as debt) or RefundDebtForbid (claw back
 	// what remains, report the shortfall). "" means RefundDebtAllow.
 	RefundDebt string
+	// AutoTopUp is the auto top-up every customer gets in its pack's
+	// currency unless it has settings of its own (see SetAutoTopUp); nil
+	// means none. Enabled false gives only the defaults of settings saved
+	// without them.
+	AutoTopUp *AutoTopUp
 	// Clock tells the time; nil means the system clock.
 	Clock Clock
 	// Writes tunes the write path (group commit). The zero value is the
@@ -184,6 +189,9 @@ func (c *Config) Validate() error {
 		if err := c.validatePack(name, c.Packs[name]); err != nil {
 			return err
 		}
+	}
+	if err := c.validateAutoTopUp(); err != nil {
+		return err
 	}
 	return c.validatePayments()
 }

@@ -271,7 +271,7 @@ func (p *configParser) scalar(n *yaml.Node, path, expected string) (string, erro
 
 // Keys allowed in each part of the config.
 var (
-	configRootKeys      = []string{"currency", "currencies", "rounding", "low_balance", "usage_window", "operations", "plans", "packs", "refund_debt"}
+	configRootKeys      = []string{"currency", "currencies", "rounding", "low_balance", "usage_window", "operations", "plans", "packs", "refund_debt", "auto_topup"}
 	configCurrencyKeys  = []string{"name", "decimals"}
 	configOperationKeys = []string{"cost", "meta", "limits", "params"}
 	configPlanKeys      = []string{"default", "gives", "price", "unused_credits", "stripe_price", "signup_bonus", "trial_includes", "expire_after", "overage", "overage_price", "on_upgrade", "catch_up"}
@@ -327,6 +327,8 @@ func (p *configParser) parseRoot(root *yaml.Node) error {
 			err = p.parsePacks(e.v)
 		case "refund_debt":
 			err = p.parseRefundDebt(e.v)
+		case "auto_topup":
+			err = p.parseAutoTopUp(e.v, byKey["packs"].v)
 		}
 		if err != nil {
 			return err

@@ -27,6 +27,8 @@ var eventTypes = []string{
 	EventOverageBilled,
 	EventPurchaseCompleted,
 	EventCreditsRefunded,
+	EventTopUpSucceeded,
+	EventTopUpFailed,
 }
 
 // EventTypes returns every event type the ledger emits, sorted. The caller

@@ -616,6 +616,7 @@ func (s *Server) routes() {
 	s.debtRoutes()
 	s.auditRoutes()
 	s.purchaseRoutes()
+	s.topUpRoutes()
 }
 
 // spend charges an operation or debits a raw amount.

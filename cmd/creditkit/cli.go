@@ -36,6 +36,7 @@ type CLI struct {
 	Subscription SubscriptionCmd `cmd:"" help:"Subscribe customers to plans; change, cancel, pause and resume."`
 	Overage      OverageCmd      `cmd:"" help:"Show or set how far into debt a customer may go."`
 	Settle       SettleCmd       `cmd:"" help:"Settle a customer's overage debt, billed at an overage price."`
+	Topup        TopUpCmd        `cmd:"" name:"topup" help:"Show or set a customer's auto top-up: buy a pack when a spend leaves it under a threshold."`
 
 	Purchase  PurchaseCmd  `cmd:"" help:"Record a paid purchase of a pack (once per external ID)."`
 	Purchases PurchasesCmd `cmd:"" help:"List a customer's purchases."`

@@ -130,6 +130,14 @@ func (c *ServeCmd) Run(s *session) error {
 		defer stopSched()
 		var wg sync.WaitGroup
 		pay.start(schedCtx, srv, !c.NoScheduler, c.StripeOverageEvery, &wg)
+		var topUpCharger creditkit.TopUpCharger
+		if pay.p != nil {
+			if topUpCharger, err = stripeTopUpCharger(c.StripeKey, c.StripeAPIURL, pay.p); err != nil {
+				ln.Close()
+				return err
+			}
+		}
+		startTopUps(schedCtx, l, topUpCharger, logger, &wg)
 		if !c.NoScheduler {
 			wh, err := webhook.New(st, &webhook.Options{Schedule: backoff, Logger: logger, Registerer: reg,
 				AllowPrivate: allowPrivate, Now: l.Now})
