@@ -173,12 +173,20 @@ func packPurchases(t *testing.T, l *creditkit.Ledger, customer string) int {
 func outboxEvents(t *testing.T, l *creditkit.Ledger, typ string) []*creditkit.Event {
 	t.Helper()
 	var out []*creditkit.Event
-	for _, e := range must(l.Events(ctx(t), 0, 1000)) {
-		if e.Type == typ {
-			out = append(out, e)
+	// Page through the whole outbox: a burst writes more events than one
+	// page holds, and the one looked for may come after them.
+	for after := int64(0); ; {
+		page := must(l.Events(ctx(t), after, 1000))
+		for _, e := range page {
+			if e.Type == typ {
+				out = append(out, e)
+			}
+			after = e.Seq
+		}
+		if len(page) < 1000 {
+			return out
 		}
 	}
-	return out
 }
 
 func setTopUp(t *testing.T, l *creditkit.Ledger, customer string, a creditkit.AutoTopUp) {
