@@ -91,7 +91,7 @@ func (c *ServeCmd) Run(s *session) error {
 		if err != nil {
 			return err
 		}
-		if err := c.mountWidgets(srv, l, st, logger); err != nil {
+		if err := c.mountWidgets(srv, l, st, logger, pay.p != nil); err != nil {
 			return err
 		}
 		var demo *demoSeed

@@ -53,6 +53,10 @@ func TestServeDemoWithStripe(t *testing.T) {
 	if status, body, _ := call(client, "GET", base+"/v1/customers/alice/balance", key, nil); status != 200 || body["available"] != before["available"].(float64)+1000 {
 		t.Fatalf("balance after the purchase: %d %v, was %v", status, body, before["available"])
 	}
+	// The widgets offer top-ups: the server has a provider.
+	if status, body, _ := call(client, "GET", base+"/widgets/config.json", "", nil); status != 200 || body["checkout"] != true {
+		t.Fatalf("widgets config with a provider: %d %v", status, body)
+	}
 	client.CloseIdleConnections()
 	if code := stop(); code != ExitOK {
 		t.Fatalf("serve exited %d", code)
@@ -72,6 +76,9 @@ func TestServeDemoWithoutStripe(t *testing.T) {
 	status, body, err := call(client, "POST", base+"/v1/customers/alice/checkout", key, map[string]any{"pack": "starter", "success_url": "https://x"})
 	if err != nil || status != 503 || body["code"] != "payments_not_configured" {
 		t.Fatalf("checkout without keys: %d %v %v", status, body, err)
+	}
+	if status, body, _ := call(client, "GET", base+"/widgets/config.json", "", nil); status != 200 || body["checkout"] != false {
+		t.Fatalf("widgets config without a provider: %d %v", status, body)
 	}
 	// No webhook without the provider.
 	res, err := client.Post(base+"/v1/providers/stripe/webhook", "application/json", strings.NewReader("{}"))

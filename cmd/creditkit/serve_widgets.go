@@ -24,8 +24,11 @@ const demoWidgetTokenTTL = 30 * time.Minute
 // mountWidgets serves the customer widgets beside the API: /widgets.js,
 // /widgets/config.json and the demo page /widgets/demo (which, with --demo,
 // embeds a token for alice minted when the page is requested). It lets
-// pages on --widget-origins read the customer-token endpoints (CORS).
-func (c *ServeCmd) mountWidgets(srv *httpapi.Server, l *creditkit.Ledger, st store.ServerStore, logger *slog.Logger) error {
+// pages on --widget-origins read the customer-token endpoints (CORS). With
+// a payment provider (checkout), the balance widget offers the config's
+// packs; without one, a host page can still offer them through the
+// widget's checkout-url.
+func (c *ServeCmd) mountWidgets(srv *httpapi.Server, l *creditkit.Ledger, st store.ServerStore, logger *slog.Logger, checkout bool) error {
 	origins, err := parseWidgetOrigins(c.WidgetOrigins)
 	if err != nil {
 		return err
@@ -33,9 +36,7 @@ func (c *ServeCmd) mountWidgets(srv *httpapi.Server, l *creditkit.Ledger, st sto
 	if err := srv.AllowWidgetOrigins(origins); err != nil {
 		return fmt.Errorf("--widget-origins: %w", err)
 	}
-	// Checkout stays off until a payment provider is wired into serve; the
-	// host page can still offer top-ups with the widget's checkout-url.
-	opts := &widgets.Options{Config: l.Config, Logger: logger}
+	opts := &widgets.Options{Config: l.Config, Logger: logger, Checkout: func() bool { return checkout }}
 	if c.Demo {
 		opts.DemoToken = func(ctx context.Context) (string, string, error) {
 			key, err := auth.TokenKey(ctx, st)
