@@ -315,9 +315,12 @@ type demoSeed struct {
 	Now time.Time
 }
 
-// print tells what the demo seeded and how to try it, for a server on
-// base.
-func (d *demoSeed) print(w io.Writer, base string) {
+// defaultDB is --db's default (cli.go's tag says the same).
+const defaultDB = "sqlite:creditkit.db"
+
+// print tells what the demo seeded and how to try it, for a server on base
+// over the database db.
+func (d *demoSeed) print(w io.Writer, base, db string) {
 	fmt.Fprintf(w, "  admin API key (demo): %s\n", d.AdminKey)
 	fmt.Fprintf(w, "  try: curl -H 'Authorization: Bearer %s' %s/v1/customers/alice/balance\n", d.AdminKey, base)
 	fmt.Fprintln(w, "  demo customers: alice, bob and carol (a grant and a few spends each)")
@@ -325,7 +328,13 @@ func (d *demoSeed) print(w io.Writer, base string) {
 	printDemoPlans(w, "    ", d.Plans)
 	for _, p := range d.Plans {
 		if p.Skipped == "" {
-			fmt.Fprintf(w, "  try: creditkit report revenue --from %s --to %s\n", p.Since.Format(time.DateOnly),
+			// The hint names the database unless it is the default one,
+			// so that running it as printed reads what was seeded.
+			dbFlag := ""
+			if db != defaultDB {
+				dbFlag = "--db '" + db + "' "
+			}
+			fmt.Fprintf(w, "  try: creditkit %sreport revenue --from %s --to %s\n", dbFlag, p.Since.Format(time.DateOnly),
 				d.Now.AddDate(0, 0, 1).Format(time.DateOnly))
 			break
 		}

@@ -114,7 +114,7 @@ func (c *ServeCmd) Run(s *session) error {
 		fmt.Fprintf(s.stdout, "  API docs: %s/docs   OpenAPI: %s/openapi.json   metrics: %s/metrics\n", base, base, base)
 		printDashboard(s.stdout, base, c.Demo)
 		if demo != nil {
-			demo.print(s.stdout, base)
+			demo.print(s.stdout, base, s.redactedDB())
 			pay.describe(s.stdout, base)
 		}
 		logger.Info("serving", "addr", ln.Addr().String(), "db", s.redactedDB(), "config", cmp.Or(s.cfg.Path, "none"), "scheduler", !c.NoScheduler)

@@ -39,7 +39,7 @@ func TestServeDemoSeedsPlanHistory(t *testing.T) {
 			for _, want := range []string{
 				"frida  on free  since 2026-08-21: 4 refills and 11 spends seeded",
 				"priya  on pro   since 2026-08-21: 4 refills and 15 spends seeded",
-				"creditkit report revenue --from 2026-08-21 --to 2026-12-03",
+				"creditkit --db '" + db + "' report revenue --from 2026-08-21 --to 2026-12-03",
 			} {
 				if !strings.Contains(out.String(), want) {
 					t.Errorf("serve --demo did not print %q:\n%s", want, out)
