@@ -50,6 +50,11 @@ var providerRE = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
 var purchaseMetadataKeys = []string{"purchase_id", "pack", "provider", "external_id", "amount_paid", "money_currency",
 	"cost_basis", "charge_id", "payment_intent_id", "purchased_at"}
 
+// MaxPurchaseCents is the most money one purchase records, in minor units
+// (10^13: a hundred billion dollars), so that revenue sums stay far from
+// overflowing.
+const MaxPurchaseCents = 10_000_000_000_000
+
 // PurchaseOpts describe a purchase for Ledger.Purchase.
 type PurchaseOpts struct {
 	// Pack is the pack's name in the config (required).
@@ -231,6 +236,9 @@ func (l *Ledger) Purchase(ctx context.Context, customer string, opts PurchaseOpt
 	}
 	if opts.AmountPaid < 0 {
 		return nil, errorf(CodeInvalidAmount, "amount_paid %d is negative: give the money paid in minor units (cents), or 0 for the pack's price", opts.AmountPaid)
+	}
+	if opts.AmountPaid > MaxPurchaseCents {
+		return nil, errorf(CodeInvalidAmount, "amount_paid %d is more than a purchase records (at most %d minor units): give the money paid in minor units (cents)", opts.AmountPaid, int64(MaxPurchaseCents))
 	}
 	money := strings.ToUpper(opts.MoneyCurrency)
 	if money == "" {
