@@ -3,7 +3,11 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/creditkit/creditkit"
 	"github.com/creditkit/creditkit/store"
@@ -71,6 +75,21 @@ type CheckoutResult struct {
 	Subscription *creditkit.Subscription `json:"subscription,omitempty"`
 }
 
+// checkRedirectURL refuses a redirect the provider would send a customer
+// to unless it is an absolute http or https URL (no javascript:, no
+// relative path). Empty passes: the field is optional or checked by its
+// schema.
+func checkRedirectURL(name, v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return invalid("%s %q is not an absolute http(s) URL such as https://app.example.com/done?session_id={CHECKOUT_SESSION_ID}", name, v)
+	}
+	return nil
+}
+
 // checkoutOff answers the checkout endpoints when no provider is set.
 func checkoutOff() error {
 	return newProblem(http.StatusServiceUnavailable, "payments_not_configured",
@@ -86,15 +105,29 @@ func (s *Server) checkoutRoutes() {
 			IdempotencyHeader
 			Body CheckoutRequest
 		}) (*body[*CheckoutSession], error) {
-			if s.checkout == nil {
-				return nil, checkoutOff()
-			}
+			// What the request asks for is checked first, so that a
+			// mistake is named even before payments are configured.
 			b := in.Body
 			if (b.Pack == "") == (b.Plan == "") {
 				return nil, invalid("give either pack (a one-time purchase) or plan (a subscription), not both or neither")
 			}
 			if b.Pack != "" && b.Interval != "" {
 				return nil, invalid("interval is for a plan; a pack is paid once")
+			}
+			cfg := s.ledger.Config()
+			if p, ok := cfg.Packs[b.Pack]; b.Pack != "" && (!ok || p == nil) {
+				return nil, invalid("unknown pack %q: the config's packs are %s", b.Pack, strings.Join(slices.Sorted(maps.Keys(cfg.Packs)), ", "))
+			}
+			if p, ok := cfg.Plans[b.Plan]; b.Plan != "" && (!ok || p == nil) {
+				return nil, invalid("unknown plan %q: the config's plans are %s", b.Plan, strings.Join(slices.Sorted(maps.Keys(cfg.Plans)), ", "))
+			}
+			for _, u := range []struct{ name, v string }{{"success_url", b.SuccessURL}, {"cancel_url", b.CancelURL}} {
+				if err := checkRedirectURL(u.name, u.v); err != nil {
+					return nil, err
+				}
+			}
+			if s.checkout == nil {
+				return nil, checkoutOff()
 			}
 			b.IdempotencyKey = in.IdempotencyKey
 			out, err := s.checkout.CreateCheckout(ctx, in.Customer, b)

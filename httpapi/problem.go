@@ -175,6 +175,12 @@ func statusOf(code creditkit.ErrorCode) int {
 func problemFrom(ctx context.Context, err error) *Problem {
 	var p *Problem
 	if errors.As(err, &p) {
+		if p.RequestID == "" {
+			// A problem built by a handler names its request too.
+			cp := *p
+			cp.RequestID = requestID(ctx)
+			return &cp
+		}
 		return p
 	}
 	code := creditkit.ErrorCodeOf(err)

@@ -74,8 +74,23 @@ func TestServeDemoWithoutStripe(t *testing.T) {
 	key := regexp.MustCompile(`admin API key \(demo\): (ck_\w+)`).FindStringSubmatch(out.String())[1]
 	client := &http.Client{Timeout: 10 * time.Second}
 	status, body, err := call(client, "POST", base+"/v1/customers/alice/checkout", key, map[string]any{"pack": "starter", "success_url": "https://x"})
-	if err != nil || status != 503 || body["code"] != "payments_not_configured" {
+	if err != nil || status != 503 || body["code"] != "payments_not_configured" || body["request_id"] == "" || body["request_id"] == nil {
 		t.Fatalf("checkout without keys: %d %v %v", status, body, err)
+	}
+	// A mistake in the request is named before the missing provider.
+	for _, b := range []map[string]any{
+		{"pack": "huge", "success_url": "https://x"},
+		{"plan": "gold", "success_url": "https://x"},
+		{"pack": "starter", "success_url": "javascript:alert(1)"},
+		{"pack": "starter", "success_url": "https://x", "cancel_url": "/back"},
+	} {
+		status, body, err := call(client, "POST", base+"/v1/customers/alice/checkout", key, b)
+		if err != nil || status != 422 {
+			t.Fatalf("checkout %v: %d %v %v", b, status, body, err)
+		}
+		if d, _ := body["detail"].(string); (b["pack"] == "huge" && !strings.Contains(d, "starter")) || (b["plan"] == "gold" && !strings.Contains(d, "pro")) {
+			t.Fatalf("checkout %v does not list what exists: %v", b, body)
+		}
 	}
 	if status, body, _ := call(client, "GET", base+"/widgets/config.json", "", nil); status != 200 || body["checkout"] != false {
 		t.Fatalf("widgets config without a provider: %d %v", status, body)
