@@ -217,6 +217,16 @@ func (c *Config) checkAutoTopUp(a *AutoTopUp, cur string) (*Pack, error) {
 	if a.TargetBalance > 0 && a.TargetBalance <= a.Threshold {
 		return nil, errorf(CodeInvalidRequest, "auto top-up target_balance %d must be above the threshold %d (or 0 to buy the pack itself)", a.TargetBalance, a.Threshold)
 	}
+	if a.TargetBalance > 0 {
+		// A top-up buys at most the target (from an empty wallet; debt
+		// adds at most the overage limit, checked when it runs): refuse a
+		// target whose price no purchase can record, now rather than at
+		// the first spend.
+		if price := pack.PriceFor(a.TargetBalance); price < 0 || price > MaxPurchaseCents {
+			return nil, errorf(CodeInvalidAmount, "auto top-up target_balance %d would cost more than a purchase records (at most %s): give a smaller target",
+				a.TargetBalance, FormatMoney(MaxPurchaseCents, pack.PriceCurrency))
+		}
+	}
 	if a.MonthlyCapCents < 0 {
 		return nil, errorf(CodeInvalidRequest, "auto top-up monthly cap must not be negative (0 means no cap)")
 	}

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,6 +50,12 @@ func TestAutoTopUpOverHTTP(t *testing.T) {
 		e.must(422, "PUT", path, w, map[string]any{"threshold": 100, "pack": "starter", "cooldown": "5s"})
 		e.must(422, "PUT", path, w, map[string]any{"threshold": 100, "pack": "starter", "cooldown": "soon"})
 		e.must(422, "PUT", path, w, map[string]any{"threshold": 0, "pack": "starter"})
+		// A target no purchase could price is refused when it is set, not
+		// at the first spend.
+		if p := e.must(422, "PUT", path, w, map[string]any{"threshold": 400, "pack": "starter", "target_balance": int64(1) << 62}); str(p.body, "code") != "invalid_amount" ||
+			!strings.Contains(str(p.body, "detail"), "smaller target") {
+			t.Fatalf("huge target: %s", p.raw)
+		}
 		e.must(403, "PUT", path, rd, map[string]any{"threshold": 100, "pack": "starter"})
 		p := e.must(200, "PUT", path, w, map[string]any{"threshold": 100, "pack": "starter", "monthly_cap_cents": 10000, "cooldown": "30m"})
 		if str(p.body, "source") != "customer" || p.body["enabled"] != true || num(p.body, "threshold") != 100 || str(p.body, "pack") != "starter" ||
