@@ -212,6 +212,17 @@ func commandAudit(cmd any) (audit.Record, bool) {
 		return audit.Record{Action: "overage.set", Customer: c.Customer, Details: map[string]any{"limit": c.Limit}}, c.Limit != ""
 	case *SettleCmd:
 		return audit.Record{Action: "debt.settle", Customer: c.Customer, Details: map[string]any{"price": c.Price, "at": c.At}}, true
+	case *PurchaseCmd:
+		return audit.Record{Action: "purchase.create", Customer: c.Customer, Target: c.Provider + "/" + c.ExternalID,
+			Details: map[string]any{"pack": c.Pack, "credits": c.Credits, "amount_paid": c.AmountPaid, "currency": c.Currency}}, true
+	case *RefundCmd:
+		return audit.Record{Action: "purchase.refund", Target: c.Provider + "/" + c.ExternalID, Reason: c.Reason,
+			Details: map[string]any{"refunded_total": c.RefundedTotal, "refund_id": c.RefundID}}, true
+	case *TopUpSetCmd:
+		return audit.Record{Action: "auto_topup.put", Customer: c.Customer,
+			Details: map[string]any{"threshold": c.Threshold, "pack": c.Pack, "target": c.Target}}, true
+	case *TopUpOffCmd:
+		return audit.Record{Action: "auto_topup.delete", Customer: c.Customer}, true
 	}
 	return audit.Record{}, false
 }

@@ -107,10 +107,18 @@ func TestAuditCLILedgerWrites(t *testing.T) {
 	b.ok(t, "transfer", "alice", "bob", "5")
 	b.ok(t, "alerts", "alice")
 	b.ok(t, "run-due")
+	b.ok(t, "purchase", "carol", "starter", "--external-id", "inv_1")
+	b.ok(t, "refund", "inv_1", "100", "--reason", "goodwill")
+	b.ok(t, "topup", "set", "carol", "--threshold", "10", "--pack", "starter")
+	b.ok(t, "topup", "off", "carol")
 
 	var rs []*audit.Record
 	b.okJSON(t, &rs, "audit")
 	want := []struct{ action, customer, target, reason, outcome string }{
+		{"auto_topup.delete", "carol", "", "", "ok"},
+		{"auto_topup.put", "carol", "", "", "ok"},
+		{"purchase.refund", "", "manual/inv_1", "goodwill", "ok"},
+		{"purchase.create", "carol", "manual/inv_1", "", "ok"},
 		{"admin.run_due", "", "", "", "ok"},
 		{"credits.transfer", "alice", "bob", "", "ok"},
 		{audit.ActionGrantVoid, "", "grt_nope", "", "not_found"},
