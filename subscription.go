@@ -241,7 +241,8 @@ func (w *writeState) subscribe(ctx context.Context, key WalletKey, p *Plan, opts
 // the customer gets the prorated difference for the rest of it instead. A
 // downgrade takes effect at the end of the current period. Changing to the
 // current plan cancels a scheduled downgrade. A trial changes plan at once
-// and stays a trial.
+// and stays a trial. A cancellation scheduled at the period end follows an
+// upgrade's new period to its end.
 func (l *Ledger) ChangePlan(ctx context.Context, customer, plan string, opts *SubscriptionOpts) (*Subscription, error) {
 	if opts == nil {
 		opts = &SubscriptionOpts{}
@@ -328,7 +329,9 @@ func (l *Ledger) ChangePlan(ctx context.Context, customer, plan string, opts *Su
 // they rolled over) expire that long after the cancellation takes effect;
 // without it they keep the expiry they had (a refill of an expire plan
 // still expires at its period end). Bonus, trial and pack credits are not
-// the subscription's and stay.
+// the subscription's and stay. A paused subscription, or a past_due one
+// whose period ended unrefilled, has no running period: cancelling it at
+// the period end cancels it now.
 func (l *Ledger) Cancel(ctx context.Context, customer string, opts *CancelOpts) (*Subscription, error) {
 	if opts == nil {
 		opts = &CancelOpts{}
@@ -358,7 +361,8 @@ func (l *Ledger) Cancel(ctx context.Context, customer string, opts *CancelOpts) 
 }
 
 // Pause stops an active subscription's refills until Resume. The current
-// period's credits keep their expiry.
+// period's credits keep their expiry; a downgrade or cancellation
+// scheduled at the period end waits for the resume (see Resume).
 func (l *Ledger) Pause(ctx context.Context, customer string, opts *SubscriptionOpts) (*Subscription, error) {
 	if opts == nil {
 		opts = &SubscriptionOpts{}
