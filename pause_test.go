@@ -166,11 +166,11 @@ func TestCancelAtPeriodEndThroughPause(t *testing.T) {
 	onBothStoresSubs(t, start, func(t *testing.T, l *Ledger, clock *ManualClock) {
 		ctx := context.Background()
 		end := start.AddDate(0, 1, 0)
-		plans := map[string]string{"a": "monthly", "b": "rollpro", "c": "monthly", "d": "monthly", "e": "monthly", "f": "monthly"}
-		for _, c := range []string{"a", "b", "c", "d", "e", "f"} {
+		plans := map[string]string{"a": "monthly", "b": "rollpro", "c": "monthly", "d": "monthly", "e": "monthly", "f": "monthly", "g": "rollpro"}
+		for _, c := range []string{"a", "b", "c", "d", "e", "f", "g"} {
 			must[*Subscription](t)(l.StartSubscription(ctx, c, plans[c], nil))
 		}
-		for _, c := range []string{"a", "b", "c", "d", "e"} {
+		for _, c := range []string{"a", "b", "c", "d", "e", "g"} {
 			sub := must[*Subscription](t)(l.Cancel(ctx, c, &CancelOpts{AtPeriodEnd: true}))
 			if sub.CancelAt == nil || !sub.CancelAt.Equal(end) {
 				t.Fatalf("cancel %s at period end: %+v", c, sub)
@@ -182,6 +182,11 @@ func TestCancelAtPeriodEndThroughPause(t *testing.T) {
 		if dEnd := start.AddDate(0, 1, 5); sub.CancelAt == nil || !sub.CancelAt.Equal(dEnd) || !sub.PeriodEnd.Equal(dEnd) {
 			t.Fatalf("upgrade with a cancellation scheduled: %+v", sub)
 		}
+		// g upgrades from a plan whose expire_after gave its credits an
+		// expiry from the cancellation: the rolled-over credits lose it
+		// (pro has no expire_after), and keep their credits after the
+		// cancellation takes effect.
+		must[*Subscription](t)(l.ChangePlan(ctx, "g", "pro", nil))
 		// e's payment fails, with no grace: it is canceled at its date all
 		// the same. f's payment fails and its period ends unpaid: a
 		// cancellation at the period end then ends it at once.
@@ -242,7 +247,8 @@ func TestCancelAtPeriodEndThroughPause(t *testing.T) {
 		runDue(t, l, 0, "d's end")
 		clock.Set(newEnd)
 		runDue(t, l, 0, "a and b's end")
-		for c, at := range map[string]time.Time{"a": newEnd, "b": newEnd, "d": start.AddDate(0, 1, 5)} {
+		wantBalance(t, l, "g", 100, "g's rolled-over credits outlive the cancellation")
+		for c, at := range map[string]time.Time{"a": newEnd, "b": newEnd, "d": start.AddDate(0, 1, 5), "g": start.AddDate(0, 1, 5)} {
 			sub := must[*Subscription](t)(l.GetSubscription(ctx, c, nil))
 			if sub.Status != SubscriptionCanceled || !sub.CanceledAt.Equal(at) {
 				t.Fatalf("%s: %+v, want canceled at %s", c, sub, at)

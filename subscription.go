@@ -304,6 +304,18 @@ func (l *Ledger) ChangePlan(ctx context.Context, customer, plan string, opts *Su
 				if err := w.applyUnused(ws, sub, old, w.now, opts.Actor); err != nil {
 					return err
 				}
+				if sub.CancelAt != nil && !old.ExpireAfter.IsZero() {
+					// The credits rolled over kept the expiry the
+					// scheduled cancellation gave them; it moves below,
+					// so they lose it (and get the new plan's, if any).
+					was := old.ExpireAfter.AddTo(*sub.CancelAt)
+					for _, g := range w.lineage(ws, sub) {
+						if g.ExpiresAt != nil && g.ExpiresAt.Equal(was) {
+							g.ExpiresAt = nil
+							w.markGrant(ws, g)
+						}
+					}
+				}
 				sub.Plan, sub.ScheduledPlan = np.Name, ""
 				sub.Anchor = w.now
 				if err := w.refill(ws, sub, np, w.now, opts.Actor); err != nil {
