@@ -44,7 +44,11 @@ type Subscription struct {
 	// last upgrade, downgrade, trial conversion or resume.
 	Anchor time.Time `json:"anchor"`
 	// PeriodStart and PeriodEnd bound the current period; PeriodEnd is
-	// when the next refill comes (for a trial, when it ends).
+	// when the next refill comes (for a trial, when it ends). A resume
+	// within a period keeps its start (the allowance it carries came
+	// then) and moves its end to one period after the resume. While
+	// paused, PeriodEnd (and a CancelAt at the period end) keep the
+	// paused period's end until the resume moves them.
 	PeriodStart time.Time `json:"period_start"`
 	PeriodEnd   time.Time `json:"period_end"`
 	// TrialEnd is when the trial ends (or ended), if there was one.
