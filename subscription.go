@@ -581,7 +581,7 @@ func (l *Ledger) RecoverPastDue(ctx context.Context, customer string, opts *Subs
 			}
 			data := map[string]any{"subscription_id": sub.ID, "plan": sub.Plan, "change": "recovered"}
 			if sub.PeriodEnd.After(w.now) {
-				// Within the grace: the cadence goes on.
+				// No period end went by unrefilled: the cadence goes on.
 				sub.Status = string(SubscriptionActive)
 				sub.PausedAt = nil
 			} else {
