@@ -221,7 +221,18 @@ func (w *writeState) advanceSubscription(ctx context.Context, ws *walletState, s
 		}
 		// A past_due subscription refills only the period ends within its
 		// grace (PausedAt holds the grace's end).
+		// A cancellation at that period end takes effect all the same, at
+		// its date.
 		if sub.Status == string(SubscriptionPastDue) && (sub.PausedAt == nil || !boundary.Before(*sub.PausedAt)) {
+			if sub.CancelAt != nil && !sub.CancelAt.After(boundary) {
+				p, err := w.l.subscriptionPlan(sub.Plan)
+				if err != nil {
+					return n, err
+				}
+				if err := w.cancelSubscription(ws, sub, p, *sub.CancelAt); err != nil {
+					return n, err
+				}
+			}
 			break
 		}
 		p, err := w.l.subscriptionPlan(sub.Plan)

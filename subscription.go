@@ -44,7 +44,11 @@ type Subscription struct {
 	// last upgrade, downgrade, trial conversion or resume.
 	Anchor time.Time `json:"anchor"`
 	// PeriodStart and PeriodEnd bound the current period; PeriodEnd is
-	// when the next refill comes (for a trial, when it ends).
+	// when the next refill comes (for a trial, when it ends). A resume
+	// within a period keeps its start (the allowance it carries came
+	// then) and moves its end to one period after the resume. While
+	// paused, PeriodEnd (and a CancelAt at the period end) keep the
+	// paused period's end until the resume moves them.
 	PeriodStart time.Time `json:"period_start"`
 	PeriodEnd   time.Time `json:"period_end"`
 	// TrialEnd is when the trial ends (or ended), if there was one.
@@ -241,7 +245,8 @@ func (w *writeState) subscribe(ctx context.Context, key WalletKey, p *Plan, opts
 // the customer gets the prorated difference for the rest of it instead. A
 // downgrade takes effect at the end of the current period. Changing to the
 // current plan cancels a scheduled downgrade. A trial changes plan at once
-// and stays a trial.
+// and stays a trial. A cancellation scheduled at the period end follows an
+// upgrade's new period to its end.
 func (l *Ledger) ChangePlan(ctx context.Context, customer, plan string, opts *SubscriptionOpts) (*Subscription, error) {
 	if opts == nil {
 		opts = &SubscriptionOpts{}
@@ -303,10 +308,28 @@ func (l *Ledger) ChangePlan(ctx context.Context, customer, plan string, opts *Su
 				if err := w.applyUnused(ws, sub, old, w.now, opts.Actor); err != nil {
 					return err
 				}
+				if sub.CancelAt != nil && !old.ExpireAfter.IsZero() {
+					// The credits rolled over kept the expiry the
+					// scheduled cancellation gave them; it moves below,
+					// so they lose it (and get the new plan's, if any).
+					was := old.ExpireAfter.AddTo(*sub.CancelAt)
+					for _, g := range w.lineage(ws, sub) {
+						if g.ExpiresAt != nil && g.ExpiresAt.Equal(was) {
+							g.ExpiresAt = nil
+							w.markGrant(ws, g)
+						}
+					}
+				}
 				sub.Plan, sub.ScheduledPlan = np.Name, ""
 				sub.Anchor = w.now
 				if err := w.refill(ws, sub, np, w.now, opts.Actor); err != nil {
 					return err
+				}
+				if sub.CancelAt != nil {
+					// A cancellation at the period end follows the
+					// period the upgrade starts.
+					w.moveCancel(ws, sub, np)
+					data["cancel_at"] = *sub.CancelAt
 				}
 				data["change"] = "upgrade"
 			}
@@ -322,7 +345,9 @@ func (l *Ledger) ChangePlan(ctx context.Context, customer, plan string, opts *Su
 // they rolled over) expire that long after the cancellation takes effect;
 // without it they keep the expiry they had (a refill of an expire plan
 // still expires at its period end). Bonus, trial and pack credits are not
-// the subscription's and stay.
+// the subscription's and stay. A paused subscription, or a past_due one
+// whose period ended unrefilled, has no running period: cancelling it at
+// the period end cancels it now.
 func (l *Ledger) Cancel(ctx context.Context, customer string, opts *CancelOpts) (*Subscription, error) {
 	if opts == nil {
 		opts = &CancelOpts{}
@@ -332,7 +357,11 @@ func (l *Ledger) Cancel(ctx context.Context, customer string, opts *CancelOpts) 
 			if sub.Status == string(SubscriptionCanceled) {
 				return errorf(CodeInvalidRequest, "the subscription of %q was canceled already", customer)
 			}
-			if opts.AtPeriodEnd && sub.Status != string(SubscriptionPaused) {
+			// A paused subscription has no running period to end, nor
+			// has a past_due one whose period ended unrefilled: both
+			// end now.
+			running := sub.Status != string(SubscriptionPaused) && sub.PeriodEnd.After(w.now)
+			if opts.AtPeriodEnd && running {
 				if sub.CancelAt != nil {
 					return errUnchanged
 				}
@@ -348,7 +377,8 @@ func (l *Ledger) Cancel(ctx context.Context, customer string, opts *CancelOpts) 
 }
 
 // Pause stops an active subscription's refills until Resume. The current
-// period's credits keep their expiry.
+// period's credits keep their expiry; a downgrade or cancellation
+// scheduled at the period end waits for the resume (see Resume).
 func (l *Ledger) Pause(ctx context.Context, customer string, opts *SubscriptionOpts) (*Subscription, error) {
 	if opts == nil {
 		opts = &SubscriptionOpts{}
@@ -371,10 +401,14 @@ func (l *Ledger) Pause(ctx context.Context, customer string, opts *SubscriptionO
 }
 
 // Resume restarts a paused subscription. The cadence restarts from the
-// resume instant: the credits left of the paused period follow the plan's
-// unused_credits, and a new period starts now with the full allowance, so
-// the next refill is one period after the resume (not on the old
-// schedule). Resuming a subscription that is not paused changes nothing.
+// resume instant: the next refill is one period after the resume (not on
+// the old schedule). A resume never gives more than one allowance per
+// period (see restartCadence): within the paused period it carries what
+// is left of the period's allowance to the new period end; after the
+// period's end it is that period end, moved to the resume (unused_credits
+// applies, then a scheduled downgrade or cancellation takes effect, or
+// the full allowance comes). Resuming a subscription that is not paused
+// changes nothing.
 func (l *Ledger) Resume(ctx context.Context, customer string, opts *SubscriptionOpts) (*Subscription, error) {
 	if opts == nil {
 		opts = &SubscriptionOpts{}
@@ -384,18 +418,105 @@ func (l *Ledger) Resume(ctx context.Context, customer string, opts *Subscription
 			if sub.Status != string(SubscriptionPaused) {
 				return errUnchanged
 			}
-			if err := w.applyUnused(ws, sub, p, w.now, opts.Actor); err != nil {
+			allowance, err := w.restartCadence(ws, sub, p, opts.Actor)
+			if err != nil || sub.Status == string(SubscriptionCanceled) {
 				return err
 			}
-			sub.Status = string(SubscriptionActive)
-			sub.PausedAt = nil
-			sub.Anchor = w.now
-			if err := w.refill(ws, sub, p, w.now, opts.Actor); err != nil {
-				return err
-			}
-			w.event(EventSubscriptionResumed, ws.key, map[string]any{"subscription_id": sub.ID, "plan": sub.Plan, "period_end": sub.PeriodEnd})
+			w.event(EventSubscriptionResumed, ws.key, map[string]any{"subscription_id": sub.ID, "plan": sub.Plan, "period_end": sub.PeriodEnd,
+				"allowance": allowance})
 			return nil
 		})
+}
+
+// Allowances of a restarted cadence (restartCadence).
+const (
+	allowanceCarried = "carried"
+	allowanceGranted = "granted"
+)
+
+// restartCadence restarts, at the write's now, the cadence of a
+// subscription whose refills stopped (paused, or past_due past its grace),
+// and makes it active: the next period end is one period from now. It
+// never gives more than one allowance per period: the refills of a
+// subscription stay at least one period apart.
+//
+//   - Within the stopped period (now before its end, so less than one
+//     period since its allowance came): no allowance. The period runs on
+//     from its start to one period after now, with what is left of its
+//     allowance; credits that were to expire at the old period end expire
+//     at the new one, and what was scheduled for the period's end (a
+//     downgrade, a cancellation, with its expire_after) moves there too.
+//   - At or after the period's end: now is that period end. What was
+//     scheduled for it takes effect now: a cancellation ends the
+//     subscription (no allowance), a downgrade starts the new plan; else
+//     the plan's unused_credits applies and the new period starts with the
+//     full allowance.
+//
+// It returns allowanceCarried or allowanceGranted ("" when the
+// subscription ended).
+func (w *writeState) restartCadence(ws *walletState, sub *store.Subscription, p *Plan, actor string) (string, error) {
+	now := w.now
+	sub.PausedAt = nil
+	if now.Before(sub.PeriodEnd) {
+		end := p.Every.Boundary(now, 1)
+		if err := checkInstant("next refill", end); err != nil {
+			return "", err
+		}
+		old := sub.PeriodEnd
+		for _, g := range w.lineage(ws, sub) {
+			if g.ExpiresAt != nil && g.ExpiresAt.Equal(old) {
+				t := end
+				g.ExpiresAt = &t
+				w.markGrant(ws, g)
+			}
+		}
+		sub.Status = string(SubscriptionActive)
+		sub.Anchor, sub.PeriodEnd = now, end
+		if sub.CancelAt != nil {
+			w.moveCancel(ws, sub, p)
+		}
+		return allowanceCarried, nil
+	}
+	switch {
+	case sub.CancelAt != nil:
+		return "", w.cancelSubscription(ws, sub, p, now)
+	case sub.ScheduledPlan != "":
+		np, err := w.l.subscriptionPlan(sub.ScheduledPlan)
+		if err != nil {
+			return "", err
+		}
+		if err := w.applyUnused(ws, sub, p, now, actor); err != nil {
+			return "", err
+		}
+		from := sub.Plan
+		sub.Plan, sub.ScheduledPlan = np.Name, ""
+		sub.Status = string(SubscriptionActive)
+		sub.Anchor = now
+		if err := w.refill(ws, sub, np, now, actor); err != nil {
+			return "", err
+		}
+		w.event(EventSubscriptionUpdated, ws.key, map[string]any{"subscription_id": sub.ID, "from": from, "to": np.Name, "plan": np.Name,
+			"change": "downgrade", "effective_at": now})
+	default:
+		if err := w.applyUnused(ws, sub, p, now, actor); err != nil {
+			return "", err
+		}
+		sub.Status = string(SubscriptionActive)
+		sub.Anchor = now
+		if err := w.refill(ws, sub, p, now, actor); err != nil {
+			return "", err
+		}
+	}
+	return allowanceGranted, nil
+}
+
+// moveCancel moves a cancellation scheduled at the period end to the
+// subscription's current period end (which a resume or an upgrade moved),
+// and the expire_after of its credits with it.
+func (w *writeState) moveCancel(ws *walletState, sub *store.Subscription, p *Plan) {
+	at := sub.PeriodEnd
+	sub.CancelAt = &at
+	w.expireAfterCancel(ws, sub, p, at)
 }
 
 // PastDueOpts are options for MarkPastDue. Nil means defaults.
@@ -458,21 +579,23 @@ func (l *Ledger) RecoverPastDue(ctx context.Context, customer string, opts *Subs
 			if sub.Status != string(SubscriptionPastDue) {
 				return errUnchanged
 			}
-			sub.Status = string(SubscriptionActive)
-			sub.PausedAt = nil
-			data := map[string]any{"subscription_id": sub.ID, "plan": sub.Plan, "change": "recovered", "status": sub.Status}
-			if !sub.PeriodEnd.After(w.now) {
-				// The grace ran out and refills stopped: the cadence
-				// restarts now.
-				if err := w.applyUnused(ws, sub, p, w.now, opts.Actor); err != nil {
+			data := map[string]any{"subscription_id": sub.ID, "plan": sub.Plan, "change": "recovered"}
+			if sub.PeriodEnd.After(w.now) {
+				// No period end went by unrefilled: the cadence goes on.
+				sub.Status = string(SubscriptionActive)
+				sub.PausedAt = nil
+			} else {
+				// The grace ran out and a period end went unrefilled: the
+				// cadence restarts now, as on Resume (the catch-up above
+				// already ended a subscription canceled at that period
+				// end).
+				allowance, err := w.restartCadence(ws, sub, p, opts.Actor)
+				if err != nil {
 					return err
 				}
-				sub.Anchor = w.now
-				if err := w.refill(ws, sub, p, w.now, opts.Actor); err != nil {
-					return err
-				}
-				data["period_end"] = sub.PeriodEnd
+				data["plan"], data["period_end"], data["allowance"] = sub.Plan, sub.PeriodEnd, allowance
 			}
+			data["status"] = sub.Status
 			w.event(EventSubscriptionUpdated, ws.key, data)
 			return nil
 		})

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/creditkit/creditkit"
@@ -94,6 +95,10 @@ type planRefill struct {
 	sub  string // the ledger's subscription ID
 	plan string
 	at   time.Time // the refill's effective instant
+	// upgrade marks the refill of an upgrade: the one refill that may come
+	// less than a period after the one before (the customer pays for the
+	// better plan at once).
+	upgrade bool
 }
 
 // refills reports whether s comes to its period ends: active or trialing.
@@ -111,6 +116,7 @@ type planSub struct {
 	periodEnd   time.Time
 	cancelAt    *time.Time
 	scheduled   string
+	graceEnd    time.Time // past_due: period ends before it still refill
 }
 
 // planModel is the schedule model of every customer's subscription (one
@@ -161,12 +167,20 @@ func (m *planModel) cancelAt(customer string, s *planSub, at time.Time) {
 // order: a cancellation at the period end, a trial's end (it converts: a
 // paid period starts there, with a refill), a scheduled downgrade, else
 // the refill (each missed period, or only the latest with catch_up:
-// latest).
+// latest). A past_due subscription comes to the period ends before its
+// grace's end; after it, only a cancellation at the period end still
+// takes effect (at its date), and nothing else until it is paid.
 func (m *planModel) catchUp(customer string) {
 	s := m.subs[customer]
-	for s != nil && s.refills() && !s.periodEnd.After(m.now) {
+	for s != nil && (s.refills() || s.status == creditkit.SubscriptionPastDue) && !s.periodEnd.After(m.now) {
 		b := s.periodEnd
 		p := planByName(s.plan)
+		if s.status == creditkit.SubscriptionPastDue && !b.Before(s.graceEnd) {
+			if s.cancelAt != nil && !s.cancelAt.After(b) {
+				m.cancelAt(customer, s, *s.cancelAt)
+			}
+			return
+		}
 		switch {
 		case s.cancelAt != nil && !s.cancelAt.After(b):
 			m.cancelAt(customer, s, *s.cancelAt)
@@ -259,19 +273,27 @@ func (m *planModel) changePlan(customer, plan string) creditkit.ErrorCode {
 		default:
 			s.plan, s.scheduled, s.anchor = plan, "", m.now
 			m.refill(customer, s, np, m.now)
+			rs := m.refills[customer]
+			rs[len(rs)-1].upgrade = true
+			if s.cancelAt != nil {
+				// A cancellation at the period end follows the new
+				// period.
+				t := s.periodEnd
+				s.cancelAt = &t
+			}
 		}
 		return ""
 	})
 }
 
-// cancel ends a subscription now, or at its period end (a paused one ends
-// now).
+// cancel ends a subscription now, or at its period end (a paused one, or
+// a past_due one whose period end went by unrefilled, ends now).
 func (m *planModel) cancel(customer string, atPeriodEnd bool) creditkit.ErrorCode {
 	return m.change(customer, func(s *planSub) creditkit.ErrorCode {
 		if s.status == creditkit.SubscriptionCanceled {
 			return creditkit.CodeInvalidRequest
 		}
-		if atPeriodEnd && s.status != creditkit.SubscriptionPaused {
+		if atPeriodEnd && s.status != creditkit.SubscriptionPaused && s.periodEnd.After(m.now) {
 			if s.cancelAt == nil {
 				t := s.periodEnd
 				s.cancelAt = &t
@@ -298,15 +320,96 @@ func (m *planModel) pause(customer string) creditkit.ErrorCode {
 	})
 }
 
-// resume restarts a paused subscription from now, with a new period and
-// the full allowance; any other subscription is left as it is.
+// resume restarts a paused subscription's cadence from now (restart); any
+// other subscription is left as it is.
 func (m *planModel) resume(customer string) creditkit.ErrorCode {
 	return m.change(customer, func(s *planSub) creditkit.ErrorCode {
 		if s.status == creditkit.SubscriptionPaused {
-			s.status = creditkit.SubscriptionActive
-			s.anchor = m.now
-			m.refill(customer, s, planByName(s.plan), m.now)
+			m.restart(customer, s)
 		}
 		return ""
 	})
+}
+
+// markPastDue makes an active subscription past_due, refilling the period
+// ends before now+grace; a past_due one keeps its first grace.
+func (m *planModel) markPastDue(customer string, grace time.Duration) creditkit.ErrorCode {
+	return m.change(customer, func(s *planSub) creditkit.ErrorCode {
+		switch s.status {
+		case creditkit.SubscriptionPastDue:
+		case creditkit.SubscriptionActive:
+			s.status, s.graceEnd = creditkit.SubscriptionPastDue, m.now.Add(grace)
+		default:
+			return creditkit.CodeInvalidRequest
+		}
+		return ""
+	})
+}
+
+// recover makes a past_due subscription active: within its period the
+// cadence goes on; after a period end it missed, the cadence restarts
+// (restart). Any other subscription is left as it is.
+func (m *planModel) recover(customer string) creditkit.ErrorCode {
+	return m.change(customer, func(s *planSub) creditkit.ErrorCode {
+		switch {
+		case s.status != creditkit.SubscriptionPastDue:
+		case s.periodEnd.After(m.now):
+			s.status = creditkit.SubscriptionActive
+		default:
+			m.restart(customer, s)
+		}
+		return ""
+	})
+}
+
+// restart restarts the cadence of a subscription whose refills stopped:
+// the next period end is one period from now, and no more than one
+// allowance comes per period (docs/plans.md). Before the stopped period's
+// end, nothing is refilled: the period runs on from its start to one
+// period after now, and a cancellation at its end moves there (so does a
+// scheduled downgrade, being at the period end). At or after it, now is
+// that period end: a cancellation ends the subscription now, a scheduled
+// downgrade starts the new plan now with its refill; else the refill.
+func (m *planModel) restart(customer string, s *planSub) {
+	p := planByName(s.plan)
+	s.status = creditkit.SubscriptionActive
+	switch {
+	case m.now.Before(s.periodEnd):
+		s.anchor, s.periodEnd = m.now, p.boundary(m.now, 1)
+		if s.cancelAt != nil {
+			t := s.periodEnd
+			s.cancelAt = &t
+		}
+	case s.cancelAt != nil:
+		m.cancelAt(customer, s, m.now)
+	case s.scheduled != "":
+		np := planByName(s.scheduled)
+		s.plan, s.scheduled, s.anchor = np.name, "", m.now
+		m.refill(customer, s, np, m.now)
+	default:
+		s.anchor = m.now
+		m.refill(customer, s, p, m.now)
+	}
+}
+
+// allowanceGaps checks the rule that no sequence of pauses, resumes, plan
+// changes, failed payments and recoveries gives more than one allowance
+// per period: the refills of a subscription are each at least one period
+// (of the plan of the one before) after the one before, but for an
+// upgrade's. It returns a description of the first refill that breaks the
+// rule, or "".
+func (m *planModel) allowanceGaps(customer string) string {
+	last := map[string]planRefill{}
+	for _, r := range m.refills[customer] {
+		prev, ok := last[r.sub]
+		last[r.sub] = r
+		if !ok || r.upgrade {
+			continue
+		}
+		p := planByName(prev.plan)
+		if gap := r.at.Sub(prev.at); gap < time.Duration(p.days)*24*time.Hour {
+			return fmt.Sprintf("refill %s@%s only %s after the %s refill at %s", r.plan, r.at.Sub(Epoch), gap, prev.plan, prev.at.Sub(Epoch))
+		}
+	}
+	return ""
 }

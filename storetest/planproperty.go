@@ -50,10 +50,12 @@ const (
 	POpAdvance                     // move the clock forward by Advance
 	POpRunDue                      // RunDue
 	POpCheck                       // CheckAmount Amount
+	POpPastDue                     // MarkPastDue with Grace
+	POpRecover                     // RecoverPastDue
 )
 
 var planOpNames = [...]string{"subscribe", "change", "cancel", "pause", "resume", "grant", "debit", "hold", "resolve", "transfer",
-	"advance", "rundue", "check"}
+	"advance", "rundue", "check", "pastdue", "recover"}
 
 // PlanOp is one operation of a plan sequence.
 type PlanOp struct {
@@ -69,6 +71,7 @@ type PlanOp struct {
 	Target      int
 	Capture     bool // resolve captures (Amount modulo held+1) instead of releasing
 	Advance     time.Duration
+	Grace       time.Duration // of a MarkPastDue
 }
 
 // customer returns the operation's customer.
@@ -97,8 +100,10 @@ func (o PlanOp) String() string {
 		return fmt.Sprintf("%s %s %s", name, o.customer(), o.plan())
 	case POpCancel:
 		return fmt.Sprintf("%s %s at_period_end=%v", name, o.customer(), o.AtPeriodEnd)
-	case POpPause, POpResume:
+	case POpPause, POpResume, POpRecover:
 		return fmt.Sprintf("%s %s", name, o.customer())
+	case POpPastDue:
+		return fmt.Sprintf("%s %s grace=%s", name, o.customer(), o.Grace)
 	case POpGrant:
 		return fmt.Sprintf("%s %s %d expires_in=%s", name, o.customer(), o.Amount, o.Expires)
 	case POpDebit, POpCheck:
@@ -117,7 +122,8 @@ func (o PlanOp) String() string {
 
 // RandomPlanOps returns n random plan operations drawn from r: mostly
 // spends, holds and clock jumps across period boundaries, with
-// subscription changes, refills and checks mixed in.
+// subscription changes (pauses and resumes often at one instant, failed
+// payments and their recoveries among them), refills and checks mixed in.
 func RandomPlanOps(r *rand.Rand, n int) []PlanOp {
 	ops := make([]PlanOp, n)
 	for i := range ops {
@@ -132,11 +138,18 @@ func RandomPlanOps(r *rand.Rand, n int) []PlanOp {
 		case w < 20:
 			op.Kind = POpCancel
 			op.AtPeriodEnd = r.IntN(2) == 0
-		case w < 24:
+		case w < 25:
 			op.Kind = POpPause
-		case w < 28:
+		case w < 30:
 			op.Kind = POpResume
+		case w < 32:
+			op.Kind = POpPastDue
+			if r.IntN(2) == 0 {
+				op.Grace = time.Duration(r.IntN(36*60)) * time.Minute
+			}
 		case w < 34:
+			op.Kind = POpRecover
+		case w < 37:
 			op.Kind = POpGrant
 			op.Amount = 1 + r.Int64N(80)
 			if r.IntN(2) == 0 {
@@ -208,6 +221,9 @@ func testRandomPlanOpsKeepInvariants(t *testing.T, b *Bundle) {
 //     (subscription, period) across clock jumps, catch-ups, plan changes,
 //     pauses and cancellations; each operation succeeds or fails as the
 //     model says;
+//   - no free allowance: a subscription's refills are at least one period
+//     apart (an upgrade's excepted), whatever pauses, resumes, failed
+//     payments, recoveries and plan changes came between;
 //   - debt bounds: a wallet owes at most the highest overage limit in
 //     force since it last owed nothing, its available balance is never
 //     below minus that, nor its ledger balance; a customer only ever on
@@ -305,7 +321,7 @@ func (r *planRunner) do(op PlanOp) {
 			r.seen[cust] = true
 		}
 		r.checkSchedule(cust)
-	case POpChange, POpCancel, POpPause, POpResume:
+	case POpChange, POpCancel, POpPause, POpResume, POpPastDue, POpRecover:
 		var err error
 		var code creditkit.ErrorCode
 		switch op.Kind {
@@ -321,6 +337,12 @@ func (r *planRunner) do(op PlanOp) {
 		case POpResume:
 			_, err = l.Resume(c, cust, nil)
 			code = r.m.resume(cust)
+		case POpPastDue:
+			_, err = l.MarkPastDue(c, cust, &creditkit.PastDueOpts{Grace: op.Grace})
+			code = r.m.markPastDue(cust, op.Grace)
+		case POpRecover:
+			_, err = l.RecoverPastDue(c, cust, nil)
+			code = r.m.recover(cust)
 		}
 		r.log("%v -> %v", op, err)
 		r.wantCode(op.String(), err, code)
@@ -495,6 +517,9 @@ func (r *planRunner) checkSchedule(cust string) {
 	slices.Sort(model)
 	if !slices.Equal(ledger, model) {
 		diffs = append(diffs, fmt.Sprintf("refills\n  ledger %v\n  model  %v", ledger, model))
+	} else if bad := r.m.allowanceGaps(cust); bad != "" {
+		// The ledger wrote the model's refills: they must keep the rule.
+		diffs = append(diffs, "more than one allowance in a period: "+bad)
 	}
 	if len(diffs) > 0 {
 		r.fail("%s: %s", cust, strings.Join(diffs, "\n"))
