@@ -449,6 +449,9 @@ func TestWebhookReplay(t *testing.T) {
 	if err != nil || got.Status != store.DeliveryPending || got.NextAttemptAt.After(e.clock.Now()) {
 		t.Fatalf("after the replay: %+v %v", got, err)
 	}
+	// Pending again after a failed attempt: the overview still lists it,
+	// as retrying.
+	c.get("/dashboard/").mustContain(t, d.ID, "retrying after 1 failed attempt")
 	lg, _ := audit.Of(e.l.Store(), e.l.Now)
 	recs, _, err := lg.List(ctx, audit.Filter{Action: "webhook_delivery.replay"})
 	if err != nil || len(recs) != 1 || recs[0].Target != d.ID || recs[0].ActorID != e.adminID {

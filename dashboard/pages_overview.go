@@ -37,7 +37,8 @@ type overviewData struct {
 	SampledAll bool
 	TopOps     []opUsage
 	Chart      *chart
-	// FailedDeliveries are the latest webhook deliveries that failed.
+	// FailedDeliveries are the latest webhook deliveries that failed, then
+	// those still retrying after a failed attempt.
 	FailedDeliveries []*store.Delivery
 }
 
@@ -119,9 +120,24 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	d.Chart = dailyChart("overview-usage", "Credits used per day, by operation", cur, rows, since, startOfDay(now).AddDate(0, 0, 1))
 
+	// Failing: given up on, or still retrying after an error (a receiver
+	// that is down shows here within a minute, not after the last retry).
 	if d.FailedDeliveries, err = h.st.Deliveries(ctx, store.DeliveryQuery{Status: store.DeliveryFailed, Limit: 5}); err != nil {
 		h.failErr(w, r, u, err)
 		return
+	}
+	pending, err := h.st.Deliveries(ctx, store.DeliveryQuery{Status: store.DeliveryPending, Limit: 100})
+	if err != nil {
+		h.failErr(w, r, u, err)
+		return
+	}
+	for _, dl := range pending {
+		if len(d.FailedDeliveries) >= 10 {
+			break
+		}
+		if dl.Attempts > 0 && (dl.LastError != "" || dl.LastStatus >= 300) {
+			d.FailedDeliveries = append(d.FailedDeliveries, dl)
+		}
 	}
 	h.render(w, r, http.StatusOK, "overview", "", &view{Title: "Overview", Nav: "overview", User: u, Data: d})
 }
