@@ -266,8 +266,9 @@ func (w *writeState) subscribe(ctx context.Context, key WalletKey, p *Plan, opts
 // plan's on_upgrade: prorate (and the same period), the period goes on and
 // the customer gets the prorated difference for the rest of it instead. A
 // downgrade takes effect at the end of the current period. Changing to the
-// current plan cancels a scheduled downgrade. A trial changes plan at once
-// and stays a trial.
+// current plan cancels a scheduled downgrade and renews a subscription
+// whose cancellation at period end is scheduled (as KeepSubscription). A
+// trial changes plan at once and stays a trial.
 //
 // The new plan's signup_bonus comes with the change (with a downgrade,
 // when it takes effect) unless the customer had a signup bonus in that
@@ -337,11 +338,18 @@ func (l *Ledger) ChangePlan(ctx context.Context, customer, plan string, opts *Su
 				data["change"] = "trial"
 				data["trial_end"] = sub.TrialEnd
 			case np.Name == sub.Plan:
-				if sub.ScheduledPlan == "" {
+				if sub.ScheduledPlan == "" && sub.CancelAt == nil {
 					return errUnchanged
 				}
-				data["canceled_change"] = sub.ScheduledPlan
-				sub.ScheduledPlan = ""
+				if sub.ScheduledPlan != "" {
+					data["canceled_change"] = sub.ScheduledPlan
+					sub.ScheduledPlan = ""
+				}
+				if sub.CancelAt != nil {
+					data["change"] = "renewed"
+					data["canceled_cancel_at"] = *sub.CancelAt
+					w.keepSubscription(ws, sub, old)
+				}
 			case sub.Status == string(SubscriptionTrialing):
 				sub.Plan = np.Name
 				sub.ScheduledPlan = ""
@@ -420,6 +428,58 @@ func (l *Ledger) Cancel(ctx context.Context, customer string, opts *CancelOpts) 
 			}
 			return w.cancelSubscription(ws, sub, p, w.now)
 		})
+}
+
+// KeepSubscription takes back a cancellation scheduled at the period end
+// (Cancel with AtPeriodEnd): the subscription renews at its period end as
+// if it had never been canceled, and credits.subscription.updated says so
+// (change "renewed"). The credits whose expiry the cancellation moved to
+// the plan's expire_after get back the expiry their plan gives them (the
+// period's end, or none on a rollover plan). A subscription without a
+// scheduled cancellation is left as it is; one canceled already is an
+// invalid_request (subscribe anew).
+func (l *Ledger) KeepSubscription(ctx context.Context, customer string, opts *SubscriptionOpts) (*Subscription, error) {
+	if opts == nil {
+		opts = &SubscriptionOpts{}
+	}
+	return l.subscriptionChange(ctx, "keep", customer, opts.Currency, nil, opts.IdempotencyKey,
+		func(ctx context.Context, w *writeState, ws *walletState, sub *store.Subscription, p *Plan) error {
+			if sub.Status == string(SubscriptionCanceled) {
+				return errorf(CodeInvalidRequest, "the subscription of %q was canceled already: subscribe it anew", customer)
+			}
+			if sub.CancelAt == nil {
+				return errUnchanged
+			}
+			at := *sub.CancelAt
+			w.keepSubscription(ws, sub, p)
+			w.event(EventSubscriptionUpdated, ws.key, map[string]any{"subscription_id": sub.ID, "plan": sub.Plan, "change": "renewed",
+				"canceled_cancel_at": at})
+			return nil
+		})
+}
+
+// keepSubscription clears a subscription's scheduled cancellation and
+// gives the credits whose expiry it moved to plan p's expire_after the
+// expiry p gives them. The caller writes the event.
+func (w *writeState) keepSubscription(ws *walletState, sub *store.Subscription, p *Plan) {
+	at := *sub.CancelAt
+	sub.CancelAt = nil
+	if p.ExpireAfter.IsZero() {
+		return
+	}
+	moved := p.ExpireAfter.AddTo(at)
+	for _, g := range w.lineage(ws, sub) {
+		if g.ExpiresAt == nil || !g.ExpiresAt.Equal(moved) {
+			continue
+		}
+		if p.UnusedCredits == unusedRollover {
+			g.ExpiresAt = nil
+		} else {
+			end := sub.PeriodEnd
+			g.ExpiresAt = &end
+		}
+		w.markGrant(ws, g)
+	}
 }
 
 // Pause stops an active subscription's refills until Resume. The current

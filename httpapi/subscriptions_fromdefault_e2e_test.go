@@ -51,3 +51,29 @@ func TestSubscriptionTrialFromDefaultPlan(t *testing.T) {
 		}
 	})
 }
+
+// TestSubscriptionRenewByPut: PUT of the current plan takes back a
+// cancellation scheduled at the period end.
+func TestSubscriptionRenewByPut(t *testing.T) {
+	eachStore(t, func(t *testing.T, dbURL string) {
+		e := newEnv(t, dbURL, func(cfg *creditkit.Config, _ *httpapi.Options) {
+			month := creditkit.Period{Count: 1, Unit: "month"}
+			cfg.Plans = map[string]*creditkit.Plan{
+				"pro": {Name: "pro", Gives: 1000, Currency: "credits", Every: month},
+			}
+		})
+		w := e.write
+		const path = "/v1/customers/ren/subscription"
+		e.must(200, "PUT", path, w, map[string]any{"plan": "pro"})
+		if c := e.must(200, "DELETE", path+"?at_period_end=true", w, nil); str(c.body, "cancel_at") == "" {
+			t.Fatalf("cancel at period end: %s", c.raw)
+		}
+		r := e.must(200, "PUT", path, w, map[string]any{"plan": "pro"}, "Idempotency-Key", "renew-1")
+		if str(r.body, "cancel_at") != "" || str(r.body, "status") != "active" {
+			t.Fatalf("renewed: %s", r.raw)
+		}
+		if r2 := e.must(200, "PUT", path, w, map[string]any{"plan": "pro"}, "Idempotency-Key", "renew-1"); str(r2.body, "cancel_at") != "" {
+			t.Fatalf("replay: %s", r2.raw)
+		}
+	})
+}
