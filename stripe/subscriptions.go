@@ -134,6 +134,14 @@ func (p *Provider) syncSubscription(ctx context.Context, id string, hint *stripe
 			return "", nil, err
 		}
 	}
+	// cancel_at_period_end turned off at Stripe (and no cancel_at date
+	// instead): the scheduled cancellation is taken back.
+	if !s.CancelAtPeriodEnd && s.CancelAt == 0 && cur.CancelAt != nil && cur.Status != creditkit.SubscriptionCanceled {
+		sub, err := p.l.KeepSubscription(ctx, customer, sopts())
+		if err := step("keep (cancel at period end taken back)", sub, err); err != nil {
+			return "", nil, err
+		}
+	}
 	if s.CancelAtPeriodEnd && cur.CancelAt == nil && cur.Status != creditkit.SubscriptionCanceled {
 		sub, err := p.l.Cancel(ctx, customer, &creditkit.CancelOpts{AtPeriodEnd: true, Currency: currency, Actor: "stripe"})
 		if err := step("cancel at period end", sub, err); err != nil {
