@@ -250,8 +250,10 @@ type SettleOpts struct {
 	// At stamps the settlement entry (the billing period's end); zero
 	// means now. It may not be in the future.
 	At time.Time
-	// OveragePrice prices the settled credits (a plan's overage_price).
-	// Nil records the settlement without money.
+	// OveragePrice prices the settled credits. Nil means the overage_price
+	// of the plan of the customer's subscription in that currency (live or
+	// canceled); a customer without one, or whose plan has no
+	// overage_price, is settled without money.
 	OveragePrice *OveragePrice
 	// IdempotencyKey makes the settlement safe to retry.
 	IdempotencyKey string
@@ -281,6 +283,7 @@ type Settlement struct {
 // money owed at the overage price, and credits.overage.billed carries the
 // credits and the money. The subscription code calls it at each billing
 // period end, before the refill. A wallet without debt settles nothing.
+// Without opts.OveragePrice the customer's plan's overage_price applies.
 func (l *Ledger) SettleDebt(ctx context.Context, customer string, opts *SettleOpts) (*Settlement, error) {
 	if opts == nil {
 		opts = &SettleOpts{}
@@ -313,7 +316,23 @@ func (l *Ledger) SettleDebt(ctx context.Context, customer string, opts *SettleOp
 		wallets:     staticWallets(key),
 		decode:      decodeAs[Settlement](),
 		apply: func(ctx context.Context, w *writeState) (any, error) {
-			return w.settleDebt(w.wallet(key), opts)
+			o := opts
+			if o.OveragePrice == nil {
+				// Without a price, the customer's plan prices the debt:
+				// a plan customer's overage is not forgiven for free.
+				sub, err := w.subscription(ctx, key)
+				if err != nil {
+					return nil, err
+				}
+				if sub != nil {
+					if p := l.cfg.Plans[sub.Plan]; p != nil && p.OveragePrice != nil {
+						c := *opts
+						c.OveragePrice = p.OveragePrice
+						o = &c
+					}
+				}
+			}
+			return w.settleDebt(w.wallet(key), o)
 		},
 	}
 	res, err := l.exec(ctx, req)

@@ -267,6 +267,9 @@ func (w *writeState) advanceSubscription(ctx context.Context, ws *walletState, s
 			from := sub.Plan
 			sub.Plan, sub.ScheduledPlan = np.Name, ""
 			sub.Anchor = boundary
+			if err := w.signupBonus(ws, sub, np, boundary, actor); err != nil {
+				return n, err
+			}
 			if err := w.refill(ws, sub, np, boundary, actor); err != nil {
 				return n, err
 			}

@@ -89,6 +89,14 @@ type SubscriptionOpts struct {
 	// Currency picks the subscription of a customer who has several (one
 	// per credit currency). Defaults to the only one.
 	Currency string
+	// Trial, for ChangePlan only (other calls ignore it): move to the new
+	// plan at once with a trial this long, as StartSubscription's trial
+	// (trialing status, the plan's trial_includes credits, the first
+	// refill when it ends). It applies only to an active subscription on a
+	// plan without a price (the default free plan, say): a customer who
+	// pays already gets no trial, and such a request fails with
+	// invalid_request rather than dropping the trial.
+	Trial Span
 	// IdempotencyKey makes the call safe to retry.
 	IdempotencyKey string
 	// Actor names who asked, for the audit trail.
@@ -173,24 +181,12 @@ func (l *Ledger) StartSubscription(ctx context.Context, customer, plan string, o
 // currency, ever), then the trial's credits or the first refill, then the
 // refills of any periods already over.
 func (w *writeState) startSubscription(ctx context.Context, ws *walletState, sub *store.Subscription, p *Plan, trial Span, actor string) error {
-	if p.SignupBonus > 0 && !sub.BonusGiven {
-		sub.BonusGiven = true
-		if err := w.subscriptionGrant(ws, sub, p.SignupBonus, SourceBonus, CategorySignupBonus, sub.Anchor, nil, nil, actor); err != nil {
-			return err
-		}
+	if err := w.signupBonus(ws, sub, p, sub.Anchor, actor); err != nil {
+		return err
 	}
 	if !trial.IsZero() {
-		end := trial.AddTo(sub.Anchor)
-		if err := checkInstant("trial end", end); err != nil {
+		if err := w.startTrial(ws, sub, p, trial, actor); err != nil {
 			return err
-		}
-		sub.Status = string(SubscriptionTrialing)
-		sub.TrialEnd = &end
-		sub.PeriodEnd = end
-		if p.TrialIncludes > 0 {
-			if err := w.subscriptionGrant(ws, sub, p.TrialIncludes, SourceTrial, CategoryTrial, sub.Anchor, &end, nil, actor); err != nil {
-				return err
-			}
 		}
 	} else {
 		sub.Status = string(SubscriptionActive)
@@ -200,6 +196,36 @@ func (w *writeState) startSubscription(ctx context.Context, ws *walletState, sub
 	}
 	_, err := w.advanceSubscription(ctx, ws, sub, actor)
 	return err
+}
+
+// signupBonus gives plan p's signup_bonus at instant at, unless the
+// customer had a signup bonus in the subscription's currency already
+// (sub.BonusGiven: once per customer and currency, ever, whichever plan
+// gave it).
+func (w *writeState) signupBonus(ws *walletState, sub *store.Subscription, p *Plan, at time.Time, actor string) error {
+	if p.SignupBonus <= 0 || sub.BonusGiven {
+		return nil
+	}
+	sub.BonusGiven = true
+	return w.subscriptionGrant(ws, sub, p.SignupBonus, SourceBonus, CategorySignupBonus, at, nil, nil, actor)
+}
+
+// startTrial starts a trial of plan p from sub.Anchor: trialing until the
+// trial ends (the period's end), with the plan's trial_includes credits
+// expiring then.
+func (w *writeState) startTrial(ws *walletState, sub *store.Subscription, p *Plan, trial Span, actor string) error {
+	end := trial.AddTo(sub.Anchor)
+	if err := checkInstant("trial end", end); err != nil {
+		return err
+	}
+	sub.Status = string(SubscriptionTrialing)
+	sub.TrialEnd = &end
+	sub.PeriodStart = sub.Anchor
+	sub.PeriodEnd = end
+	if p.TrialIncludes > 0 {
+		return w.subscriptionGrant(ws, sub, p.TrialIncludes, SourceTrial, CategoryTrial, sub.Anchor, &end, nil, actor)
+	}
+	return nil
 }
 
 // subscribe starts the subscription of the customer of wallet key to plan
@@ -244,9 +270,19 @@ func (w *writeState) subscribe(ctx context.Context, key WalletKey, p *Plan, opts
 // plan's on_upgrade: prorate (and the same period), the period goes on and
 // the customer gets the prorated difference for the rest of it instead. A
 // downgrade takes effect at the end of the current period. Changing to the
-// current plan cancels a scheduled downgrade. A trial changes plan at once
-// and stays a trial. A cancellation scheduled at the period end follows an
-// upgrade's new period to its end.
+// current plan cancels a scheduled downgrade and renews a subscription
+// whose cancellation at period end is scheduled (as KeepSubscription). A
+// trial changes plan at once and stays a trial. A cancellation scheduled at
+// the period end follows an upgrade's new period to its end.
+//
+// The new plan's signup_bonus comes with the change (with a downgrade,
+// when it takes effect) unless the customer had a signup bonus in that
+// currency already, from any plan: once per customer, ever. With
+// opts.Trial, a subscription on a plan without a price (the default free
+// plan, say) moves to the new plan at once with a trial of that length,
+// whether the new plan gives more or less; the old plan's remaining
+// credits follow its unused_credits, as on an upgrade. A trial asked of a
+// subscription that cannot start one fails with invalid_request.
 func (l *Ledger) ChangePlan(ctx context.Context, customer, plan string, opts *SubscriptionOpts) (*Subscription, error) {
 	if opts == nil {
 		opts = &SubscriptionOpts{}
@@ -258,6 +294,9 @@ func (l *Ledger) ChangePlan(ctx context.Context, customer, plan string, opts *Su
 	if err != nil {
 		return nil, err
 	}
+	if opts.Trial.IsNegative() {
+		return nil, errorf(CodeInvalidRequest, "trial must be positive, got %s", opts.Trial)
+	}
 	cur := opts.Currency
 	if cur == "" {
 		cur = np.Currency
@@ -266,25 +305,63 @@ func (l *Ledger) ChangePlan(ctx context.Context, customer, plan string, opts *Su
 		return nil, errorf(CodeInvalidRequest, "plan %q gives %s, not %s: cancel the %s subscription and subscribe to it instead", np.Name, np.Currency, cur, cur)
 	}
 	key := walletKey(customer, cur)
-	return l.subscriptionWrite(ctx, "change_plan", key, []any{plan}, opts.IdempotencyKey,
+	args := []any{plan}
+	if !opts.Trial.IsZero() {
+		args = append(args, opts.Trial)
+	}
+	return l.subscriptionWrite(ctx, "change_plan", key, args, opts.IdempotencyKey,
 		func(ctx context.Context, w *writeState, ws *walletState, sub *store.Subscription, old *Plan) error {
 			switch SubscriptionStatus(sub.Status) {
 			case SubscriptionActive, SubscriptionTrialing:
 			default:
 				return errorf(CodeInvalidRequest, "the subscription of %q is %s: only an active or trialing subscription changes plan (resume it, or subscribe anew)", customer, sub.Status)
 			}
+			if !opts.Trial.IsZero() {
+				switch {
+				case np.Name == sub.Plan:
+					return errorf(CodeInvalidRequest, "customer %q is on plan %q already: a trial starts only with a move to another plan", customer, sub.Plan)
+				case sub.Status != string(SubscriptionActive):
+					return errorf(CodeInvalidRequest, "the subscription of %q is %s: a trial starts only from an active subscription (drop the trial to change plan)", customer, sub.Status)
+				case old.Price != nil:
+					return errorf(CodeInvalidRequest, "customer %q pays for plan %q: a trial starts only from a plan without a price (drop the trial to change plan)", customer, sub.Plan)
+				}
+			}
 			data := map[string]any{"subscription_id": sub.ID, "from": sub.Plan, "to": np.Name}
 			switch {
+			case !opts.Trial.IsZero():
+				if err := w.applyUnused(ws, sub, old, w.now, opts.Actor); err != nil {
+					return err
+				}
+				sub.Plan, sub.ScheduledPlan = np.Name, ""
+				sub.Anchor = w.now
+				if err := w.signupBonus(ws, sub, np, w.now, opts.Actor); err != nil {
+					return err
+				}
+				if err := w.startTrial(ws, sub, np, opts.Trial, opts.Actor); err != nil {
+					return err
+				}
+				data["change"] = "trial"
+				data["trial_end"] = sub.TrialEnd
 			case np.Name == sub.Plan:
-				if sub.ScheduledPlan == "" {
+				if sub.ScheduledPlan == "" && sub.CancelAt == nil {
 					return errUnchanged
 				}
-				data["canceled_change"] = sub.ScheduledPlan
-				sub.ScheduledPlan = ""
+				if sub.ScheduledPlan != "" {
+					data["canceled_change"] = sub.ScheduledPlan
+					sub.ScheduledPlan = ""
+				}
+				if sub.CancelAt != nil {
+					data["change"] = "renewed"
+					data["canceled_cancel_at"] = *sub.CancelAt
+					w.keepSubscription(ws, sub, old)
+				}
 			case sub.Status == string(SubscriptionTrialing):
 				sub.Plan = np.Name
 				sub.ScheduledPlan = ""
 				data["change"] = "trial"
+				if err := w.signupBonus(ws, sub, np, w.now, opts.Actor); err != nil {
+					return err
+				}
 			case !isUpgrade(old, np):
 				sub.ScheduledPlan = np.Name
 				data["change"] = "downgrade"
@@ -294,6 +371,9 @@ func (l *Ledger) ChangePlan(ctx context.Context, customer, plan string, opts *Su
 				sub.Plan, sub.ScheduledPlan = np.Name, ""
 				data["change"] = "upgrade"
 				data["prorated"] = extra
+				if err := w.signupBonus(ws, sub, np, w.now, opts.Actor); err != nil {
+					return err
+				}
 				if extra > 0 {
 					var exp *time.Time
 					if np.UnusedCredits != unusedRollover {
@@ -322,6 +402,9 @@ func (l *Ledger) ChangePlan(ctx context.Context, customer, plan string, opts *Su
 				}
 				sub.Plan, sub.ScheduledPlan = np.Name, ""
 				sub.Anchor = w.now
+				if err := w.signupBonus(ws, sub, np, w.now, opts.Actor); err != nil {
+					return err
+				}
 				if err := w.refill(ws, sub, np, w.now, opts.Actor); err != nil {
 					return err
 				}
@@ -374,6 +457,58 @@ func (l *Ledger) Cancel(ctx context.Context, customer string, opts *CancelOpts) 
 			}
 			return w.cancelSubscription(ws, sub, p, w.now)
 		})
+}
+
+// KeepSubscription takes back a cancellation scheduled at the period end
+// (Cancel with AtPeriodEnd): the subscription renews at its period end as
+// if it had never been canceled, and credits.subscription.updated says so
+// (change "renewed"). The credits whose expiry the cancellation moved to
+// the plan's expire_after get back the expiry their plan gives them (the
+// period's end, or none on a rollover plan). A subscription without a
+// scheduled cancellation is left as it is; one canceled already is an
+// invalid_request (subscribe anew).
+func (l *Ledger) KeepSubscription(ctx context.Context, customer string, opts *SubscriptionOpts) (*Subscription, error) {
+	if opts == nil {
+		opts = &SubscriptionOpts{}
+	}
+	return l.subscriptionChange(ctx, "keep", customer, opts.Currency, nil, opts.IdempotencyKey,
+		func(ctx context.Context, w *writeState, ws *walletState, sub *store.Subscription, p *Plan) error {
+			if sub.Status == string(SubscriptionCanceled) {
+				return errorf(CodeInvalidRequest, "the subscription of %q was canceled already: subscribe it anew", customer)
+			}
+			if sub.CancelAt == nil {
+				return errUnchanged
+			}
+			at := *sub.CancelAt
+			w.keepSubscription(ws, sub, p)
+			w.event(EventSubscriptionUpdated, ws.key, map[string]any{"subscription_id": sub.ID, "plan": sub.Plan, "change": "renewed",
+				"canceled_cancel_at": at})
+			return nil
+		})
+}
+
+// keepSubscription clears a subscription's scheduled cancellation and
+// gives the credits whose expiry it moved to plan p's expire_after the
+// expiry p gives them. The caller writes the event.
+func (w *writeState) keepSubscription(ws *walletState, sub *store.Subscription, p *Plan) {
+	at := *sub.CancelAt
+	sub.CancelAt = nil
+	if p.ExpireAfter.IsZero() {
+		return
+	}
+	moved := p.ExpireAfter.AddTo(at)
+	for _, g := range w.lineage(ws, sub) {
+		if g.ExpiresAt == nil || !g.ExpiresAt.Equal(moved) {
+			continue
+		}
+		if p.UnusedCredits == unusedRollover {
+			g.ExpiresAt = nil
+		} else {
+			end := sub.PeriodEnd
+			g.ExpiresAt = &end
+		}
+		w.markGrant(ws, g)
+	}
 }
 
 // Pause stops an active subscription's refills until Resume. The current

@@ -350,9 +350,9 @@ func TestSubscriptionUpgradeDowngrade(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The 60 left expire now; pro's 1000 come now; no signup bonus on a
-		// plan change.
-		wantBalance(t, l, "u", 1000, "after upgrade")
+		// The 60 left expire now; pro's 1000 come now, with its signup
+		// bonus (500): the customer never had one.
+		wantBalance(t, l, "u", 1500, "after upgrade")
 		if sub.Plan != "pro" || !sub.Anchor.Equal(clock.Now()) || !sub.PeriodEnd.Equal(clock.Now().AddDate(0, 1, 0)) {
 			t.Fatalf("after upgrade: %+v", sub)
 		}
@@ -368,10 +368,10 @@ func TestSubscriptionUpgradeDowngrade(t *testing.T) {
 		if sub.Plan != "pro" || sub.ScheduledPlan != "monthly" {
 			t.Fatalf("downgrade applied early: %+v", sub)
 		}
-		wantBalance(t, l, "u", 1000, "after downgrade request")
+		wantBalance(t, l, "u", 1500, "after downgrade request")
 		clock.Set(sub.PeriodEnd)
 		runDue(t, l, 1, "downgrade boundary")
-		wantBalance(t, l, "u", 100, "after downgrade")
+		wantBalance(t, l, "u", 600, "after downgrade: the bonus stays")
 		if sub, err = l.GetSubscription(ctx, "u", nil); err != nil || sub.Plan != "monthly" || sub.ScheduledPlan != "" {
 			t.Fatalf("after downgrade: %+v %v", sub, err)
 		}

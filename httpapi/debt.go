@@ -26,7 +26,7 @@ type overagePriceBody struct {
 type settleBody struct {
 	Currency     string            `json:"currency,omitempty" maxLength:"64" doc:"Defaults to the default currency."`
 	At           *time.Time        `json:"at,omitempty" doc:"The settlement's time (a billing period end), at or before now; defaults to now."`
-	OveragePrice *overagePriceBody `json:"overage_price,omitempty" doc:"Prices the settled credits, such as 1 USD per 100 credits: {cents: 100, currency: USD, per: 100}. Without it the debt is settled without money."`
+	OveragePrice *overagePriceBody `json:"overage_price,omitempty" doc:"Prices the settled credits, such as 1 USD per 100 credits: {cents: 100, currency: USD, per: 100}. Without it the customer's plan's overage_price applies; a customer with no plan, or a plan without overage_price, is settled without money."`
 }
 
 func (s *Server) debtRoutes() {

@@ -14,7 +14,7 @@ import (
 
 type subscriptionBody struct {
 	Plan  string `json:"plan" minLength:"1" maxLength:"255" doc:"The plan, as named in the config."`
-	Trial string `json:"trial,omitempty" maxLength:"64" doc:"Start with a trial this long, such as 14d or 1mo (only when the customer has no live subscription)."`
+	Trial string `json:"trial,omitempty" maxLength:"64" doc:"Start with a trial this long, such as 14d or 1mo: when the customer has no live subscription, or moves off a plan without a price (the default free plan, say); otherwise the request fails."`
 }
 
 // subscriptionQuery picks the subscription of a customer who has several.
@@ -58,15 +58,35 @@ func (s *Server) subscriptionRoutes() {
 			if err != nil && creditkit.ErrorCodeOf(err) != creditkit.CodeNotFound && creditkit.ErrorCodeOf(err) != creditkit.CodeInvalidRequest {
 				return nil, err
 			}
-			// A PUT of the plan it is on already (a retry, say) goes to
-			// StartSubscription, which answers it as it is (or replays),
-			// unless it cancels a scheduled downgrade.
-			if existing == nil || existing.Status == creditkit.SubscriptionCanceled || (existing.Plan == in.Body.Plan && existing.ScheduledPlan == "") {
-				sub, err := l.StartSubscription(ctx, in.Customer, in.Body.Plan, &creditkit.SubscribeOpts{Trial: trial,
+			start := func() (*creditkit.Subscription, error) {
+				return l.StartSubscription(ctx, in.Customer, in.Body.Plan, &creditkit.SubscribeOpts{Trial: trial,
 					IdempotencyKey: in.IdempotencyKey, Actor: actor(ctx)})
-				return &body[*creditkit.Subscription]{sub}, err
 			}
-			sub, err := l.ChangePlan(ctx, in.Customer, in.Body.Plan, &creditkit.SubscriptionOpts{IdempotencyKey: in.IdempotencyKey, Actor: actor(ctx)})
+			// A trial asked of a live subscription (one on the default
+			// free plan, say) goes to ChangePlan, which starts it or
+			// refuses it; the current plan renews a scheduled cancellation
+			// or drops a scheduled downgrade.
+			change := func() (*creditkit.Subscription, error) {
+				return l.ChangePlan(ctx, in.Customer, in.Body.Plan, &creditkit.SubscriptionOpts{Currency: cur, Trial: trial,
+					IdempotencyKey: in.IdempotencyKey, Actor: actor(ctx)})
+			}
+			// A PUT of the plan it is on already, with nothing scheduled (a
+			// retry, say), goes to StartSubscription, which answers it as
+			// it is (or replays).
+			first, second := change, start
+			if existing == nil || existing.Status == creditkit.SubscriptionCanceled ||
+				(existing.Plan == in.Body.Plan && existing.ScheduledPlan == "" && existing.CancelAt == nil) {
+				first, second = start, change
+			}
+			sub, err := first()
+			if in.IdempotencyKey != "" && creditkit.ErrorCodeOf(err) == creditkit.CodeIdempotencyConflict {
+				// A retry of a PUT that the other call answered (a
+				// retried plan change finds the customer on the plan
+				// now): replay it there.
+				if s2, err2 := second(); err2 == nil || creditkit.ErrorCodeOf(err2) != creditkit.CodeIdempotencyConflict {
+					sub, err = s2, err2
+				}
+			}
 			return &body[*creditkit.Subscription]{sub}, err
 		})
 
@@ -156,7 +176,11 @@ func (c *Client) ChangePlan(ctx context.Context, customer, plan string, opts *cr
 	if err != nil {
 		return nil, err
 	}
-	r.body, r.idem, r.write = subscriptionBody{Plan: plan}, opts.IdempotencyKey, true
+	b := subscriptionBody{Plan: plan}
+	if !opts.Trial.IsZero() {
+		b.Trial = opts.Trial.String()
+	}
+	r.body, r.idem, r.write = b, opts.IdempotencyKey, true
 	return fetch[creditkit.Subscription](ctx, c, r)
 }
 

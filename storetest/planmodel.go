@@ -265,7 +265,9 @@ func (m *planModel) changePlan(customer, plan string) creditkit.ErrorCode {
 		old, np := planByName(s.plan), planByName(plan)
 		switch {
 		case plan == s.plan:
-			s.scheduled = ""
+			// Drops a scheduled downgrade and renews a scheduled
+			// cancellation (no plan here has expire_after).
+			s.scheduled, s.cancelAt = "", nil
 		case s.status == creditkit.SubscriptionTrialing:
 			s.plan, s.scheduled = plan, ""
 		case !old.upgradeTo(np):

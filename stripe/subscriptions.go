@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	stripego "github.com/stripe/stripe-go/v85"
 
@@ -91,8 +92,17 @@ func (p *Provider) syncSubscription(ctx context.Context, id string, hint *stripe
 	case stripego.SubscriptionStatusIncomplete:
 		return "waiting: subscription " + s.ID + " incomplete (first payment not made)", cur, nil
 	}
+	// A Stripe trial still running starts the ledger's trial too: on a
+	// start, or on a move off a plan without a price (the default free
+	// plan) that ChangePlan takes a trial for.
+	var trial creditkit.Span
+	if s.Status == stripego.SubscriptionStatusTrialing && s.TrialEnd > 0 {
+		if d := time.Unix(s.TrialEnd, 0).Sub(p.l.Now()); d > 0 {
+			trial = creditkit.Span{Duration: d}
+		}
+	}
 	if !live {
-		sub, err := p.l.StartSubscription(ctx, customer, plan, &creditkit.SubscribeOpts{Actor: "stripe"})
+		sub, err := p.l.StartSubscription(ctx, customer, plan, &creditkit.SubscribeOpts{Trial: trial, Actor: "stripe"})
 		if err := step("start", sub, err); err != nil {
 			return "", nil, err
 		}
@@ -116,7 +126,11 @@ func (p *Provider) syncSubscription(ctx context.Context, id string, hint *stripe
 	// left alone, and a price back to the current plan drops it.
 	if (cur.Plan != plan && cur.ScheduledPlan != plan) || (cur.Plan == plan && cur.ScheduledPlan != "") {
 		if cur.Status == creditkit.SubscriptionActive || cur.Status == creditkit.SubscriptionTrialing {
-			sub, err := p.l.ChangePlan(ctx, customer, plan, sopts())
+			o := sopts()
+			if from := cfg.Plans[cur.Plan]; cur.Plan != plan && cur.Status == creditkit.SubscriptionActive && from != nil && from.Price == nil {
+				o.Trial = trial
+			}
+			sub, err := p.l.ChangePlan(ctx, customer, plan, o)
 			if err := step("change plan to "+plan, sub, err); err != nil {
 				return "", nil, err
 			}
@@ -131,6 +145,14 @@ func (p *Provider) syncSubscription(ctx context.Context, id string, hint *stripe
 	if pastDue && cur.Status == creditkit.SubscriptionActive {
 		sub, err := p.l.MarkPastDue(ctx, customer, &creditkit.PastDueOpts{Grace: p.opts.PastDueGrace, Currency: currency, Actor: "stripe"})
 		if err := step("past_due", sub, err); err != nil {
+			return "", nil, err
+		}
+	}
+	// cancel_at_period_end turned off at Stripe (and no cancel_at date
+	// instead): the scheduled cancellation is taken back.
+	if !s.CancelAtPeriodEnd && s.CancelAt == 0 && cur.CancelAt != nil && cur.Status != creditkit.SubscriptionCanceled {
+		sub, err := p.l.KeepSubscription(ctx, customer, sopts())
+		if err := step("keep (cancel at period end taken back)", sub, err); err != nil {
 			return "", nil, err
 		}
 	}

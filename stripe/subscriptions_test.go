@@ -100,6 +100,25 @@ func TestSubscriptionLifecycleFromEvents(t *testing.T) {
 		}
 		wantSub("basic", creditkit.SubscriptionActive, "late payment_failed")
 
+		// cancel_at_period_end set, then taken back at Stripe: the
+		// ledger schedules the cancellation, then keeps the subscription.
+		withCancel := func(on bool) {
+			t.Helper()
+			n++
+			obj := subscriptionObj("sub_1", "cus_alice", "price_basic_m", "active", false)
+			obj["cancel_at_period_end"] = on
+			e.fake.set("/v1/subscriptions/sub_1", obj)
+			e.send(evtID(n), "customer.subscription.updated", obj)
+		}
+		withCancel(true)
+		if sub, err := e.l.GetSubscription(ctx, "alice", nil); err != nil || sub.CancelAt == nil || sub.Status != creditkit.SubscriptionActive {
+			t.Fatalf("cancel at period end: %+v %v", sub, err)
+		}
+		withCancel(false)
+		if sub, err := e.l.GetSubscription(ctx, "alice", nil); err != nil || sub.CancelAt != nil || sub.Status != creditkit.SubscriptionActive {
+			t.Fatalf("cancel at period end taken back: %+v %v", sub, err)
+		}
+
 		// Deleted: canceled, no more refills.
 		state("customer.subscription.deleted", "price_basic_m", "canceled", false)
 		wantSub("basic", creditkit.SubscriptionCanceled, "deleted")

@@ -94,13 +94,22 @@ func (c *SubscriptionStartCmd) Run(s *session) error {
 type SubscriptionChangeCmd struct {
 	Customer string `arg:"" name:"customer" help:"Customer ID."`
 	Plan     string `arg:"" name:"plan" help:"The new plan."`
+	Trial    string `name:"trial" placeholder:"SPAN" help:"Move with a trial this long, such as 14d (only off a plan without a price, such as the default free plan)."`
 	writeFlags
 }
 
 // Run changes the plan.
 func (c *SubscriptionChangeCmd) Run(s *session) error {
+	var trial creditkit.Span
+	if c.Trial != "" {
+		sp, err := creditkit.ParseSpan(c.Trial)
+		if err != nil {
+			return err
+		}
+		trial = sp
+	}
 	return s.withSubscriptions(func(b subscriptionBackend) (*creditkit.Subscription, error) {
-		return b.ChangePlan(s.ctx, c.Customer, c.Plan, &creditkit.SubscriptionOpts{IdempotencyKey: c.IdempotencyKey, Actor: actor})
+		return b.ChangePlan(s.ctx, c.Customer, c.Plan, &creditkit.SubscriptionOpts{Trial: trial, IdempotencyKey: c.IdempotencyKey, Actor: actor})
 	})
 }
 

@@ -67,6 +67,11 @@ func TestSubscriptionCommands(t *testing.T) {
 	if s := sub("cancel", "cus_a"); s.Status != creditkit.SubscriptionCanceled {
 		t.Fatalf("cancel: %+v", s)
 	}
+	// A trial off a plan without a price: change --trial.
+	sub("start", "cus_t", "basic")
+	if s := sub("change", "cus_t", "pro", "--trial", "7d"); s.Plan != "pro" || s.Status != creditkit.SubscriptionTrialing || s.TrialEnd == nil {
+		t.Fatalf("change with a trial: %+v", s)
+	}
 	e := requireError(t, b.run(t, "--json", "subscription", "start", "cus_b", "nope"), ExitError)
 	if e.Code != "invalid_request" {
 		t.Fatalf("unknown plan: %+v", e)
