@@ -136,18 +136,10 @@ func (p *Provider) syncSubscription(ctx context.Context, id string, hint *stripe
 			}
 		}
 	}
-	if paused && cur.Status == creditkit.SubscriptionActive {
-		sub, err := p.l.Pause(ctx, customer, sopts())
-		if err := step("pause", sub, err); err != nil {
-			return "", nil, err
-		}
-	}
-	if pastDue && cur.Status == creditkit.SubscriptionActive {
-		sub, err := p.l.MarkPastDue(ctx, customer, &creditkit.PastDueOpts{Grace: p.opts.PastDueGrace, Currency: currency, Actor: "stripe"})
-		if err := step("past_due", sub, err); err != nil {
-			return "", nil, err
-		}
-	}
+	// Cancellation before pause: a cancellation at period end that Stripe
+	// reports beside a pause stays scheduled through the pause (the
+	// ledger moves it with the period a resume starts), rather than
+	// cancelling a paused subscription at once.
 	// cancel_at_period_end turned off at Stripe (and no cancel_at date
 	// instead): the scheduled cancellation is taken back.
 	if !s.CancelAtPeriodEnd && s.CancelAt == 0 && cur.CancelAt != nil && cur.Status != creditkit.SubscriptionCanceled {
@@ -159,6 +151,18 @@ func (p *Provider) syncSubscription(ctx context.Context, id string, hint *stripe
 	if s.CancelAtPeriodEnd && cur.CancelAt == nil && cur.Status != creditkit.SubscriptionCanceled {
 		sub, err := p.l.Cancel(ctx, customer, &creditkit.CancelOpts{AtPeriodEnd: true, Currency: currency, Actor: "stripe"})
 		if err := step("cancel at period end", sub, err); err != nil {
+			return "", nil, err
+		}
+	}
+	if paused && cur.Status == creditkit.SubscriptionActive {
+		sub, err := p.l.Pause(ctx, customer, sopts())
+		if err := step("pause", sub, err); err != nil {
+			return "", nil, err
+		}
+	}
+	if pastDue && cur.Status == creditkit.SubscriptionActive {
+		sub, err := p.l.MarkPastDue(ctx, customer, &creditkit.PastDueOpts{Grace: p.opts.PastDueGrace, Currency: currency, Actor: "stripe"})
+		if err := step("past_due", sub, err); err != nil {
 			return "", nil, err
 		}
 	}

@@ -102,10 +102,10 @@ func TestSubscriptionLifecycleFromEvents(t *testing.T) {
 
 		// cancel_at_period_end set, then taken back at Stripe: the
 		// ledger schedules the cancellation, then keeps the subscription.
-		withCancel := func(on bool) {
+		withCancel := func(on bool, paused ...bool) {
 			t.Helper()
 			n++
-			obj := subscriptionObj("sub_1", "cus_alice", "price_basic_m", "active", false)
+			obj := subscriptionObj("sub_1", "cus_alice", "price_basic_m", "active", len(paused) > 0 && paused[0])
 			obj["cancel_at_period_end"] = on
 			e.fake.set("/v1/subscriptions/sub_1", obj)
 			e.send(evtID(n), "customer.subscription.updated", obj)
@@ -117,6 +117,20 @@ func TestSubscriptionLifecycleFromEvents(t *testing.T) {
 		withCancel(false)
 		if sub, err := e.l.GetSubscription(ctx, "alice", nil); err != nil || sub.CancelAt != nil || sub.Status != creditkit.SubscriptionActive {
 			t.Fatalf("cancel at period end taken back: %+v %v", sub, err)
+		}
+		// A pause and a cancellation at period end in one event: the
+		// cancellation stays scheduled through the pause, not applied now.
+		withCancel(true, true)
+		if sub, err := e.l.GetSubscription(ctx, "alice", nil); err != nil || sub.CancelAt == nil || sub.Status != creditkit.SubscriptionPaused {
+			t.Fatalf("paused with a cancellation at period end: %+v %v", sub, err)
+		}
+		withCancel(true)
+		if sub, err := e.l.GetSubscription(ctx, "alice", nil); err != nil || sub.CancelAt == nil || sub.Status != creditkit.SubscriptionActive {
+			t.Fatalf("resumed, still cancelling at period end: %+v %v", sub, err)
+		}
+		withCancel(false)
+		if sub, err := e.l.GetSubscription(ctx, "alice", nil); err != nil || sub.CancelAt != nil || sub.Status != creditkit.SubscriptionActive {
+			t.Fatalf("cancellation taken back after the pause: %+v %v", sub, err)
 		}
 
 		// Deleted: canceled, no more refills.
