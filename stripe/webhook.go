@@ -129,6 +129,15 @@ func permanent(err error) bool {
 	return true
 }
 
+// undecodable is the permanent error of an event whose object does not
+// decode: a redelivery carries the same bytes, so it is acknowledged (and
+// recorded as rejected) rather than answered 500 for Stripe to retry for
+// days.
+func undecodable(what, eventID string, err error) error {
+	return &creditkit.Error{Code: creditkit.CodeInvalidRequest,
+		Message: fmt.Sprintf("the %s of event %s does not decode: %v", what, eventID, err), Err: err}
+}
+
 // dispatch applies an event and says what it did.
 func (p *Provider) dispatch(ctx context.Context, ev *stripego.Event) (string, error) {
 	if ev.Data == nil {
@@ -139,7 +148,7 @@ func (p *Provider) dispatch(ctx context.Context, ev *stripego.Event) (string, er
 	case "checkout.session.completed", "checkout.session.async_payment_succeeded":
 		var sess stripego.CheckoutSession
 		if err := json.Unmarshal(raw, &sess); err != nil {
-			return "", fmt.Errorf("decode checkout session of event %s: %w", ev.ID, err)
+			return "", undecodable("checkout session", ev.ID, err)
 		}
 		_, outcome, err := p.fulfilSession(ctx, &sess, ev.ID)
 		return outcome, err
@@ -148,21 +157,21 @@ func (p *Provider) dispatch(ctx context.Context, ev *stripego.Event) (string, er
 	case "charge.refunded":
 		var ch stripego.Charge
 		if err := json.Unmarshal(raw, &ch); err != nil {
-			return "", fmt.Errorf("decode charge of event %s: %w", ev.ID, err)
+			return "", undecodable("charge", ev.ID, err)
 		}
 		return p.refundCharge(ctx, &ch, ev.ID)
 	case "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted",
 		"customer.subscription.paused", "customer.subscription.resumed":
 		var s stripego.Subscription
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", fmt.Errorf("decode subscription of event %s: %w", ev.ID, err)
+			return "", undecodable("subscription", ev.ID, err)
 		}
 		outcome, _, err := p.syncSubscription(ctx, s.ID, &s, ev.ID)
 		return outcome, err
 	case "invoice.paid", "invoice.payment_failed", "invoice.payment_succeeded":
 		var inv stripego.Invoice
 		if err := json.Unmarshal(raw, &inv); err != nil {
-			return "", fmt.Errorf("decode invoice of event %s: %w", ev.ID, err)
+			return "", undecodable("invoice", ev.ID, err)
 		}
 		sub := ""
 		if inv.Parent != nil && inv.Parent.SubscriptionDetails != nil && inv.Parent.SubscriptionDetails.Subscription != nil {
