@@ -57,6 +57,11 @@ func checkIdemKey(key string) error {
 	if len(key) > maxIdemKeyLength {
 		return errorf(CodeInvalidRequest, "idempotency key is %d bytes long; the limit is %d", len(key), maxIdemKeyLength)
 	}
+	if !utf8.ValidString(key) {
+		// Stores keep keys as text: PostgreSQL refuses the bytes, and
+		// SQLite's batched lookup (a JSON array) cannot find them again.
+		return errorf(CodeInvalidRequest, "idempotency key %q is not valid UTF-8", key)
+	}
 	return nil
 }
 

@@ -1,0 +1,45 @@
+package creditkit
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/pgtest"
+)
+
+// TestIdempotencyKeyNotUTF8: an idempotency key that is not valid UTF-8
+// is refused as invalid_request and moves nothing, on SQLite and
+// PostgreSQL. (FuzzActions found it: SQLite stored the key, its batched
+// lookup did not find it again, and the second use failed as internal
+// with a UNIQUE violation; PostgreSQL refuses the bytes outright.)
+func TestIdempotencyKeyNotUTF8(t *testing.T) {
+	for name, url := range map[string]func() string{
+		"sqlite":   func() string { return "sqlite:" + filepath.Join(t.TempDir(), "creditkit.db") },
+		"postgres": func() string { return pgtest.NewDatabaseURL(t, cluster) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			cfg := DefaultConfig()
+			cfg.Clock = NewManualClock(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+			l, err := Open(ctx, url(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			for range 2 {
+				_, err := l.Grant(ctx, "ann", 10, &GrantOpts{IdempotencyKey: ":\u051e\xf5"})
+				if ErrorCodeOf(err) != CodeInvalidRequest {
+					t.Fatalf("grant under a key that is not UTF-8: %v (code %s), want invalid_request", err, ErrorCodeOf(err))
+				}
+			}
+			if b, err := l.Balance(ctx, "ann", nil); err == nil && b.Available != 0 {
+				t.Fatalf("ann has %d", b.Available)
+			}
+			if _, err := l.Grant(ctx, "ann", 10, &GrantOpts{IdempotencyKey: "ключ-1"}); err != nil {
+				t.Fatalf("a UTF-8 key: %v", err)
+			}
+		})
+	}
+}
