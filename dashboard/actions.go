@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/creditkit/creditkit"
 	"github.com/creditkit/creditkit/auth"
+	"github.com/creditkit/creditkit/store"
 )
 
 // Every action asks for a reason, calls the library once with the
@@ -229,6 +231,20 @@ func (h *Handler) reverseAction(w http.ResponseWriter, r *http.Request, u *user)
 		amount, _, err := h.amountOf(r, "amount", false)
 		if err != nil {
 			return nil, err
+		}
+		// The charge must be this customer's: the page answers with the
+		// customer of the path, and a reversal of another's charge would
+		// move credit the page does not show.
+		var charge *store.Entry
+		if err := h.l.Store().View(r.Context(), func(ctx context.Context, tx store.ReadTx) error {
+			var err error
+			charge, err = tx.Entry(ctx, entryID)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		if charge != nil && charge.Customer != customer {
+			return nil, formErr("Entry %s is not %s's.", entryID, customer)
 		}
 		if amount != nil {
 			rec.Details = map[string]any{"amount": *amount}

@@ -36,7 +36,8 @@ var fuzzActions = []struct{ route, extra string }{
 // the same with a mutated token or session cookie. The handler is called
 // directly, so a panic fails the fuzz run. Properties: no answer is 5xx;
 // a post with a bad token or cookie is refused (401/403) and moves
-// nothing; an answer that is an error (not 200, or a form showing its
+// nothing; an action moves the credit of its page's customer only; an
+// answer that is an error (not 200, or a form showing its
 // error) moves no credit; the ledger's invariants hold after every post
 // that moved credit.
 // extra "@grant" and "@entry" stand for alice's newest grant and charge,
@@ -126,6 +127,9 @@ func FuzzActions(f *testing.F) {
 		{3, "alice", "10", "double charge", "remove", "k3"},
 		{3, "alice", "7", "make good", "add", ""},
 		{3, "dave", "99999999999999999999", "huge", "remove", ""},
+		// Another customer's charge, from bob's page: refused (it was
+		// reversed, on alice's wallet).
+		{4, "bob", "", "not bob's", "@entry", ""},
 		{4, "alice", "", "refund", "@entry", "k4"},
 		{4, "alice", "3", "part refund", "@entry", ""},
 		{5, "alice", "", "upgrade", "pro", "k5"},
@@ -222,6 +226,12 @@ func FuzzActions(f *testing.F) {
 		}
 		if failed {
 			t.Fatalf("POST %s %v answered an error (%d) but moved credit: %v -> %v\n%s", path, form, w.Code, before, after, body)
+		}
+		// An action on a customer's page moves that customer's credit only.
+		for k, v := range after {
+			if before[k] != v && !strings.HasPrefix(k, customer+"/") {
+				t.Fatalf("POST %s %v moved %s's credit: %v -> %v", path, form, k, before[k], v)
+			}
 		}
 		// Something moved: the ledger's invariants still hold (checked
 		// only then, as they read every wallet's whole history).
