@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit"
+	"github.com/creditkit/creditkit/internal/pgtest"
 	"github.com/creditkit/creditkit/internal/stripetest"
 	"github.com/creditkit/creditkit/store"
 	"github.com/creditkit/creditkit/storetest"
@@ -46,7 +47,8 @@ func fuzzEvent(typ string, obj any) []byte {
 // invariants hold after every delivery, and that delivering an accepted
 // event again answers it as a duplicate and moves nothing.
 //
-// One ledger (SQLite), provider and stripe-mock serve the whole run.
+// One ledger (SQLite; PostgreSQL with CREDITKIT_FUZZ_POSTGRES=1),
+// provider and stripe-mock serve the whole run.
 //
 //	go test ./stripe -run '^$' -fuzz FuzzWebhook -fuzztime 60s
 func FuzzWebhook(f *testing.F) {
@@ -64,7 +66,11 @@ func FuzzWebhook(f *testing.F) {
 	}
 	clock := creditkit.NewManualClock(epoch)
 	cfg.Clock = clock
-	l, err := creditkit.Open(ctx, "sqlite:"+filepath.Join(dir, "fuzz.db"), cfg)
+	dbURL := "sqlite:" + filepath.Join(dir, "fuzz.db")
+	if os.Getenv("CREDITKIT_FUZZ_POSTGRES") == "1" {
+		dbURL = pgtest.NewDatabaseURL(f, cluster)
+	}
+	l, err := creditkit.Open(ctx, dbURL, cfg)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -145,6 +151,10 @@ func FuzzWebhook(f *testing.F) {
 		// An object that does not decode: refused for good (it was
 		// answered 500).
 		[]byte(`{"id":"evt_@N","object":"event","type":"charge.refunded","data":{"object":{"amount_refunded":"lots"}}}`),
+		// NUL bytes, which PostgreSQL text cannot hold.
+		[]byte(`{"id":"evt_@N\u0000","object":"event","type":"customer.created","data":{"object":{}}}`),
+		[]byte(`{"id":"evt_@N","object":"event","type":"checkout.session.completed","data":{"object":{"id":"cs_@N\u0000","mode":"payment","status":"complete","payment_status":"paid","amount_total":4900,"currency":"usd","metadata":{"creditkit_customer":"fuzzbuyer","creditkit_pack":"starter"}}}}`),
+		[]byte(`{"id":"evt_@N","object":"event","type":"charge.refunded","data":{"object":{"id":"ch_@N","amount_refunded":100,"payment_intent":"pi_\u0000"}}}`),
 		[]byte(`{}`),
 		[]byte(`not json`),
 	}

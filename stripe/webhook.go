@@ -1,12 +1,14 @@
 package stripe
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	stripego "github.com/stripe/stripe-go/v85"
 	"github.com/stripe/stripe-go/v85/webhook"
@@ -37,7 +39,9 @@ type webhookAnswer struct {
 
 // WebhookHandler verifies and processes Stripe's events. A body that is
 // not signed with the endpoint secret, or signed more than Tolerance ago,
-// is refused with 400 and moves nothing. A verified event is processed
+// is refused with 400 and moves nothing, as is one holding a NUL
+// character (which no Stripe event does, and the stores cannot keep). A
+// verified event is processed
 // once (see HandleEvent) and answered 200; a failure to apply it answers
 // 500, so that Stripe delivers it again.
 func (p *Provider) WebhookHandler() http.Handler {
@@ -69,6 +73,14 @@ func (p *Provider) WebhookHandler() http.Handler {
 			reply(http.StatusBadRequest, webhookAnswer{Error: "signature verification failed: " + err.Error()})
 			return
 		}
+		if hasNUL(body) {
+			// No Stripe event carries one, and the stores keep text that
+			// cannot hold it (PostgreSQL refuses it): answering 500 would
+			// have Stripe retry an event that can never succeed.
+			p.log.Warn("stripe webhook refused: a NUL character in the event", "event", ev.ID, "type", ev.Type)
+			reply(http.StatusBadRequest, webhookAnswer{Error: "the event holds a NUL character (\\u0000), which no Stripe event carries"})
+			return
+		}
 		outcome, dup, err := p.HandleEvent(r.Context(), &ev)
 		if err != nil {
 			p.log.Error("stripe event failed; Stripe will deliver it again", "event", ev.ID, "type", ev.Type, "err", err)
@@ -77,6 +89,38 @@ func (p *Provider) WebhookHandler() http.Handler {
 		}
 		reply(http.StatusOK, webhookAnswer{Received: true, EventID: ev.ID, Outcome: outcome, Duplicate: dup})
 	})
+}
+
+// hasNUL reports whether a JSON body holds a string with a NUL character.
+func hasNUL(body []byte) bool {
+	if !bytes.Contains(body, []byte(`\u0000`)) {
+		return false
+	}
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return false
+	}
+	var walk func(any) bool
+	walk = func(v any) bool {
+		switch v := v.(type) {
+		case string:
+			return strings.ContainsRune(v, 0)
+		case []any:
+			for _, e := range v {
+				if walk(e) {
+					return true
+				}
+			}
+		case map[string]any:
+			for k, e := range v {
+				if strings.ContainsRune(k, 0) || walk(e) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(v)
 }
 
 // HandleEvent processes one verified Stripe event once. The event is
