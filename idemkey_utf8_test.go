@@ -9,8 +9,8 @@ import (
 	"github.com/creditkit/creditkit/internal/pgtest"
 )
 
-// TestIdempotencyKeyNotUTF8: an idempotency key that is not valid UTF-8
-// is refused as invalid_request and moves nothing, on SQLite and
+// TestIdempotencyKeyNotUTF8: an idempotency key that is not valid UTF-8,
+// or holds a NUL, is refused as invalid_request and moves nothing, on SQLite and
 // PostgreSQL. (FuzzActions found it: SQLite stored the key, its batched
 // lookup did not find it again, and the second use failed as internal
 // with a UNIQUE violation; PostgreSQL refuses the bytes outright.)
@@ -28,8 +28,8 @@ func TestIdempotencyKeyNotUTF8(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer l.Close()
-			for range 2 {
-				_, err := l.Grant(ctx, "ann", 10, &GrantOpts{IdempotencyKey: ":\u051e\xf5"})
+			for _, key := range []string{":\u051e\xf5", ":\u051e\xf5", "nul\x00"} {
+				_, err := l.Grant(ctx, "ann", 10, &GrantOpts{IdempotencyKey: key})
 				if ErrorCodeOf(err) != CodeInvalidRequest {
 					t.Fatalf("grant under a key that is not UTF-8: %v (code %s), want invalid_request", err, ErrorCodeOf(err))
 				}

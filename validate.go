@@ -2,6 +2,7 @@ package creditkit
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -57,10 +58,11 @@ func checkIdemKey(key string) error {
 	if len(key) > maxIdemKeyLength {
 		return errorf(CodeInvalidRequest, "idempotency key is %d bytes long; the limit is %d", len(key), maxIdemKeyLength)
 	}
-	if !utf8.ValidString(key) {
-		// Stores keep keys as text: PostgreSQL refuses the bytes, and
-		// SQLite's batched lookup (a JSON array) cannot find them again.
-		return errorf(CodeInvalidRequest, "idempotency key %q is not valid UTF-8", key)
+	if !utf8.ValidString(key) || strings.ContainsRune(key, 0) {
+		// Stores keep keys as text: PostgreSQL refuses the bytes (and
+		// NUL), and SQLite's batched lookup (a JSON array) cannot find
+		// invalid UTF-8 again.
+		return errorf(CodeInvalidRequest, "idempotency key %q is not valid UTF-8 text without NUL characters", key)
 	}
 	return nil
 }

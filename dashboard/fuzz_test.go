@@ -14,6 +14,7 @@ import (
 	"github.com/creditkit/creditkit"
 	"github.com/creditkit/creditkit/auth"
 	"github.com/creditkit/creditkit/dashboard"
+	"github.com/creditkit/creditkit/internal/pgtest"
 	"github.com/creditkit/creditkit/store"
 	"github.com/creditkit/creditkit/storetest"
 )
@@ -43,7 +44,8 @@ var fuzzActions = []struct{ route, extra string }{
 // extra "@grant" and "@entry" stand for alice's newest grant and charge,
 // so that voids and reversals can succeed.
 //
-// One ledger (SQLite) serves the whole run.
+// One ledger (SQLite; PostgreSQL with CREDITKIT_FUZZ_POSTGRES=1) serves
+// the whole run.
 //
 //	go test ./dashboard -run '^$' -fuzz FuzzActions -fuzztime 60s
 func FuzzActions(f *testing.F) {
@@ -59,7 +61,11 @@ func FuzzActions(f *testing.F) {
 	}
 	clock := creditkit.NewManualClock(time.Now().UTC().Truncate(time.Second))
 	cfg.Clock = clock
-	l, err := creditkit.Open(ctx, "sqlite:"+filepath.Join(dir, "fuzz.db"), cfg)
+	dbURL := "sqlite:" + filepath.Join(dir, "fuzz.db")
+	if os.Getenv("CREDITKIT_FUZZ_POSTGRES") == "1" {
+		dbURL = pgtest.NewDatabaseURL(f, cluster)
+	}
+	l, err := creditkit.Open(ctx, dbURL, cfg)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -150,6 +156,11 @@ func FuzzActions(f *testing.F) {
 		{0, strings.Repeat("c", 300), "5", "long name", "", ""},
 		{3, "alice", "5", "no direction", "", ""},
 		{0, "alice", "\x00", "\xff\xfe", "\x00", "\x00"},
+		{0, "alice", "5", "nul \x00 byte", "cat\x00", "nul\x00"},
+		{3, "alice", "5", "nul \x00 byte", "add", ""},
+		{0, "alice", "5", "nul key", "goodwill", "nul\x00"},
+		{0, "alice", "5", "nul category", "cat\x00", ""},
+		{5, "carol", "", "nul plan key", "pro", "nul\x00"},
 	} {
 		f.Add(s.action, s.customer, s.amount, s.reason, s.extra, s.idm, uint8(i%2))
 		if i%5 == 0 {
