@@ -11,7 +11,7 @@ import (
 
 // TestIdempotencyKeyNotUTF8: an idempotency key that is not valid UTF-8,
 // or holds a NUL, is refused as invalid_request and moves nothing, on SQLite and
-// PostgreSQL. (FuzzActions found it: SQLite stored the key, its batched
+// PostgreSQL; so is a void's or reversal's reason holding a NUL. (FuzzActions found it: SQLite stored the key, its batched
 // lookup did not find it again, and the second use failed as internal
 // with a UNIQUE violation; PostgreSQL refuses the bytes outright.)
 func TestIdempotencyKeyNotUTF8(t *testing.T) {
@@ -37,8 +37,24 @@ func TestIdempotencyKeyNotUTF8(t *testing.T) {
 			if b, err := l.Balance(ctx, "ann", nil); err == nil && b.Available != 0 {
 				t.Fatalf("ann has %d", b.Available)
 			}
-			if _, err := l.Grant(ctx, "ann", 10, &GrantOpts{IdempotencyKey: "ключ-1"}); err != nil {
+			g, err := l.Grant(ctx, "ann", 10, &GrantOpts{IdempotencyKey: "ключ-1"})
+			if err != nil {
 				t.Fatalf("a UTF-8 key: %v", err)
+			}
+			// A void's or reversal's reason with a NUL is refused too
+			// (PostgreSQL failed the entry's insert as internal).
+			e, err := l.Debit(ctx, "ann", 3, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := l.Void(ctx, g.ID, &VoidOpts{Reason: "p\x00v"}); ErrorCodeOf(err) != CodeInvalidRequest {
+				t.Fatalf("void with a NUL reason: %v", err)
+			}
+			if _, err := l.Reverse(ctx, e.ID, &ReverseOpts{Reason: "p\x00v"}); ErrorCodeOf(err) != CodeInvalidRequest {
+				t.Fatalf("reverse with a NUL reason: %v", err)
+			}
+			if b, err := l.Balance(ctx, "ann", nil); err != nil || b.Available != 7 {
+				t.Fatalf("ann: %+v %v, want 7 available", b, err)
 			}
 		})
 	}

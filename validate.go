@@ -67,6 +67,19 @@ func checkIdemKey(key string) error {
 	return nil
 }
 
+// checkText validates free text that is stored as given (a void's or a
+// reversal's reason): valid UTF-8 without NUL characters, which the
+// stores cannot keep (PostgreSQL refuses them).
+func checkText(what, s string) error {
+	if !utf8.ValidString(s) {
+		return errorf(CodeInvalidRequest, "%s is not valid UTF-8: send text encoded as UTF-8", what)
+	}
+	if strings.ContainsRune(s, 0) {
+		return errorf(CodeInvalidRequest, "%s contains a NUL character: send plain text", what)
+	}
+	return nil
+}
+
 // checkPositive validates a credit amount that must be above zero.
 func checkPositive(what string, a Amount) error {
 	if a <= 0 {
