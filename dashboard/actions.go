@@ -145,6 +145,9 @@ func (h *Handler) voidAction(w http.ResponseWriter, r *http.Request, u *user) {
 		if err != nil {
 			return nil, err
 		}
+		if !plainID(grantID) {
+			return nil, formErr("Choose a grant: %q is not a grant id.", grantID)
+		}
 		g, err := h.l.GetGrant(r.Context(), grantID)
 		if err != nil {
 			return nil, err
@@ -235,6 +238,9 @@ func (h *Handler) reverseAction(w http.ResponseWriter, r *http.Request, u *user)
 		// The charge must be this customer's: the page answers with the
 		// customer of the path, and a reversal of another's charge would
 		// move credit the page does not show.
+		if !plainID(entryID) {
+			return nil, formErr("Choose a charge: %q is not an entry id.", entryID)
+		}
 		var charge *store.Entry
 		if err := h.l.Store().View(r.Context(), func(ctx context.Context, tx store.ReadTx) error {
 			var err error
@@ -351,6 +357,12 @@ func (h *Handler) tokenAction(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	h.showCustomer(w, r, u, customer, http.StatusOK, customerState{Flash: "Minted a customer token; it is shown once, below.", Token: tok})
+}
+
+// plainID reports whether an id from a form can name a row: valid UTF-8
+// without NUL characters (PostgreSQL refuses to even look such text up).
+func plainID(id string) bool {
+	return utf8.ValidString(id) && !strings.ContainsRune(id, 0)
 }
 
 // isFormErr reports whether err is a form the user must fix, which moved
