@@ -45,6 +45,9 @@ func (l *Ledger) Reverse(ctx context.Context, entryID string, opts *ReverseOpts)
 	if len(opts.Reason) > maxMetadataValLen {
 		return nil, errorf(CodeInvalidRequest, "reason is longer than %d characters", maxMetadataValLen)
 	}
+	if err := checkText("reason", opts.Reason); err != nil {
+		return nil, err
+	}
 	if opts.Amount != nil {
 		if err := checkPositive("reversal amount", *opts.Amount); err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package creditkit
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -56,6 +57,25 @@ func checkMetadata(m map[string]string) error {
 func checkIdemKey(key string) error {
 	if len(key) > maxIdemKeyLength {
 		return errorf(CodeInvalidRequest, "idempotency key is %d bytes long; the limit is %d", len(key), maxIdemKeyLength)
+	}
+	if !utf8.ValidString(key) || strings.ContainsRune(key, 0) {
+		// Stores keep keys as text: PostgreSQL refuses the bytes (and
+		// NUL), and SQLite's batched lookup (a JSON array) cannot find
+		// invalid UTF-8 again.
+		return errorf(CodeInvalidRequest, "idempotency key %q is not valid UTF-8 text without NUL characters", key)
+	}
+	return nil
+}
+
+// checkText validates free text that is stored as given (a void's or a
+// reversal's reason): valid UTF-8 without NUL characters, which the
+// stores cannot keep (PostgreSQL refuses them).
+func checkText(what, s string) error {
+	if !utf8.ValidString(s) {
+		return errorf(CodeInvalidRequest, "%s is not valid UTF-8: send text encoded as UTF-8", what)
+	}
+	if strings.ContainsRune(s, 0) {
+		return errorf(CodeInvalidRequest, "%s contains a NUL character: send plain text", what)
 	}
 	return nil
 }

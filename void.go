@@ -32,6 +32,9 @@ func (l *Ledger) Void(ctx context.Context, grantID string, opts *VoidOpts) (*Ent
 	if len(opts.Reason) > maxMetadataValLen {
 		return nil, errorf(CodeInvalidRequest, "void reason is longer than %d characters", maxMetadataValLen)
 	}
+	if err := checkText("void reason", opts.Reason); err != nil {
+		return nil, err
+	}
 	if opts.Amount != nil {
 		if err := checkPositive("void amount", *opts.Amount); err != nil {
 			return nil, err

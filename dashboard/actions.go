@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/creditkit/creditkit"
 	"github.com/creditkit/creditkit/auth"
+	"github.com/creditkit/creditkit/store"
 )
 
 // Every action asks for a reason, calls the library once with the
@@ -143,6 +145,9 @@ func (h *Handler) voidAction(w http.ResponseWriter, r *http.Request, u *user) {
 		if err != nil {
 			return nil, err
 		}
+		if !plainID(grantID) {
+			return nil, formErr("Choose a grant: %q is not a grant id.", grantID)
+		}
 		g, err := h.l.GetGrant(r.Context(), grantID)
 		if err != nil {
 			return nil, err
@@ -229,6 +234,23 @@ func (h *Handler) reverseAction(w http.ResponseWriter, r *http.Request, u *user)
 		amount, _, err := h.amountOf(r, "amount", false)
 		if err != nil {
 			return nil, err
+		}
+		// The charge must be this customer's: the page answers with the
+		// customer of the path, and a reversal of another's charge would
+		// move credit the page does not show.
+		if !plainID(entryID) {
+			return nil, formErr("Choose a charge: %q is not an entry id.", entryID)
+		}
+		var charge *store.Entry
+		if err := h.l.Store().View(r.Context(), func(ctx context.Context, tx store.ReadTx) error {
+			var err error
+			charge, err = tx.Entry(ctx, entryID)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		if charge != nil && charge.Customer != customer {
+			return nil, formErr("Entry %s is not %s's.", entryID, customer)
 		}
 		if amount != nil {
 			rec.Details = map[string]any{"amount": *amount}
@@ -335,6 +357,12 @@ func (h *Handler) tokenAction(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	h.showCustomer(w, r, u, customer, http.StatusOK, customerState{Flash: "Minted a customer token; it is shown once, below.", Token: tok})
+}
+
+// plainID reports whether an id from a form can name a row: valid UTF-8
+// without NUL characters (PostgreSQL refuses to even look such text up).
+func plainID(id string) bool {
+	return utf8.ValidString(id) && !strings.ContainsRune(id, 0)
 }
 
 // isFormErr reports whether err is a form the user must fix, which moved

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/creditkit/creditkit"
 	"github.com/creditkit/creditkit/audit"
@@ -100,6 +101,15 @@ func (h *Handler) replayAction(w http.ResponseWriter, r *http.Request, u *user) 
 	reason := strings.TrimSpace(r.PostFormValue("reason"))
 	if reason == "" {
 		reason = "replayed from the dashboard"
+	}
+	if !utf8.ValidString(id) || strings.ContainsRune(id, 0) {
+		// No delivery has such an id, and PostgreSQL refuses to look.
+		h.failErr(w, r, u, &creditkit.Error{Code: creditkit.CodeNotFound, Message: fmt.Sprintf("no webhook delivery %q", id)})
+		return
+	}
+	if !utf8.ValidString(reason) || strings.ContainsRune(reason, 0) {
+		h.failErr(w, r, u, &creditkit.Error{Code: creditkit.CodeInvalidRequest, Message: "The reason must be plain UTF-8 text."})
+		return
 	}
 	rec := actionRecord{Action: actionReplay, Target: id, Reason: reason}
 	d, err := h.st.ReplayDelivery(r.Context(), id, h.l.Now())

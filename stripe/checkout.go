@@ -199,7 +199,8 @@ func (p *Provider) fulfilSession(ctx context.Context, sess *stripego.CheckoutSes
 		return res, outcome, nil
 	case stripego.CheckoutSessionModeSubscription:
 		if sess.Subscription == nil || sess.Subscription.ID == "" {
-			return nil, "", fmt.Errorf("checkout session %s is paid but names no subscription", sess.ID)
+			return nil, "", &creditkit.Error{Code: creditkit.CodeInvalidRequest,
+				Message: fmt.Sprintf("checkout session %s is paid but names no subscription", sess.ID)}
 		}
 		outcome, sub, err := p.syncSubscription(ctx, sess.Subscription.ID, nil, eventID)
 		if err != nil {

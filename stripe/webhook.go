@@ -1,12 +1,14 @@
 package stripe
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	stripego "github.com/stripe/stripe-go/v85"
 	"github.com/stripe/stripe-go/v85/webhook"
@@ -37,7 +39,9 @@ type webhookAnswer struct {
 
 // WebhookHandler verifies and processes Stripe's events. A body that is
 // not signed with the endpoint secret, or signed more than Tolerance ago,
-// is refused with 400 and moves nothing. A verified event is processed
+// is refused with 400 and moves nothing, as is one holding a NUL
+// character (which no Stripe event does, and the stores cannot keep). A
+// verified event is processed
 // once (see HandleEvent) and answered 200; a failure to apply it answers
 // 500, so that Stripe delivers it again.
 func (p *Provider) WebhookHandler() http.Handler {
@@ -69,6 +73,14 @@ func (p *Provider) WebhookHandler() http.Handler {
 			reply(http.StatusBadRequest, webhookAnswer{Error: "signature verification failed: " + err.Error()})
 			return
 		}
+		if hasNUL(body) {
+			// No Stripe event carries one, and the stores keep text that
+			// cannot hold it (PostgreSQL refuses it): answering 500 would
+			// have Stripe retry an event that can never succeed.
+			p.log.Warn("stripe webhook refused: a NUL character in the event", "event", ev.ID, "type", ev.Type)
+			reply(http.StatusBadRequest, webhookAnswer{Error: "the event holds a NUL character (\\u0000), which no Stripe event carries"})
+			return
+		}
 		outcome, dup, err := p.HandleEvent(r.Context(), &ev)
 		if err != nil {
 			p.log.Error("stripe event failed; Stripe will deliver it again", "event", ev.ID, "type", ev.Type, "err", err)
@@ -77,6 +89,38 @@ func (p *Provider) WebhookHandler() http.Handler {
 		}
 		reply(http.StatusOK, webhookAnswer{Received: true, EventID: ev.ID, Outcome: outcome, Duplicate: dup})
 	})
+}
+
+// hasNUL reports whether a JSON body holds a string with a NUL character.
+func hasNUL(body []byte) bool {
+	if !bytes.Contains(body, []byte(`\u0000`)) {
+		return false
+	}
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return false
+	}
+	var walk func(any) bool
+	walk = func(v any) bool {
+		switch v := v.(type) {
+		case string:
+			return strings.ContainsRune(v, 0)
+		case []any:
+			for _, e := range v {
+				if walk(e) {
+					return true
+				}
+			}
+		case map[string]any:
+			for k, e := range v {
+				if strings.ContainsRune(k, 0) || walk(e) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(v)
 }
 
 // HandleEvent processes one verified Stripe event once. The event is
@@ -129,6 +173,15 @@ func permanent(err error) bool {
 	return true
 }
 
+// undecodable is the permanent error of an event whose object does not
+// decode: a redelivery carries the same bytes, so it is acknowledged (and
+// recorded as rejected) rather than answered 500 for Stripe to retry for
+// days.
+func undecodable(what, eventID string, err error) error {
+	return &creditkit.Error{Code: creditkit.CodeInvalidRequest,
+		Message: fmt.Sprintf("the %s of event %s does not decode: %v", what, eventID, err), Err: err}
+}
+
 // dispatch applies an event and says what it did.
 func (p *Provider) dispatch(ctx context.Context, ev *stripego.Event) (string, error) {
 	if ev.Data == nil {
@@ -139,7 +192,7 @@ func (p *Provider) dispatch(ctx context.Context, ev *stripego.Event) (string, er
 	case "checkout.session.completed", "checkout.session.async_payment_succeeded":
 		var sess stripego.CheckoutSession
 		if err := json.Unmarshal(raw, &sess); err != nil {
-			return "", fmt.Errorf("decode checkout session of event %s: %w", ev.ID, err)
+			return "", undecodable("checkout session", ev.ID, err)
 		}
 		_, outcome, err := p.fulfilSession(ctx, &sess, ev.ID)
 		return outcome, err
@@ -148,21 +201,21 @@ func (p *Provider) dispatch(ctx context.Context, ev *stripego.Event) (string, er
 	case "charge.refunded":
 		var ch stripego.Charge
 		if err := json.Unmarshal(raw, &ch); err != nil {
-			return "", fmt.Errorf("decode charge of event %s: %w", ev.ID, err)
+			return "", undecodable("charge", ev.ID, err)
 		}
 		return p.refundCharge(ctx, &ch, ev.ID)
 	case "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted",
 		"customer.subscription.paused", "customer.subscription.resumed":
 		var s stripego.Subscription
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", fmt.Errorf("decode subscription of event %s: %w", ev.ID, err)
+			return "", undecodable("subscription", ev.ID, err)
 		}
 		outcome, _, err := p.syncSubscription(ctx, s.ID, &s, ev.ID)
 		return outcome, err
 	case "invoice.paid", "invoice.payment_failed", "invoice.payment_succeeded":
 		var inv stripego.Invoice
 		if err := json.Unmarshal(raw, &inv); err != nil {
-			return "", fmt.Errorf("decode invoice of event %s: %w", ev.ID, err)
+			return "", undecodable("invoice", ev.ID, err)
 		}
 		sub := ""
 		if inv.Parent != nil && inv.Parent.SubscriptionDetails != nil && inv.Parent.SubscriptionDetails.Subscription != nil {
