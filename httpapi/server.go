@@ -15,10 +15,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -314,6 +316,33 @@ func requestID(ctx context.Context) string {
 // validRequestID is what an incoming X-Request-Id may be to be kept.
 var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 
+// notText names the part of r's URL (the path or a query parameter) that
+// is not UTF-8 text or holds a NUL, or returns "".
+func notText(r *http.Request) string {
+	bad := func(v string) bool { return !utf8.ValidString(v) || strings.ContainsRune(v, 0) }
+	if bad(r.URL.Path) {
+		return "the path"
+	}
+	if r.URL.RawQuery == "" {
+		return ""
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return "" // the handler answers a malformed query
+	}
+	for k, vs := range q {
+		if bad(k) {
+			return "a query parameter's name"
+		}
+		for _, v := range vs {
+			if bad(v) {
+				return "query parameter " + k
+			}
+		}
+	}
+	return ""
+}
+
 // statusWriter records the status a handler wrote.
 type statusWriter struct {
 	http.ResponseWriter
@@ -351,6 +380,15 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		defer cancel()
 		r = r.WithContext(ctx)
 		r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+		if what := notText(r); what != "" {
+			// Ids and query values are text: bytes that are not UTF-8, or
+			// a NUL, would reach the database (PostgreSQL refuses them).
+			p := newProblem(http.StatusUnprocessableEntity, string(creditkit.CodeInvalidRequest),
+				what+" holds bytes that are not UTF-8 text, or a NUL: ids, names and query values are text")
+			p.RequestID = id
+			writeJSON(w, p.Status, p)
+			return
+		}
 		if ct := r.Header.Get("Content-Type"); r.ContentLength != 0 && strings.HasPrefix(r.URL.Path, "/v1/") &&
 			(ct == "" || ct == "application/x-www-form-urlencoded") {
 			// curl -d sends form encoding by default; every API body is
