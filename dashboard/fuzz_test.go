@@ -220,7 +220,7 @@ func FuzzActions(f *testing.F) {
 				r.AddCookie(c)
 			}
 		}
-		before := balances(t, l)
+		before := storetest.WalletBalances(t, l)
 		w := serve(r)
 		body := w.Body.String()
 		if w.Code >= 500 {
@@ -231,8 +231,8 @@ func FuzzActions(f *testing.F) {
 			t.Fatalf("POST %s with a bad token or cookie (mode %d) answered %d", path, mode, w.Code)
 		}
 		failed := w.Code != http.StatusOK || strings.Contains(body, `class="flash err"`)
-		after := balances(t, l)
-		if sameBalances(before, after) {
+		after := storetest.WalletBalances(t, l)
+		if storetest.SameBalances(before, after) {
 			return
 		}
 		if failed {
@@ -262,38 +262,4 @@ func mutate(s, seed string) string {
 		return s + "x"
 	}
 	return out
-}
-
-// balances returns every wallet's ledger balance and debt, by
-// customer/currency.
-func balances(t *testing.T, l *creditkit.Ledger) map[string][2]int64 {
-	t.Helper()
-	out := map[string][2]int64{}
-	err := l.Store().View(context.Background(), func(ctx context.Context, tx store.ReadTx) error {
-		ws, err := tx.Wallets(ctx, store.WalletKey{}, 100000)
-		for _, w := range ws {
-			out[w.Customer+"/"+w.Currency] = [2]int64{int64(w.LedgerBalance), int64(w.Debt)}
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// sameBalances reports whether a and b agree, a wallet missing from one
-// counting as empty.
-func sameBalances(a, b map[string][2]int64) bool {
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	for k, v := range b {
-		if a[k] != v {
-			return false
-		}
-	}
-	return true
 }

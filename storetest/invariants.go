@@ -165,3 +165,38 @@ func checkEntryFacts(t *testing.T, e *creditkit.Entry, overage bool) {
 		t.Errorf("invariant: entry %s details %v metadata %v, want objects", e.ID, e.Details, e.Metadata)
 	}
 }
+
+// WalletBalances returns every wallet's ledger balance and debt, by
+// "customer/currency": a snapshot to compare with SameBalances around a
+// request that must move nothing.
+func WalletBalances(t testing.TB, l *creditkit.Ledger) map[string][2]int64 {
+	t.Helper()
+	out := map[string][2]int64{}
+	err := l.Store().View(context.Background(), func(ctx context.Context, tx store.ReadTx) error {
+		ws, err := tx.Wallets(ctx, store.WalletKey{}, 100000)
+		for _, w := range ws {
+			out[w.Customer+"/"+w.Currency] = [2]int64{int64(w.LedgerBalance), int64(w.Debt)}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// SameBalances reports whether two WalletBalances snapshots agree, a
+// wallet missing from one counting as empty.
+func SameBalances(a, b map[string][2]int64) bool {
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	for k, v := range b {
+		if a[k] != v {
+			return false
+		}
+	}
+	return true
+}

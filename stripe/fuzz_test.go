@@ -201,7 +201,7 @@ func FuzzWebhook(f *testing.F) {
 		case 5:
 			sig = string(body)
 		}
-		before := walletBalances(t, l)
+		before := storetest.WalletBalances(t, l)
 		status, out := deliver(t, body, sig)
 		if status >= 500 {
 			t.Fatalf("answered %d %v to %q", status, out, body)
@@ -210,52 +210,20 @@ func FuzzWebhook(f *testing.F) {
 			if status == http.StatusOK {
 				t.Fatalf("an unsigned or forged event was taken: %v", out)
 			}
-			if after := walletBalances(t, l); !sameBalances(before, after) {
+			if after := storetest.WalletBalances(t, l); !storetest.SameBalances(before, after) {
 				t.Fatalf("a refused event (%d %v) moved credit: %v -> %v", status, out, before, after)
 			}
 			return
 		}
 		storetest.CheckInvariants(t, l)
 		// The same delivery again is a duplicate that moves nothing.
-		mid := walletBalances(t, l)
+		mid := storetest.WalletBalances(t, l)
 		status2, out2 := deliver(t, body, signed(body, whsec, time.Now()))
 		if status2 != http.StatusOK || out2["duplicate"] != true || out2["outcome"] != out["outcome"] {
 			t.Fatalf("second delivery: %d %v, first %v", status2, out2, out)
 		}
-		if after := walletBalances(t, l); !sameBalances(mid, after) {
+		if after := storetest.WalletBalances(t, l); !storetest.SameBalances(mid, after) {
 			t.Fatalf("a duplicate moved credit: %v -> %v", mid, after)
 		}
 	})
-}
-
-// walletBalances returns every wallet's ledger balance and debt, by
-// customer/currency.
-func walletBalances(t *testing.T, l *creditkit.Ledger) map[string][2]int64 {
-	t.Helper()
-	out := map[string][2]int64{}
-	err := l.Store().View(context.Background(), func(ctx context.Context, tx store.ReadTx) error {
-		ws, err := tx.Wallets(ctx, store.WalletKey{}, 100000)
-		for _, w := range ws {
-			out[w.Customer+"/"+w.Currency] = [2]int64{int64(w.LedgerBalance), int64(w.Debt)}
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func sameBalances(a, b map[string][2]int64) bool {
-	for k, v := range b {
-		if a[k] != v {
-			return false
-		}
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
