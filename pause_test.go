@@ -247,7 +247,10 @@ func TestCancelAtPeriodEndThroughPause(t *testing.T) {
 		runDue(t, l, 0, "d's end")
 		clock.Set(newEnd)
 		runDue(t, l, 0, "a and b's end")
-		wantBalance(t, l, "g", 100, "g's rolled-over credits outlive the cancellation")
+		// g keeps its 100 rolled-over credits and pro's signup bonus (500,
+		// its first: a plan change gives it once ever); pro's allowance
+		// ended with the subscription.
+		wantBalance(t, l, "g", 100+500, "g's rolled-over credits and bonus outlive the cancellation")
 		for c, at := range map[string]time.Time{"a": newEnd, "b": newEnd, "d": start.AddDate(0, 1, 5), "g": start.AddDate(0, 1, 5)} {
 			sub := must[*Subscription](t)(l.GetSubscription(ctx, c, nil))
 			if sub.Status != SubscriptionCanceled || !sub.CanceledAt.Equal(at) {

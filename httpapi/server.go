@@ -321,6 +321,9 @@ var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 func notText(r *http.Request) string {
 	bad := func(v string) bool { return !utf8.ValidString(v) || strings.ContainsRune(v, 0) }
 	if bad(r.URL.Path) {
+		if strings.HasPrefix(r.URL.Path, "/v1/customers/") {
+			return "the customer ID or another part of the path"
+		}
 		return "the path"
 	}
 	if r.URL.RawQuery == "" {
