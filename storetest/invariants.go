@@ -42,6 +42,15 @@ func (l *EventLog) Count(typ, customer string) int {
 // negative; and every event in the outbox was also published.
 func CheckInvariants(t *testing.T, l *creditkit.Ledger) {
 	t.Helper()
+	checkInvariants(t, l, nil)
+}
+
+// checkInvariants is CheckInvariants with what a reference model knows:
+// everOverage, when not nil, tells whether a customer's wallet ever had an
+// overage limit above 0 (which the stored wallet no longer shows once the
+// limit was lowered).
+func checkInvariants(t *testing.T, l *creditkit.Ledger, everOverage func(customer string) bool) {
+	t.Helper()
 	c := ctx(t)
 	if _, err := l.RunDue(c); err != nil {
 		t.Fatalf("invariants: run due: %v", err)
@@ -61,7 +70,7 @@ func CheckInvariants(t *testing.T, l *creditkit.Ledger) {
 		var sum, sumNow creditkit.Amount
 		// A wallet that ever had overage may have entries whose available
 		// after is negative (by its debt then).
-		overage := w.OverageLimit > 0 || w.Debt > 0
+		overage := w.OverageLimit > 0 || w.Debt > 0 || (everOverage != nil && everOverage(w.Customer))
 		for _, e := range entries {
 			if _, ok := e.Details["debt"]; ok || e.Type == creditkit.EntryRepayment || e.Type == creditkit.EntryOverageSettlement {
 				overage = true

@@ -117,11 +117,14 @@ type model struct {
 	holds  []modelHold
 	// limit and debt are each customer's overage limit and debt.
 	limit, debt map[string]int64
+	// everLimited holds the customers whose overage limit was ever above
+	// 0: a hold taken into debt may outlive a limit lowered since.
+	everLimited map[string]bool
 }
 
 // newModel returns an empty model whose clock reads now.
 func newModel(now time.Time) *model {
-	return &model{now: now, limit: map[string]int64{}, debt: map[string]int64{}}
+	return &model{now: now, limit: map[string]int64{}, debt: map[string]int64{}, everLimited: map[string]bool{}}
 }
 
 // advance moves the model's clock forward by d.
@@ -220,6 +223,9 @@ func (m *model) drawCharge(customer string, amount int64) ([]modelAlloc, int64, 
 func (m *model) setLimit(customer string, limit int64) {
 	m.settle(customer)
 	m.limit[customer] = limit
+	if limit > 0 {
+		m.everLimited[customer] = true
+	}
 }
 
 // settleDebt settles a customer's debt but what active holds reserve, and

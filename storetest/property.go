@@ -900,7 +900,7 @@ func (r *runner) compare(settled bool) {
 // so the model settles too) and then compares everything.
 func (r *runner) invariants() {
 	r.t.Helper()
-	CheckInvariants(r.t, r.b.Ledger)
+	checkInvariants(r.t, r.b.Ledger, func(c string) bool { return r.m.everLimited[c] })
 	if r.t.Failed() {
 		r.fail("ledger invariants broken")
 	}

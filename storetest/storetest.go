@@ -88,37 +88,41 @@ func Run(t *testing.T, newStore NewStore) {
 	cases := []struct {
 		name string
 		fn   func(t *testing.T, b *Bundle)
+		// ownInvariants: the case checks the invariants at its end itself,
+		// with what its reference model knows (a limit lowered since a
+		// hold drew debt), which the generic check cannot see.
+		ownInvariants bool
 	}{
-		{"ReadmeFlow", testReadmeFlow},
-		{"Pricing", testPricing},
-		{"BurnDownOrder", testBurnDownOrder},
-		{"ExpiryIsRealTime", testExpiryIsRealTime},
-		{"ScheduledGrants", testScheduledGrants},
-		{"BalanceAt", testBalanceAt},
-		{"Holds", testHolds},
-		{"HoldExpiresByItself", testHoldExpiresByItself},
-		{"HoldOnVoidedGrant", testHoldOnVoidedGrant},
-		{"SpendOn", testSpendOn},
-		{"Transfer", testTransfer},
-		{"Void", testVoid},
-		{"Idempotency", testIdempotency},
-		{"BadInputMovesNoCredit", testBadInput},
-		{"Overflow", testOverflow},
-		{"Events", testEvents},
-		{"BalanceAlerts", testBalanceAlerts},
-		{"Customers", testCustomers},
-		{"Subscriptions", testSubscriptions},
-		{"Currencies", testCurrencies},
-		{"HistoryPaging", testHistoryPaging},
-		{"Entries", testEntries},
-		{"ConcurrentSpendsNeverOverdraw", testConcurrentSpends},
-		{"ConcurrentSpendsUnbatched", testConcurrentSpendsUnbatched},
-		{"ConcurrentOverageStaysWithinLimit", testConcurrentOverage},
-		{"ConcurrentIdempotentReplays", testConcurrentIdempotency},
-		{"ConcurrentTransfersDoNotDeadlock", testConcurrentTransfers},
-		{"RunDueIsIdempotent", testRunDueIdempotent},
-		{"RandomOpsMatchModel", testRandomOpsMatchModel},
-		{"RandomPlanOpsKeepInvariants", testRandomPlanOpsKeepInvariants},
+		{name: "ReadmeFlow", fn: testReadmeFlow},
+		{name: "Pricing", fn: testPricing},
+		{name: "BurnDownOrder", fn: testBurnDownOrder},
+		{name: "ExpiryIsRealTime", fn: testExpiryIsRealTime},
+		{name: "ScheduledGrants", fn: testScheduledGrants},
+		{name: "BalanceAt", fn: testBalanceAt},
+		{name: "Holds", fn: testHolds},
+		{name: "HoldExpiresByItself", fn: testHoldExpiresByItself},
+		{name: "HoldOnVoidedGrant", fn: testHoldOnVoidedGrant},
+		{name: "SpendOn", fn: testSpendOn},
+		{name: "Transfer", fn: testTransfer},
+		{name: "Void", fn: testVoid},
+		{name: "Idempotency", fn: testIdempotency},
+		{name: "BadInputMovesNoCredit", fn: testBadInput},
+		{name: "Overflow", fn: testOverflow},
+		{name: "Events", fn: testEvents},
+		{name: "BalanceAlerts", fn: testBalanceAlerts},
+		{name: "Customers", fn: testCustomers},
+		{name: "Subscriptions", fn: testSubscriptions},
+		{name: "Currencies", fn: testCurrencies},
+		{name: "HistoryPaging", fn: testHistoryPaging},
+		{name: "Entries", fn: testEntries},
+		{name: "ConcurrentSpendsNeverOverdraw", fn: testConcurrentSpends},
+		{name: "ConcurrentSpendsUnbatched", fn: testConcurrentSpendsUnbatched},
+		{name: "ConcurrentOverageStaysWithinLimit", fn: testConcurrentOverage},
+		{name: "ConcurrentIdempotentReplays", fn: testConcurrentIdempotency},
+		{name: "ConcurrentTransfersDoNotDeadlock", fn: testConcurrentTransfers},
+		{name: "RunDueIsIdempotent", fn: testRunDueIdempotent},
+		{name: "RandomOpsMatchModel", fn: testRandomOpsMatchModel, ownInvariants: true},
+		{name: "RandomPlanOpsKeepInvariants", fn: testRandomPlanOpsKeepInvariants},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -126,7 +130,9 @@ func Run(t *testing.T, newStore NewStore) {
 			defer guard(t)
 			b := Setup(t, newStore)
 			c.fn(t, b)
-			CheckInvariants(t, b.Ledger)
+			if !c.ownInvariants {
+				CheckInvariants(t, b.Ledger)
+			}
 		})
 	}
 }
