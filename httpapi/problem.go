@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -262,6 +263,12 @@ func problemTransformer(ctx huma.Context, _ string, v any) (any, error) {
 		if isAmountError(d.Message) {
 			code = string(creditkit.CodeInvalidAmount)
 		}
+		if m := intFieldError.FindStringSubmatch(d.Message); m != nil {
+			// A money or count field given a fraction or a number past
+			// int64: say so in the API's words, not the decoder's.
+			code = string(creditkit.CodeInvalidAmount)
+			d.Message = fmt.Sprintf("%s %s is not a whole number within range: give money in minor units (cents), such as 4900", m[2], m[1])
+		}
 		msg := d.Message
 		if d.Location != "" {
 			msg = d.Location + ": " + msg
@@ -284,6 +291,10 @@ func problemTransformer(ctx huma.Context, _ string, v any) (any, error) {
 	p.RequestID = requestID(ctx.Context())
 	return p, nil
 }
+
+// intFieldError matches the JSON decoder's refusal of a number for an
+// integer field (1e30, 2.5), naming the number and the field.
+var intFieldError = regexp.MustCompile(`cannot unmarshal number (\S+) into Go struct field \S*?\.?([a-z_]+) of type u?int(?:64|32)?`)
 
 // isAmountError tells whether a decoder message is creditkit.Amount's
 // refusal of a number (out of range, or not whole), which keeps the

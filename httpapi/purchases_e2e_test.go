@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -59,6 +60,14 @@ func TestPurchasesAPI(t *testing.T) {
 		huge := e.must(422, "POST", "/v1/customers/ann/purchases", w, map[string]any{"pack": "starter", "external_id": "txn_5", "amount_paid": int64(1) << 62})
 		if str(huge.body, "code") != "invalid_amount" || !strings.Contains(str(huge.body, "detail"), "10000000000000") {
 			t.Fatalf("huge amount_paid: %s", huge.raw)
+		}
+		// A number the field cannot hold says so in the API's words.
+		for _, v := range []string{"1e30", "9223372036854775808"} {
+			r := e.do("POST", "/v1/customers/ann/purchases", w, json.RawMessage(`{"pack":"starter","external_id":"txn_6","amount_paid":`+v+`}`))
+			if r.status != 422 || str(r.body, "code") != "invalid_amount" || !strings.Contains(str(r.body, "detail"), "amount_paid "+v+" is not a whole number") ||
+				strings.Contains(str(r.body, "detail"), "Go struct") {
+				t.Fatalf("amount_paid %s: %d %s", v, r.status, r.raw)
+			}
 		}
 		if b := e.must(200, "GET", "/v1/customers/ann/balance", rd, nil); num(b.body, "available") != 1000 {
 			t.Fatalf("balance after refused purchases: %s", b.raw)
