@@ -77,13 +77,9 @@ type SubscriptionStartCmd struct {
 
 // Run subscribes the customer.
 func (c *SubscriptionStartCmd) Run(s *session) error {
-	var trial creditkit.Span
-	if c.Trial != "" {
-		sp, err := creditkit.ParseSpan(c.Trial)
-		if err != nil {
-			return err
-		}
-		trial = sp
+	trial, err := parseTrial(c.Trial)
+	if err != nil {
+		return err
 	}
 	return s.withSubscriptions(func(b subscriptionBackend) (*creditkit.Subscription, error) {
 		return b.StartSubscription(s.ctx, c.Customer, c.Plan, &creditkit.SubscribeOpts{Trial: trial, IdempotencyKey: c.IdempotencyKey, Actor: actor})
@@ -100,13 +96,9 @@ type SubscriptionChangeCmd struct {
 
 // Run changes the plan.
 func (c *SubscriptionChangeCmd) Run(s *session) error {
-	var trial creditkit.Span
-	if c.Trial != "" {
-		sp, err := creditkit.ParseSpan(c.Trial)
-		if err != nil {
-			return err
-		}
-		trial = sp
+	trial, err := parseTrial(c.Trial)
+	if err != nil {
+		return err
 	}
 	return s.withSubscriptions(func(b subscriptionBackend) (*creditkit.Subscription, error) {
 		return b.ChangePlan(s.ctx, c.Customer, c.Plan, &creditkit.SubscriptionOpts{Trial: trial, IdempotencyKey: c.IdempotencyKey, Actor: actor})
@@ -175,4 +167,12 @@ func printSubscription(w io.Writer, sub *creditkit.Subscription) {
 		t.row("paused at", fmtTime(*sub.PausedAt))
 	}
 	t.flush()
+}
+
+// parseTrial reads --trial: empty means no trial.
+func parseTrial(v string) (creditkit.Span, error) {
+	if v == "" {
+		return creditkit.Span{}, nil
+	}
+	return creditkit.ParseSpan(v)
 }
