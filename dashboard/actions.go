@@ -120,9 +120,7 @@ func (h *Handler) grantAction(w http.ResponseWriter, r *http.Request, u *user) {
 		rec.Target, rec.ResultID = g.ID, g.ID
 	}
 	rec.Idem, rec.Err = r.PostFormValue("idem"), err
-	if !isFormErr(err) {
-		h.record(r.Context(), w, u, rec)
-	}
+	h.record(r.Context(), w, u, rec)
 	done := ""
 	if g != nil {
 		done = fmt.Sprintf("Granted %s (grant %s).", h.l.Config().FormatAmount(g.Amount, g.Currency), g.ID)
@@ -165,9 +163,7 @@ func (h *Handler) voidAction(w http.ResponseWriter, r *http.Request, u *user) {
 		rec.ResultID = e.ID
 	}
 	rec.Idem, rec.Err = r.PostFormValue("idem"), err
-	if !isFormErr(err) {
-		h.record(r.Context(), w, u, rec)
-	}
+	h.record(r.Context(), w, u, rec)
 	done := ""
 	if e != nil {
 		done = fmt.Sprintf("Voided %s of grant %s.", h.l.Config().FormatAmount(-e.Amount, e.Currency), grantID)
@@ -214,9 +210,7 @@ func (h *Handler) adjustAction(w http.ResponseWriter, r *http.Request, u *user) 
 		return "", formErr("Choose whether to add or remove credits.")
 	}()
 	rec.Idem, rec.Err = r.PostFormValue("idem"), err
-	if !isFormErr(err) {
-		h.record(r.Context(), w, u, rec)
-	}
+	h.record(r.Context(), w, u, rec)
 	h.answer(w, r, u, customer, "adjust", done, err)
 }
 
@@ -262,9 +256,7 @@ func (h *Handler) reverseAction(w http.ResponseWriter, r *http.Request, u *user)
 		rec.ResultID = e.ID
 	}
 	rec.Idem, rec.Err = r.PostFormValue("idem"), err
-	if !isFormErr(err) {
-		h.record(r.Context(), w, u, rec)
-	}
+	h.record(r.Context(), w, u, rec)
 	done := ""
 	if e != nil {
 		done = fmt.Sprintf("Gave back %s of charge %s.", h.l.Config().FormatAmount(e.Amount, e.Currency), entryID)
@@ -305,9 +297,7 @@ func (h *Handler) planAction(w http.ResponseWriter, r *http.Request, u *user) {
 		rec.ResultID = sub.ID
 	}
 	rec.Idem, rec.Err = r.PostFormValue("idem"), err
-	if !isFormErr(err) {
-		h.record(r.Context(), w, u, rec)
-	}
+	h.record(r.Context(), w, u, rec)
 	done := ""
 	if sub != nil {
 		done = fmt.Sprintf("%s is on plan %s (%s).", customer, sub.Plan, sub.Status)
@@ -349,9 +339,7 @@ func (h *Handler) tokenAction(w http.ResponseWriter, r *http.Request, u *user) {
 		return &mintedToken{Token: auth.SignToken(key, auth.Claims{Customer: customer, Expires: exp.Unix()}), ExpiresAt: exp.UTC()}, nil
 	}()
 	rec.Err = err
-	if !isFormErr(err) {
-		h.record(r.Context(), w, u, rec)
-	}
+	h.record(r.Context(), w, u, rec)
 	if err != nil {
 		h.answer(w, r, u, customer, "token", "", err)
 		return
@@ -359,8 +347,9 @@ func (h *Handler) tokenAction(w http.ResponseWriter, r *http.Request, u *user) {
 	h.showCustomer(w, r, u, customer, http.StatusOK, customerState{Flash: "Minted a customer token; it is shown once, below.", Token: tok})
 }
 
-// plainID reports whether an id from a form can name a row: valid UTF-8
-// without NUL characters (PostgreSQL refuses to even look such text up).
+// plainID reports whether an id (or other text) from a form can reach the
+// database: valid UTF-8 without NUL characters (PostgreSQL refuses to even
+// look such text up).
 func plainID(id string) bool {
 	return utf8.ValidString(id) && !strings.ContainsRune(id, 0)
 }

@@ -60,9 +60,9 @@ type actionRecord struct {
 // record appends an action to the audit log, with the signed-in user as
 // its actor and the outcome (ok, or the error's code). A failure to record
 // is logged, not shown: the ledger entry the action wrote carries the
-// actor too.
+// actor too. A form mistake (errForm) moved nothing and is not recorded.
 func (h *Handler) record(ctx context.Context, w http.ResponseWriter, u *user, a actionRecord) {
-	if h.audit == nil {
+	if h.audit == nil || isFormErr(a.Err) {
 		return
 	}
 	outcome := audit.OutcomeOK

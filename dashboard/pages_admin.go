@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/creditkit/creditkit"
 	"github.com/creditkit/creditkit/audit"
@@ -102,12 +101,12 @@ func (h *Handler) replayAction(w http.ResponseWriter, r *http.Request, u *user) 
 	if reason == "" {
 		reason = "replayed from the dashboard"
 	}
-	if !utf8.ValidString(id) || strings.ContainsRune(id, 0) {
+	if !plainID(id) {
 		// No delivery has such an id, and PostgreSQL refuses to look.
 		h.failErr(w, r, u, &creditkit.Error{Code: creditkit.CodeNotFound, Message: fmt.Sprintf("no webhook delivery %q", id)})
 		return
 	}
-	if !utf8.ValidString(reason) || strings.ContainsRune(reason, 0) {
+	if !plainID(reason) {
 		h.failErr(w, r, u, &creditkit.Error{Code: creditkit.CodeInvalidRequest, Message: "The reason must be plain UTF-8 text."})
 		return
 	}
