@@ -177,6 +177,24 @@ func TestThreeServeProcessesRefillOncePerPeriod(t *testing.T) {
 		boundaries[k] = every.Boundary(anchor, k)
 	}
 
+	// The first refill's event delivered and recorded before the jump: a
+	// delivery in flight across a three-month clock step would see its
+	// lease over and be claimed and sent again by another process.
+	for {
+		ds, err := st.Deliveries(ctx, store.DeliveryQuery{Status: store.DeliverySucceeded, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) >= 1 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the first refill's credits.granted was not delivered\n%s", logs())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+
 	// Jump three periods (and an hour) at once, in every process; each
 	// tells its time in the balances it answers.
 	setOffset(time.Until(boundaries[3].Add(time.Hour)).Round(time.Second))
