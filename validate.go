@@ -70,6 +70,14 @@ func checkIdemKey(key string) error {
 // checkText validates free text that is stored as given (a void's or a
 // reversal's reason): valid UTF-8 without NUL characters, which the
 // stores cannot keep (PostgreSQL refuses them).
+// IsText reports whether s can be stored and shown as text: valid UTF-8
+// with no NUL character (PostgreSQL refuses both). The library checks every
+// ID and label it is given with it; the HTTP API and the dashboard use it
+// to refuse a path, query or form value before any lookup.
+func IsText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
 func checkText(what, s string) error {
 	if !utf8.ValidString(s) {
 		return errorf(CodeInvalidRequest, "%s is not valid UTF-8: send text encoded as UTF-8", what)

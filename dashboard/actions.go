@@ -143,7 +143,7 @@ func (h *Handler) voidAction(w http.ResponseWriter, r *http.Request, u *user) {
 		if err != nil {
 			return nil, err
 		}
-		if !plainID(grantID) {
+		if !creditkit.IsText(grantID) {
 			return nil, formErr("Choose a grant: %q is not a grant id.", grantID)
 		}
 		g, err := h.l.GetGrant(r.Context(), grantID)
@@ -232,7 +232,7 @@ func (h *Handler) reverseAction(w http.ResponseWriter, r *http.Request, u *user)
 		// The charge must be this customer's: the page answers with the
 		// customer of the path, and a reversal of another's charge would
 		// move credit the page does not show.
-		if !plainID(entryID) {
+		if !creditkit.IsText(entryID) {
 			return nil, formErr("Choose a charge: %q is not an entry id.", entryID)
 		}
 		var charge *store.Entry
@@ -345,13 +345,6 @@ func (h *Handler) tokenAction(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	h.showCustomer(w, r, u, customer, http.StatusOK, customerState{Flash: "Minted a customer token; it is shown once, below.", Token: tok})
-}
-
-// plainID reports whether an id (or other text) from a form can reach the
-// database: valid UTF-8 without NUL characters (PostgreSQL refuses to even
-// look such text up).
-func plainID(id string) bool {
-	return utf8.ValidString(id) && !strings.ContainsRune(id, 0)
 }
 
 // isFormErr reports whether err is a form the user must fix, which moved

@@ -101,12 +101,12 @@ func (h *Handler) replayAction(w http.ResponseWriter, r *http.Request, u *user) 
 	if reason == "" {
 		reason = "replayed from the dashboard"
 	}
-	if !plainID(id) {
+	if !creditkit.IsText(id) {
 		// No delivery has such an id, and PostgreSQL refuses to look.
 		h.failErr(w, r, u, &creditkit.Error{Code: creditkit.CodeNotFound, Message: fmt.Sprintf("no webhook delivery %q", id)})
 		return
 	}
-	if !plainID(reason) {
+	if !creditkit.IsText(reason) {
 		h.failErr(w, r, u, &creditkit.Error{Code: creditkit.CodeInvalidRequest, Message: "The reason must be plain UTF-8 text."})
 		return
 	}

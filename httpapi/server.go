@@ -20,7 +20,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -319,7 +318,7 @@ var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 // notText names the part of r's URL (the path or a query parameter) that
 // is not UTF-8 text or holds a NUL, or returns "".
 func notText(r *http.Request) string {
-	bad := func(v string) bool { return !utf8.ValidString(v) || strings.ContainsRune(v, 0) }
+	bad := func(v string) bool { return !creditkit.IsText(v) }
 	if bad(r.URL.Path) {
 		if strings.HasPrefix(r.URL.Path, "/v1/customers/") {
 			return "the customer ID or another part of the path"
