@@ -28,6 +28,10 @@ func checkID(what, id string) error {
 	if !utf8.ValidString(id) {
 		return errorf(CodeInvalidRequest, "%s is not valid UTF-8", what)
 	}
+	if id == "." || id == ".." {
+		// No URL can name it: clients and servers read it as a path step.
+		return errorf(CodeInvalidRequest, "%s %q is a path step, not an id: give the id your app uses, such as user_42", what, id)
+	}
 	for _, r := range id {
 		if unicode.IsControl(r) || unicode.IsSpace(r) {
 			return errorf(CodeInvalidRequest, "%s %q contains whitespace or control characters", what, id)
