@@ -37,6 +37,10 @@ plans:
     gives: 100 credits every month
   pro:
     gives: 1000 credits every month
+  metered:
+    gives: 100 credits every month
+    overage: up to 500 credits
+    overage_price: 1 USD per 100 credits
 packs:
   starter: { gives: 1000 credits, costs: 49 USD }
 `

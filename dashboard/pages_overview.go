@@ -26,12 +26,17 @@ type overviewData struct {
 	// CustomersMore says there are more).
 	Customers     int
 	CustomersMore bool
-	// Granted, Spent and Expired are the credits of the period, over
-	// every customer (the revenue report's credit columns).
-	Granted, Spent, Expired creditkit.Amount
-	// Debt is the debt outstanding now, TopOps the operations charged the
-	// most in the last chartDays days, and Chart their daily usage, over
-	// the first Sampled customers (SampledAll when that is every one).
+	// Granted and Expired are the credits of the period, over every
+	// customer (the revenue report's credit columns); TotalsErr says why
+	// they are missing when the report failed.
+	Granted, Expired creditkit.Amount
+	TotalsErr        string
+	// Spent is what was charged in the period (as Usage counts it: not
+	// overage settled at a boundary, which was charged when spent), Debt
+	// the debt outstanding now, TopOps the operations charged the most in
+	// the last chartDays days, and Chart their daily usage, over the
+	// first Sampled customers (SampledAll when that is every one).
+	Spent      creditkit.Amount
 	Debt       creditkit.Amount
 	Sampled    int
 	SampledAll bool
@@ -56,25 +61,34 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, u *user) {
 	now := h.l.Now()
 	d := &overviewData{Currency: cur.Name, PeriodStart: startOfMonth(now), Now: now}
 
+	// A report that fails leaves the page up: the tiles say why.
 	rep, err := h.l.Revenue(ctx, &creditkit.RevenueOpts{From: d.PeriodStart, To: now.Add(time.Second)})
 	if err != nil {
-		h.failErr(w, r, u, err)
-		return
-	}
-	for _, uc := range rep.Uncosted {
-		if uc.Currency == cur.Name {
-			d.Granted += uc.Granted
-			d.Spent += uc.Consumed
-			d.Expired += uc.Expired
+		if creditkit.ErrorCodeOf(err) == creditkit.CodeInternal {
+			h.failErr(w, r, u, err)
+			return
+		}
+		d.TotalsErr = err.Error()
+	} else {
+		for _, uc := range rep.Uncosted {
+			if uc.Currency == cur.Name {
+				d.Granted += uc.Granted
+				d.Expired += uc.Expired
+			}
+		}
+		for _, m := range rep.Money {
+			d.Granted += m.Sold.Credits[cur.Name]
+			d.Expired += m.Breakage.Credits[cur.Name]
 		}
 	}
-	for _, m := range rep.Money {
-		d.Granted += m.Sold.Credits[cur.Name]
-		d.Spent += m.Recognized.Credits[cur.Name]
-		d.Expired += m.Breakage.Credits[cur.Name]
-	}
 
+	// One usage query per customer serves the month's spending and the
+	// chart's days, from whichever starts first.
 	since := startOfDay(now).AddDate(0, 0, 1-chartDays)
+	from := since
+	if d.PeriodStart.Before(since) {
+		from = d.PeriodStart
+	}
 	var rows []creditkit.UsageRow
 	ops := map[string]*opUsage{}
 	err = h.eachCustomer(ctx, func(c *creditkit.Customer) error {
@@ -90,11 +104,17 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, u *user) {
 		if b != nil {
 			d.Debt += b.Debt
 		}
-		us, err := h.l.Usage(ctx, c.ID, &creditkit.UsageQuery{Currency: cur.Name, Since: since, Interval: creditkit.IntervalDay, ByOperation: true})
+		us, err := h.l.Usage(ctx, c.ID, &creditkit.UsageQuery{Currency: cur.Name, Since: from, Interval: creditkit.IntervalDay, ByOperation: true})
 		if err != nil && creditkit.ErrorCodeOf(err) != creditkit.CodeCustomerNotFound {
 			return err
 		}
 		for _, row := range us {
+			if !row.Start.Before(d.PeriodStart) {
+				d.Spent += row.Amount
+			}
+			if row.Start.Before(since) {
+				continue
+			}
 			rows = append(rows, row)
 			name := usageLabel(row)
 			if ops[name] == nil {
