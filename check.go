@@ -228,10 +228,21 @@ func (l *Ledger) checkPlan(sub *store.Subscription, charged int64) *CheckPlan {
 			cp.Allowance = p.TrialIncludes
 		}
 	}
-	refills := cp.Status == SubscriptionActive || cp.Status == SubscriptionTrialing
-	if refills && (sub.CancelAt == nil || sub.CancelAt.After(sub.PeriodEnd)) {
-		next := sub.PeriodEnd
-		cp.NextRefillAt = &next
-	}
+	cp.NextRefillAt = nextRefill(cp.Status, sub.CancelAt, sub.PeriodEnd)
 	return cp
+}
+
+// NextRefill returns when the subscription refills next: the end of its
+// period, unless no refill is coming (paused, past due, canceled, or
+// canceled at the period's end).
+func (s *Subscription) NextRefill() *time.Time {
+	return nextRefill(s.Status, s.CancelAt, s.PeriodEnd)
+}
+
+func nextRefill(status SubscriptionStatus, cancelAt *time.Time, periodEnd time.Time) *time.Time {
+	refills := status == SubscriptionActive || status == SubscriptionTrialing
+	if !refills || (cancelAt != nil && !cancelAt.After(periodEnd)) {
+		return nil
+	}
+	return &periodEnd
 }

@@ -25,7 +25,8 @@ func (c *MigrateCmd) Run(s *session) error {
 // RunDueCmd settles what fell due.
 type RunDueCmd struct{}
 
-// Run expires due grants and releases lapsed holds.
+// Run refills due subscriptions, expires due grants and releases lapsed
+// holds.
 func (c *RunDueCmd) Run(s *session) error {
 	return s.withBackend(func(b backend) error {
 		res, err := b.RunDue(s.ctx)
@@ -33,7 +34,8 @@ func (c *RunDueCmd) Run(s *session) error {
 			return err
 		}
 		return s.output(res, func(w io.Writer) {
-			fmt.Fprintf(w, "expired %s and released %s\n", plural(res.ExpiredGrants, "grant"), plural(res.ExpiredHolds, "lapsed hold"))
+			fmt.Fprintf(w, "refilled %s, expired %s and released %s\n", plural(res.Refills, "subscription period"),
+				plural(res.ExpiredGrants, "grant"), plural(res.ExpiredHolds, "lapsed hold"))
 		})
 	})
 }

@@ -22,7 +22,7 @@ type CLI struct {
 	Hold     HoldCmd     `cmd:"" help:"Reserve credits for an operation in flight."`
 	Capture  CaptureCmd  `cmd:"" help:"Charge a hold, fully or partly."`
 	Release  ReleaseCmd  `cmd:"" help:"Cancel a hold and return its credits."`
-	RunDue   RunDueCmd   `cmd:"" name:"run-due" help:"Expire due grants and lapsed holds."`
+	RunDue   RunDueCmd   `cmd:"" name:"run-due" help:"Refill due subscriptions, expire due grants and release lapsed holds."`
 	Demo     DemoCmd     `cmd:"" help:"Grant, spend and show a balance on a sample customer (alice)."`
 	Bench    BenchCmd    `cmd:"" help:"Measure spends/s, latency and balance reads, then check the ledger."`
 	Serve    ServeCmd    `cmd:"" help:"Run the HTTP API, webhooks and the scheduler."`

@@ -153,7 +153,11 @@ func printSubscription(w io.Writer, sub *creditkit.Subscription) {
 	t.row("plan", sub.Plan)
 	t.row("status", string(sub.Status))
 	t.row("period", fmtTime(sub.PeriodStart)+" .. "+fmtTime(sub.PeriodEnd))
-	t.row("next refill", fmtTime(sub.PeriodEnd))
+	if next := sub.NextRefill(); next != nil {
+		t.row("next refill", fmtTime(*next))
+	} else {
+		t.row("next refill", "none ("+noRefillWhy(sub)+")")
+	}
 	if sub.TrialEnd != nil {
 		t.row("trial ends", fmtTime(*sub.TrialEnd))
 	}
@@ -167,6 +171,20 @@ func printSubscription(w io.Writer, sub *creditkit.Subscription) {
 		t.row("paused at", fmtTime(*sub.PausedAt))
 	}
 	t.flush()
+}
+
+// noRefillWhy says why a subscription has no refill coming.
+func noRefillWhy(sub *creditkit.Subscription) string {
+	switch {
+	case sub.Status == creditkit.SubscriptionPaused:
+		return "paused"
+	case sub.Status == creditkit.SubscriptionPastDue:
+		return "past due"
+	case sub.Status == creditkit.SubscriptionCanceled:
+		return "canceled"
+	default:
+		return "canceled at the period's end"
+	}
 }
 
 // parseTrial reads --trial: empty means no trial.

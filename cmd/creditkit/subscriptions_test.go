@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -55,17 +56,33 @@ func TestSubscriptionCommands(t *testing.T) {
 	if s := sub("show", "cus_a"); s.Status != creditkit.SubscriptionActive {
 		t.Fatalf("converted: %+v", s)
 	}
+	if human := b.ok(t, "subscription", "show", "cus_a"); !regexp.MustCompile(`next refill +2026-04-`).MatchString(human) {
+		t.Fatalf("show, active:\n%s", human)
+	}
 	if s := sub("pause", "cus_a"); s.Status != creditkit.SubscriptionPaused {
 		t.Fatalf("pause: %+v", s)
 	}
+	// No refill is coming while paused, nor after a cancellation.
+	noRefill := func(why string) {
+		t.Helper()
+		if human := b.ok(t, "subscription", "show", "cus_a"); !regexp.MustCompile(`next refill +none \(` + regexp.QuoteMeta(why) + `\)`).MatchString(human) {
+			t.Fatalf("show, %s:\n%s", why, human)
+		}
+	}
+	noRefill("paused")
 	if s := sub("resume", "cus_a"); s.Status != creditkit.SubscriptionActive {
 		t.Fatalf("resume: %+v", s)
 	}
 	if s := sub("cancel", "cus_a", "--at-period-end"); s.CancelAt == nil || s.Status != creditkit.SubscriptionActive {
 		t.Fatalf("cancel at period end: %+v", s)
 	}
+	noRefill("canceled at the period's end")
 	if s := sub("cancel", "cus_a"); s.Status != creditkit.SubscriptionCanceled {
 		t.Fatalf("cancel: %+v", s)
+	}
+	noRefill("canceled")
+	if human := b.ok(t, "run-due"); human != "refilled 0 subscription periods, expired 0 grants and released 0 lapsed holds\n" {
+		t.Fatalf("run-due says %q", human)
 	}
 	// A trial off a plan without a price: change --trial.
 	sub("start", "cus_t", "basic")
