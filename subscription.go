@@ -1007,12 +1007,6 @@ func (l *Ledger) defaultPlan() *Plan {
 	return nil
 }
 
-// subscribeDefault puts the customer of a wallet this write created on the
-// default plan, when the wallet is in that plan's currency and no request
-// of the write subscribed it already: its signup bonus and first refill
-// come in the same transaction as the write that first named the customer.
-// It cannot fail but for a period past the year 9999; then it logs and
-// leaves the customer without a subscription.
 // joinDefaultPlan puts the customers of the wallets this write created on
 // the default plan before any request applies, so that a brand-new
 // customer's first spend already sees the plan's credits. A wallet whose
@@ -1032,6 +1026,12 @@ func (w *writeState) joinDefaultPlan(live []*pending, results []outcome) {
 	}
 }
 
+// subscribeDefault puts the customer of a wallet this write created on the
+// default plan, when the wallet is in that plan's currency and no request
+// of the write subscribed it already: its signup bonus and first refill
+// come in the same transaction as the write that first named the customer.
+// It cannot fail but for a period past the year 9999; then it logs and
+// leaves the customer without a subscription.
 func (w *writeState) subscribeDefault(ws *walletState) {
 	p := w.l.defaultPlan()
 	if p == nil || p.Currency != ws.key.Currency {
