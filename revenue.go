@@ -75,7 +75,8 @@ type MoneyRevenue struct {
 	OpeningDeferred RevenueLine `json:"opening_deferred"`
 	// Sold is the value of the grants with a cost basis that took effect
 	// in the range, less the credits refunds took back (negative sales at
-	// the cost basis of the grants they came from).
+	// the cost basis of the grants they came from) and less the credits
+	// they recorded as debt or shortfall (at the purchase's cost basis).
 	Sold RevenueLine `json:"sold"`
 	// OverageBilled is the value of overage settled in the range
 	// (SettleDebt at an overage price); it is recognized at once, so it
@@ -85,8 +86,10 @@ type MoneyRevenue struct {
 	// customers outside the report; it equals TransferredOut in a report
 	// over every customer.
 	TransferredIn RevenueLine `json:"transferred_in"`
-	// Recognized is the value of the credits drawn by charges in the
-	// range, less what reversals gave back.
+	// Recognized is the value of the credits drawn by charges and
+	// repayments in the range, plus overage billed, less what reversals
+	// gave back and less the consumption refunds paid back (their debt or
+	// shortfall, at the purchase's cost basis).
 	Recognized RevenueLine `json:"recognized"`
 	// Breakage is the value of the credits that expired unused.
 	Breakage RevenueLine `json:"breakage"`
@@ -202,6 +205,10 @@ type lineAcc struct {
 // at the grant's expiry (written by RunDue, so a report over a range that
 // ends after the last RunDue may still change). Held credits stay deferred
 // until captured.
+//
+// Sums are exact at any size; a credit total that does not fit an Amount
+// (a sum over many wallets) is invalid_request, naming the line and saying
+// to report one customer at a time or a shorter range.
 func (l *Ledger) Revenue(ctx context.Context, opts *RevenueOpts) (*RevenueReport, error) {
 	if opts == nil || opts.From.IsZero() || opts.To.IsZero() {
 		return nil, errorf(CodeInvalidRequest, "a revenue report needs both from and to: give the range, such as from 2026-01-01T00:00:00Z to 2026-02-01T00:00:00Z")
