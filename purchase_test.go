@@ -413,8 +413,9 @@ func TestRefundDebtConfig(t *testing.T) {
 // USD) half spent, then refunded a quarter and then in full: the report
 // shows the clawed-back credits as negative sales at the pack's cost
 // basis (and again, positive, on the refunds line), the spent half as
-// recognized, and reconciles. The 500 credits recorded as debt carry no
-// value.
+// recognized, and reconciles. The 500 credits recorded as debt were paid
+// for by the money refunded: they are negative sales too, at the pack's
+// cost basis, and reverse the revenue recognized when they were spent.
 func TestRevenueRefundsAreNegativeSales(t *testing.T) {
 	t.Parallel()
 	onBothStoresWith(t, purchaseConfig, purchaseStart, func(t *testing.T, l *Ledger, clock *ManualClock) {
@@ -443,8 +444,9 @@ func TestRevenueRefundsAreNegativeSales(t *testing.T) {
 		wantLine(t, "closing", first.ClosingDeferred, "2.50", "2.5", c)
 		second := report(mid, end)
 		wantLine(t, "opening", second.OpeningDeferred, "2.50", "2.5", c)
-		wantLine(t, "sold", second.Sold, "-2.50", "-2.5", map[string]Amount{"credits": -250})
-		wantLine(t, "refunds", second.Refunds, "2.50", "2.5", c)
+		wantLine(t, "sold", second.Sold, "-7.50", "-7.5", map[string]Amount{"credits": -750})
+		wantLine(t, "refunds", second.Refunds, "7.50", "7.5", map[string]Amount{"credits": 750})
+		wantLine(t, "recognized", second.Recognized, "-5.00", "-5", map[string]Amount{"credits": -500})
 		wantLine(t, "closing", second.ClosingDeferred, "0.00", "0", map[string]Amount{})
 	})
 }

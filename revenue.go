@@ -2,7 +2,9 @@ package creditkit
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"math"
 	"math/big"
 	"slices"
 	"strings"
@@ -23,7 +25,17 @@ import (
 //
 // Transfers cancel out in a report over every customer. A refund entry's
 // allocations take credits back out of their grants: negative sales,
-// inside sold (and shown again, positive, on the refunds line).
+// inside sold (and shown again, positive, on the refunds line). The part
+// of a refund the wallet no longer had (its debt or shortfall: credits the
+// refunded money paid for and that were spent) is a negative sale too, at
+// the purchase grant's cost basis, and reverses the revenue recognized when
+// they were spent: sold and recognized drop by the same value, so the
+// report still reconciles, and a later grant that repays the debt
+// recognizes it again, once.
+//
+// Totals are summed exactly (math/big), so no amount the ledger accepted
+// can overflow the sums; only a total that does not fit the report's
+// 64-bit credit fields is an error, which says how to narrow the report.
 
 // RevenueOpts selects what Revenue reports on.
 type RevenueOpts struct {
@@ -63,7 +75,8 @@ type MoneyRevenue struct {
 	OpeningDeferred RevenueLine `json:"opening_deferred"`
 	// Sold is the value of the grants with a cost basis that took effect
 	// in the range, less the credits refunds took back (negative sales at
-	// the cost basis of the grants they came from).
+	// the cost basis of the grants they came from) and less the credits
+	// they recorded as debt or shortfall (at the purchase's cost basis).
 	Sold RevenueLine `json:"sold"`
 	// OverageBilled is the value of overage settled in the range
 	// (SettleDebt at an overage price); it is recognized at once, so it
@@ -73,8 +86,10 @@ type MoneyRevenue struct {
 	// customers outside the report; it equals TransferredOut in a report
 	// over every customer.
 	TransferredIn RevenueLine `json:"transferred_in"`
-	// Recognized is the value of the credits drawn by charges in the
-	// range, less what reversals gave back.
+	// Recognized is the value of the credits drawn by charges and
+	// repayments in the range, plus overage billed, less what reversals
+	// gave back and less the consumption refunds paid back (their debt or
+	// shortfall, at the purchase's cost basis).
 	Recognized RevenueLine `json:"recognized"`
 	// Breakage is the value of the credits that expired unused.
 	Breakage RevenueLine `json:"breakage"`
@@ -86,10 +101,11 @@ type MoneyRevenue struct {
 	// consumed, expired or voided at To.
 	ClosingDeferred RevenueLine `json:"closing_deferred"`
 	// Refunds is the value, at their grants' cost basis, of the credits
-	// refunds took back in the range (refund entries). It is already in
-	// Sold, as negative sales, so it is not a line of the reconciliation;
-	// credits a refund recorded as debt (refund_debt: allow) carry no
-	// value until a later grant repays them.
+	// refunds took back in the range (refund entries), with the part the
+	// wallet no longer had (debt or shortfall) at the purchase grant's
+	// cost basis. It is already in Sold, as negative sales, so it is not a
+	// line of the reconciliation; the debt or shortfall part is taken off
+	// Recognized too (the money that paid for that consumption went back).
 	Refunds RevenueLine `json:"refunds"`
 }
 
@@ -158,15 +174,24 @@ type costedGrant struct {
 	rate     *big.Rat // money per smallest unit of credit
 }
 
-// revenueAcc sums the report.
+// lineNames are the lines' JSON names, for messages.
+var lineNames = [lineCount]string{"opening_deferred", "sold", "overage_billed", "transferred_in", "recognized", "breakage", "voided",
+	"transferred_out", "closing_deferred", "refunds"}
+
+// uncostedNames are the uncosted lines' JSON names, for messages.
+var uncostedNames = [lineCount]string{"opening", "granted", "", "transferred_in", "consumed", "expired", "voided", "transferred_out", "closing", ""}
+
+// revenueAcc sums the report. Credits are summed in big.Int: a sum over
+// many wallets may pass what one Amount holds even though every wallet's
+// own amounts fit.
 type revenueAcc struct {
 	money    map[string]*[lineCount]lineAcc
-	uncosted map[string]*[lineCount]Amount
+	uncosted map[string]*[lineCount]big.Int
 }
 
 type lineAcc struct {
 	value   big.Rat
-	credits map[string]Amount
+	credits map[string]*big.Int
 }
 
 // Revenue reports, per money currency, the value of the credits sold,
@@ -180,6 +205,10 @@ type lineAcc struct {
 // at the grant's expiry (written by RunDue, so a report over a range that
 // ends after the last RunDue may still change). Held credits stay deferred
 // until captured.
+//
+// Sums are exact at any size; a credit total that does not fit an Amount
+// (a sum over many wallets) is invalid_request, naming the line and saying
+// to report one customer at a time or a shorter range.
 func (l *Ledger) Revenue(ctx context.Context, opts *RevenueOpts) (*RevenueReport, error) {
 	if opts == nil || opts.From.IsZero() || opts.To.IsZero() {
 		return nil, errorf(CodeInvalidRequest, "a revenue report needs both from and to: give the range, such as from 2026-01-01T00:00:00Z to 2026-02-01T00:00:00Z")
@@ -193,7 +222,7 @@ func (l *Ledger) Revenue(ctx context.Context, opts *RevenueOpts) (*RevenueReport
 			return nil, err
 		}
 	}
-	acc := &revenueAcc{money: map[string]*[lineCount]lineAcc{}, uncosted: map[string]*[lineCount]Amount{}}
+	acc := &revenueAcc{money: map[string]*[lineCount]lineAcc{}, uncosted: map[string]*[lineCount]big.Int{}}
 	err := l.store.View(ctx, func(ctx context.Context, tx store.ReadTx) error {
 		customers := []string{opts.Customer}
 		if opts.Customer != "" {
@@ -220,7 +249,7 @@ func (l *Ledger) Revenue(ctx context.Context, opts *RevenueOpts) (*RevenueReport
 	if err != nil {
 		return nil, err
 	}
-	return acc.report(from, to, opts.Customer), nil
+	return acc.report(from, to, opts.Customer)
 }
 
 // revenueCustomers lists every customer with a wallet, in order.
@@ -278,7 +307,7 @@ func (l *Ledger) addCustomerRevenue(ctx context.Context, tx store.ReadTx, acc *r
 			if err != nil {
 				return err
 			}
-			if err := acc.addEntry(e, grants, from, to); err != nil {
+			if err := acc.addEntry(e, r.Details, grants, from, to); err != nil {
 				return err
 			}
 		}
@@ -344,10 +373,17 @@ func entryLine(e *Entry) (revenueLine, int, error) {
 }
 
 // addEntry adds one entry's allocations: to the deferred balances, and to
-// the line of its type when it is in the range.
-func (acc *revenueAcc) addEntry(e *Entry, grants map[string]*costedGrant, from, to time.Time) error {
-	if e.Type == EntryOverageSettlement && !e.At.Before(from) && e.At.Before(to) {
+// the line of its type when it is in the range. details is the entry's
+// details as stored (JSON), read for a refund's debt or shortfall.
+func (acc *revenueAcc) addEntry(e *Entry, details []byte, grants map[string]*costedGrant, from, to time.Time) error {
+	inRange := !e.At.Before(from) && e.At.Before(to)
+	if e.Type == EntryOverageSettlement && inRange {
 		return acc.addOverage(e)
+	}
+	if e.Type == EntryRefund && inRange {
+		if err := acc.addRefundUnrecovered(e, details, grants); err != nil {
+			return err
+		}
 	}
 	if len(e.Allocations) == 0 || !e.At.Before(to) {
 		return nil
@@ -356,7 +392,6 @@ func (acc *revenueAcc) addEntry(e *Entry, grants map[string]*costedGrant, from, 
 	if err != nil {
 		return err
 	}
-	inRange := !e.At.Before(from)
 	for _, a := range e.Allocations {
 		g := grants[a.GrantID]
 		if g == nil {
@@ -369,35 +404,74 @@ func (acc *revenueAcc) addEntry(e *Entry, grants map[string]*costedGrant, from, 
 			lineSign = -1
 		}
 		if g.money == "" {
-			if err := acc.addUncosted(g.currency, a.Amount, sign, lineSign, line, inRange); err != nil {
-				return fmt.Errorf("entry %s: %w", e.ID, err)
-			}
+			acc.addUncosted(g.currency, a.Amount, sign, lineSign, line, inRange)
 			continue
 		}
-		lines := acc.money[g.money]
-		if lines == nil {
-			lines = new([lineCount]lineAcc)
-			acc.money[g.money] = lines
-		}
+		lines := acc.moneyLines(g.money)
 		v := new(big.Rat).Mul(g.rate, new(big.Rat).SetInt64(int64(a.Amount)))
-		if err := lines[lineClosing].add(v, g.currency, a.Amount, sign); err != nil {
-			return fmt.Errorf("entry %s: %w", e.ID, err)
-		}
+		lines[lineClosing].add(v, g.currency, a.Amount, sign)
 		target := lineOpening
 		s := sign
 		if inRange {
 			target, s = line, lineSign
 		}
-		if err := lines[target].add(v, g.currency, a.Amount, s); err != nil {
-			return fmt.Errorf("entry %s: %w", e.ID, err)
-		}
+		lines[target].add(v, g.currency, a.Amount, s)
 		if inRange && e.Type == EntryRefund {
 			// The same money again, positive, on the informative line.
-			if err := lines[lineRefunds].add(v, g.currency, a.Amount, 1); err != nil {
-				return fmt.Errorf("entry %s: %w", e.ID, err)
-			}
+			lines[lineRefunds].add(v, g.currency, a.Amount, 1)
 		}
 	}
+	return nil
+}
+
+// moneyLines returns the lines of a money currency, made on first use.
+func (acc *revenueAcc) moneyLines(code string) *[lineCount]lineAcc {
+	lines := acc.money[code]
+	if lines == nil {
+		lines = new([lineCount]lineAcc)
+		acc.money[code] = lines
+	}
+	return lines
+}
+
+// refundDetails is what the report reads of a refund entry's details.
+// Amount decodes the stored integers exactly (a float64 would round past
+// 2^53).
+type refundDetails struct {
+	GrantID   string `json:"grant_id"`
+	Debt      Amount `json:"debt"`
+	Shortfall Amount `json:"shortfall"`
+}
+
+// addRefundUnrecovered adds the part of a refund in the range that the
+// wallet no longer had: the credits recorded as debt (refund_debt: allow)
+// or as shortfall (forbid). The refunded money paid for them and they were
+// spent, so their value at the purchase grant's cost basis is a negative
+// sale (on the refunds line too) and reverses the revenue their spending
+// recognized. A debt is recognized again when a later grant repays it.
+// It moves no grant, so the deferred lines do not change.
+func (acc *revenueAcc) addRefundUnrecovered(e *Entry, details []byte, grants map[string]*costedGrant) error {
+	var d refundDetails
+	if err := json.Unmarshal(orJSON(details, "{}"), &d); err != nil {
+		return fmt.Errorf("entry %s: decode refund details: %w", e.ID, err)
+	}
+	n := d.Debt + d.Shortfall
+	if n <= 0 {
+		return nil
+	}
+	g := grants[d.GrantID]
+	if g == nil {
+		return fmt.Errorf("refund entry %s names purchase grant %q, which is not a grant of %s", e.ID, d.GrantID, e.Customer)
+	}
+	if g.money == "" {
+		// Worth 0: the uncosted counts have no refunds line.
+		return nil
+	}
+	lines := acc.moneyLines(g.money)
+	v := new(big.Rat).Mul(g.rate, new(big.Rat).SetInt64(int64(n)))
+	lines[lineSold].add(v, g.currency, n, -1)
+	lines[lineRecognized].add(v, g.currency, n, -1)
+	lines[lineRefunds].add(v, g.currency, n, 1)
 	return nil
 }
 
@@ -409,97 +483,122 @@ func (acc *revenueAcc) addOverage(e *Entry) error {
 	if err != nil || v == nil {
 		return err
 	}
-	lines := acc.money[code]
-	if lines == nil {
-		lines = new([lineCount]lineAcc)
-		acc.money[code] = lines
-	}
-	if err := lines[lineOverage].add(v, e.Currency, e.Amount, 1); err != nil {
-		return fmt.Errorf("entry %s: %w", e.ID, err)
-	}
-	if err := lines[lineRecognized].add(v, e.Currency, e.Amount, 1); err != nil {
-		return fmt.Errorf("entry %s: %w", e.ID, err)
-	}
+	lines := acc.moneyLines(code)
+	lines[lineOverage].add(v, e.Currency, e.Amount, 1)
+	lines[lineRecognized].add(v, e.Currency, e.Amount, 1)
 	return nil
 }
 
 // add adds sign × (v, credits) to the line.
-func (la *lineAcc) add(v *big.Rat, currency string, credits Amount, sign int) error {
+func (la *lineAcc) add(v *big.Rat, currency string, credits Amount, sign int) {
 	if la.credits == nil {
-		la.credits = map[string]Amount{}
+		la.credits = map[string]*big.Int{}
 	}
+	c := la.credits[currency]
+	if c == nil {
+		c = new(big.Int)
+		la.credits[currency] = c
+	}
+	n := big.NewInt(int64(credits))
 	if sign < 0 {
 		la.value.Sub(&la.value, v)
-		credits = -credits
+		c.Sub(c, n)
 	} else {
 		la.value.Add(&la.value, v)
+		c.Add(c, n)
 	}
-	sum, err := addAmounts(la.credits[currency], credits)
-	if err != nil {
-		return err
-	}
-	la.credits[currency] = sum
-	return nil
 }
 
 // addUncosted adds credits of a grant without a cost basis.
-func (acc *revenueAcc) addUncosted(currency string, credits Amount, sign, lineSign int, line revenueLine, inRange bool) error {
+func (acc *revenueAcc) addUncosted(currency string, credits Amount, sign, lineSign int, line revenueLine, inRange bool) {
 	u := acc.uncosted[currency]
 	if u == nil {
-		u = new([lineCount]Amount)
+		u = new([lineCount]big.Int)
 		acc.uncosted[currency] = u
 	}
-	add := func(l revenueLine, s int) error {
-		d := credits
+	n := big.NewInt(int64(credits))
+	add := func(l revenueLine, s int) {
 		if s < 0 {
-			d = -d
+			u[l].Sub(&u[l], n)
+		} else {
+			u[l].Add(&u[l], n)
 		}
-		sum, err := addAmounts(u[l], d)
-		u[l] = sum
-		return err
 	}
-	if err := add(lineClosing, sign); err != nil {
-		return err
-	}
+	add(lineClosing, sign)
 	if inRange {
-		return add(line, lineSign)
+		add(line, lineSign)
+		return
 	}
-	return add(lineOpening, sign)
+	add(lineOpening, sign)
 }
 
-// report rounds the sums into a report.
-func (acc *revenueAcc) report(from, to time.Time, customer string) *RevenueReport {
+// report rounds the sums into a report. A credit total that does not fit
+// an Amount (a sum over many wallets, or a long range of large grants) is
+// an error that says how to narrow the report: the report's credit fields
+// are 64-bit integers.
+func (acc *revenueAcc) report(from, to time.Time, customer string) (*RevenueReport, error) {
 	out := &RevenueReport{From: from, To: to, Customer: customer, Money: []*MoneyRevenue{}, Uncosted: []*UncostedCredits{}}
 	for _, code := range sortedKeys(acc.money) {
 		lines := acc.money[code]
 		dec := moneyDecimals(code)
-		line := func(l revenueLine) RevenueLine { return lines[l].out(dec) }
+		var rendered [lineCount]RevenueLine
+		for l := range lineCount {
+			r, err := lines[l].out(dec)
+			if err != nil {
+				return nil, narrowReport(fmt.Sprintf("the credits behind the %s %s line %s", code, lineNames[l], err), customer)
+			}
+			rendered[l] = r
+		}
 		out.Money = append(out.Money, &MoneyRevenue{
 			Currency: code, Decimals: dec,
-			OpeningDeferred: line(lineOpening), Sold: line(lineSold), OverageBilled: line(lineOverage), TransferredIn: line(lineTransferIn),
-			Recognized: line(lineRecognized), Breakage: line(lineBreakage), Voided: line(lineVoided), TransferredOut: line(lineTransferOut),
-			ClosingDeferred: line(lineClosing), Refunds: line(lineRefunds),
+			OpeningDeferred: rendered[lineOpening], Sold: rendered[lineSold], OverageBilled: rendered[lineOverage],
+			TransferredIn: rendered[lineTransferIn], Recognized: rendered[lineRecognized], Breakage: rendered[lineBreakage],
+			Voided: rendered[lineVoided], TransferredOut: rendered[lineTransferOut], ClosingDeferred: rendered[lineClosing],
+			Refunds: rendered[lineRefunds],
 		})
 	}
 	for _, cur := range sortedKeys(acc.uncosted) {
 		u := acc.uncosted[cur]
+		var a [lineCount]Amount
+		for l := range lineCount {
+			if !u[l].IsInt64() {
+				return nil, narrowReport(fmt.Sprintf("the %s %s without a cost basis add up to %s", uncostedNames[l], cur, u[l].String()), customer)
+			}
+			a[l] = Amount(u[l].Int64())
+		}
 		out.Uncosted = append(out.Uncosted, &UncostedCredits{
-			Currency: cur, Opening: u[lineOpening], Granted: u[lineSold], TransferredIn: u[lineTransferIn], Consumed: u[lineRecognized],
-			Expired: u[lineBreakage], Voided: u[lineVoided], TransferredOut: u[lineTransferOut], Closing: u[lineClosing],
+			Currency: cur, Opening: a[lineOpening], Granted: a[lineSold], TransferredIn: a[lineTransferIn], Consumed: a[lineRecognized],
+			Expired: a[lineBreakage], Voided: a[lineVoided], TransferredOut: a[lineTransferOut], Closing: a[lineClosing],
 		})
 	}
-	return out
+	return out, nil
 }
 
-// out renders a line: rounded once to dec digits, and exact.
-func (la *lineAcc) out(dec int) RevenueLine {
+// narrowReport is the error of a report whose credit total does not fit
+// an Amount: what overflowed, and how to get a report that fits.
+func narrowReport(what, customer string) error {
+	how := "report one customer at a time (customer=ID, --customer ID) or a shorter range"
+	if customer != "" {
+		how = "report a shorter range"
+	}
+	return errorf(CodeInvalidRequest, "revenue report: %s, more than a report's credit count holds (at most %d, 64 bits): %s",
+		what, int64(math.MaxInt64), how)
+}
+
+// out renders a line: rounded once to dec digits, and exact. It fails when
+// a credit total does not fit an Amount.
+func (la *lineAcc) out(dec int) (RevenueLine, error) {
 	credits := map[string]Amount{}
-	for cur, n := range la.credits {
-		if n != 0 {
-			credits[cur] = n
+	for _, cur := range sortedKeys(la.credits) {
+		n := la.credits[cur]
+		if !n.IsInt64() {
+			return RevenueLine{}, fmt.Errorf("add up to %s %s", n.String(), cur)
+		}
+		if n.Sign() != 0 {
+			credits[cur] = Amount(n.Int64())
 		}
 	}
-	return RevenueLine{Value: la.value.FloatString(dec), Exact: exactDecimal(&la.value), Credits: credits}
+	return RevenueLine{Value: la.value.FloatString(dec), Exact: exactDecimal(&la.value), Credits: credits}, nil
 }
 
 // exactDecimal prints r as a decimal with as many digits as it needs, or
