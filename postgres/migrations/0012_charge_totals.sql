@@ -13,8 +13,8 @@
 -- not lower a check's "used". A migration that rewrites entries with the
 -- append-only triggers disabled must rebuild this table.
 CREATE TABLE charge_totals (
-    customer TEXT   NOT NULL,
-    currency TEXT   NOT NULL,
+    customer TEXT COLLATE "C" NOT NULL,
+    currency TEXT COLLATE "C" NOT NULL,
     hour     BIGINT NOT NULL,
     charged  BIGINT NOT NULL,
     PRIMARY KEY (customer, currency, hour)
