@@ -107,10 +107,14 @@ func BenchmarkCheckWithPeriodCharges(b *testing.B) {
 	}
 }
 
-// fillCheckBench opens a ledger on s and writes checkBenchCases: every
-// customer subscribes and gets a large grant on January 10, the "before"
-// charges are made in January, the February refill runs, and the "since"
-// charges are made in February.
+// fillCheckBench opens a ledger on s and writes checkBenchCases, spread
+// over whole periods as a busy customer's charges would be: every customer
+// subscribes and gets a large grant on January 10 at 00:17 (so that the
+// periods start inside an hour), the "before" charges occur evenly over
+// the January period, the February refill runs, and the "since" charges
+// occur evenly from the February period's start to March 9, 23:00, when
+// the checks are made. Each charge is backdated (OccurredAt) within the
+// usage window.
 func fillCheckBench(b *testing.B, s store.Store) *Ledger {
 	b.Helper()
 	ctx := context.Background()
@@ -118,7 +122,9 @@ func fillCheckBench(b *testing.B, s store.Store) *Ledger {
 	if err != nil {
 		b.Fatal(err)
 	}
-	clock := NewManualClock(time.Date(2027, 1, 10, 0, 0, 0, 0, time.UTC))
+	jan := time.Date(2027, 1, 10, 0, 17, 0, 0, time.UTC)
+	feb := jan.AddDate(0, 1, 0)
+	clock := NewManualClock(jan)
 	cfg.Clock = clock
 	l, err := New(s, cfg)
 	if err != nil {
@@ -133,9 +139,12 @@ func fillCheckBench(b *testing.B, s store.Store) *Ledger {
 		if _, err := l.Grant(ctx, c.customer, 1_000_000_000, nil); err != nil {
 			b.Fatal(err)
 		}
-		debitMany(b, l, c.customer, c.before)
 	}
-	clock.Set(time.Date(2027, 2, 11, 0, 0, 0, 0, time.UTC))
+	clock.Set(feb.Add(-time.Hour))
+	for _, c := range checkBenchCases {
+		debitMany(b, l, c.customer, c.before, jan, feb.Add(-time.Hour))
+	}
+	clock.Set(feb.Add(24 * time.Hour))
 	res, err := l.RunDue(ctx)
 	if err != nil {
 		b.Fatal(err)
@@ -143,16 +152,19 @@ func fillCheckBench(b *testing.B, s store.Store) *Ledger {
 	if res.Refills != len(checkBenchCases) {
 		b.Fatalf("RunDue wrote %d refills, want %d", res.Refills, len(checkBenchCases))
 	}
+	now := time.Date(2027, 3, 9, 23, 0, 0, 0, time.UTC)
+	clock.Set(now)
 	for _, c := range checkBenchCases {
-		debitMany(b, l, c.customer, c.since)
+		debitMany(b, l, c.customer, c.since, feb, now)
 	}
 	b.Logf("filled in %s", time.Since(began).Round(time.Millisecond))
 	return l
 }
 
-// debitMany makes n 1-credit debits of customer from 256 goroutines, so
-// that group commit writes them in large batches.
-func debitMany(b *testing.B, l *Ledger, customer string, n int) {
+// debitMany makes n 1-credit debits of customer, occurring evenly from
+// from to until, from 256 goroutines, so that group commit writes them in
+// large batches.
+func debitMany(b *testing.B, l *Ledger, customer string, n int, from, until time.Time) {
 	b.Helper()
 	const workers = 256
 	var (
@@ -161,10 +173,12 @@ func debitMany(b *testing.B, l *Ledger, customer string, n int) {
 		firstErr error
 		once     sync.Once
 	)
+	step := until.Sub(from) / time.Duration(max(n, 1))
 	for range min(workers, n) {
 		wg.Go(func() {
-			for next.Add(1) <= int64(n) {
-				if _, err := l.Debit(context.Background(), customer, 1, nil); err != nil {
+			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
+				at := from.Add(time.Duration(i) * step)
+				if _, err := l.Debit(context.Background(), customer, 1, &DebitOpts{OccurredAt: at}); err != nil {
 					once.Do(func() { firstErr = fmt.Errorf("debit %s: %w", customer, err) })
 					return
 				}
