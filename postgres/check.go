@@ -14,17 +14,30 @@ var (
 	_ store.ChargeSummer = (*readTx)(nil)
 )
 
-// sumChargesQuery reads entries_usage: the wallet's charges since $3.
-const sumChargesQuery = `SELECT COALESCE(SUM(-amount), 0)::bigint FROM entries
-WHERE customer = $1 AND currency = $2 AND type = 'charge' AND occurred_at >= $3 AND amount < 0`
+// sumChargesQuery is the negated sum of the wallet's charges (entries of
+// type charge with a negative amount) that occurred at or after $3
+// (microseconds). Whole hours come from charge_totals (migration 0012, one
+// row per wallet and hour, kept by a trigger), the hour $3 falls in is
+// summed from its charges through entries_usage: at most one row per hour
+// of the range plus one hour of charges, however many charges the range
+// holds. The first whole hour is $3 rounded up to the hour (% truncates
+// toward zero, so that holds before 1970 too).
+const sumChargesQuery = `SELECT ((SELECT COALESCE(SUM(t.charged), 0) FROM charge_totals t
+  WHERE t.customer = $1 AND t.currency = $2 AND t.hour >= $3::bigint + (3600000000 - $3::bigint % 3600000000) % 3600000000)
+ + (SELECT COALESCE(SUM(-e.amount), 0) FROM entries e
+  WHERE e.customer = $1 AND e.currency = $2 AND e.type = 'charge' AND e.amount < 0
+   AND e.occurred_at >= $3::bigint AND e.occurred_at < $3::bigint + (3600000000 - $3::bigint % 3600000000) % 3600000000))::bigint`
 
 // periodChargesQuery is sumChargesQuery since the start of the wallet's
 // subscription period, read in the same statement (0 without one), so
 // that a check needs no second round trip.
-const periodChargesQuery = `SELECT COALESCE(SUM(-e.amount), 0)::bigint FROM subscriptions s
-JOIN entries e ON e.customer = s.customer AND e.currency = s.currency AND e.type = 'charge'
- AND e.occurred_at >= s.period_start AND e.amount < 0
-WHERE s.customer = $1 AND s.currency = $2`
+const periodChargesQuery = `SELECT COALESCE((SELECT (SELECT COALESCE(SUM(t.charged), 0) FROM charge_totals t
+  WHERE t.customer = s.customer AND t.currency = s.currency
+   AND t.hour >= s.period_start + (3600000000 - s.period_start % 3600000000) % 3600000000)
+ + (SELECT COALESCE(SUM(-e.amount), 0) FROM entries e
+  WHERE e.customer = s.customer AND e.currency = s.currency AND e.type = 'charge' AND e.amount < 0
+   AND e.occurred_at >= s.period_start AND e.occurred_at < s.period_start + (3600000000 - s.period_start % 3600000000) % 3600000000)
+ FROM subscriptions s WHERE s.customer = $1 AND s.currency = $2), 0)::bigint`
 
 // SumCharges sums the wallet's charges since a time.
 func (r *readTx) SumCharges(ctx context.Context, key store.WalletKey, since time.Time) (int64, error) {

@@ -11,8 +11,9 @@ import (
 type ChargeSummer interface {
 	// SumCharges returns the credits charged to the wallet (the negated sum
 	// of its entries of type "charge" with a negative amount) whose
-	// occurred_at is at or after since. It must use the entries_usage
-	// index.
+	// occurred_at is at or after since. It must not read every charge:
+	// the stores read hourly totals (charge_totals) and the charges of
+	// the first, partial hour through the entries_usage index.
 	SumCharges(ctx context.Context, key WalletKey, since time.Time) (int64, error)
 }
 
