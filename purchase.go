@@ -35,7 +35,8 @@ const (
 
 // CodePurchaseConflict says a purchase named a provider's payment
 // (provider and external ID) already fulfilled for another customer or
-// pack. The API answers it 409.
+// pack, or with another amount paid, money currency or credits given
+// explicitly. The API answers it 409.
 const CodePurchaseConflict ErrorCode = "purchase_conflict"
 
 // ProviderManual is the provider of purchases recorded by hand or by an
@@ -71,8 +72,13 @@ type PurchaseOpts struct {
 	Credits Amount
 	// AmountPaid is the money paid, in minor units of MoneyCurrency; 0
 	// means the pack's price, scaled to Credits when Credits is set (see
-	// Pack.PriceFor).
+	// Pack.PriceFor), unless Free is set.
 	AmountPaid int64
+	// Free says nothing was paid (a 100% coupon, a free checkout):
+	// AmountPaid must be 0, and the purchase records 0 paid, no cost
+	// basis (its credits count as uncosted in the revenue report), and no
+	// money a refund could give back.
+	Free bool
 	// MoneyCurrency is the ISO 4217 code of AmountPaid; empty means the
 	// pack's price currency. Another currency needs AmountPaid.
 	MoneyCurrency string
@@ -210,7 +216,9 @@ func checkOptionalID(what, id string) error {
 // per credit) and the purchase row, in one write. A second call with the
 // same (Provider, ExternalID) returns the first purchase with Replayed set
 // and moves nothing, even on another process at the same moment; with
-// another customer or pack it is a purchase_conflict error.
+// another customer or pack, or an amount paid, money currency or credits
+// given explicitly that differ from the recorded ones, it is a
+// purchase_conflict error.
 func (l *Ledger) Purchase(ctx context.Context, customer string, opts PurchaseOpts) (*Purchase, error) {
 	if err := checkID("customer", customer); err != nil {
 		return nil, err
@@ -237,6 +245,9 @@ func (l *Ledger) Purchase(ctx context.Context, customer string, opts PurchaseOpt
 	if opts.AmountPaid < 0 {
 		return nil, errorf(CodeInvalidAmount, "amount_paid %d is negative: give the money paid in minor units (cents), or 0 for the pack's price", opts.AmountPaid)
 	}
+	if opts.Free && opts.AmountPaid != 0 {
+		return nil, errorf(CodeInvalidAmount, "amount_paid %d with free: a free purchase paid nothing; give amount_paid 0 or leave free unset", opts.AmountPaid)
+	}
 	if opts.AmountPaid > MaxPurchaseCents {
 		return nil, errorf(CodeInvalidAmount, "amount_paid %d is more than a purchase records (at most %d minor units): give the money paid in minor units (cents)", opts.AmountPaid, int64(MaxPurchaseCents))
 	}
@@ -247,7 +258,10 @@ func (l *Ledger) Purchase(ctx context.Context, customer string, opts PurchaseOpt
 	if !moneyCodeRE.MatchString(money) {
 		return nil, errorf(CodeInvalidRequest, "currency %q is not an ISO 4217 code such as USD", opts.MoneyCurrency)
 	}
-	if money != pack.PriceCurrency && opts.AmountPaid == 0 {
+	// amountGiven: the caller said what was paid (possibly nothing),
+	// rather than leaving it to the pack's price.
+	amountGiven := opts.AmountPaid != 0 || opts.Free
+	if money != pack.PriceCurrency && !amountGiven {
 		return nil, errorf(CodeInvalidRequest, "pack %s costs %s: give amount_paid for a payment in %s", pack.Name, pack.FormatPrice(), money)
 	}
 	if err := checkMetadata(opts.Metadata); err != nil {
@@ -269,7 +283,7 @@ func (l *Ledger) Purchase(ctx context.Context, customer string, opts PurchaseOpt
 		credits = pack.Gives
 	}
 	paid := opts.AmountPaid
-	if paid == 0 {
+	if !amountGiven {
 		if paid = pack.PriceFor(credits); paid < 0 {
 			return nil, errorf(CodeInvalidAmount, "%d credits of pack %s cost more than the largest amount of money: give fewer credits", credits, pack.Name)
 		}
@@ -285,6 +299,11 @@ func (l *Ledger) Purchase(ctx context.Context, customer string, opts PurchaseOpt
 	key := walletKey(customer, cur.Name)
 	fp := []any{customer, opts.Pack, opts.Provider, opts.ExternalID, opts.Credits, opts.AmountPaid, opts.MoneyCurrency,
 		opts.ChargeID, opts.PaymentIntentID, opts.PurchasedAt.UTC(), opts.Metadata}
+	if opts.Free {
+		// Appended only when set, so that the fingerprints of purchases
+		// without it stay what they were.
+		fp = append(fp, "free")
+	}
 	req := &writeReq{
 		kind:        "purchase",
 		route:       customer,
@@ -307,6 +326,11 @@ func (l *Ledger) Purchase(ctx context.Context, customer string, opts PurchaseOpt
 				if prev.Customer != customer || prev.Pack != pack.Name {
 					return nil, errorf(CodePurchaseConflict, "%s payment %q was already fulfilled as purchase %s of pack %s for customer %q: "+
 						"an external_id names one payment; use a new one for a new payment", opts.Provider, opts.ExternalID, prev.ID, prev.Pack, prev.Customer)
+				}
+				if diff := purchaseDiff(prev, amountGiven, paid, opts.MoneyCurrency != "", money, opts.Credits); diff != "" {
+					return nil, errorf(CodePurchaseConflict, "%s payment %q was already fulfilled as purchase %s with %s: "+
+						"an external_id names one payment, recorded once; replay it with what was recorded (or without amount_paid, currency and credits), "+
+						"or use a new external_id for a new payment", opts.Provider, opts.ExternalID, prev.ID, diff)
 				}
 				p, err := purchaseFromRow(prev)
 				if err != nil {
@@ -386,6 +410,25 @@ func (l *Ledger) Purchase(ctx context.Context, customer string, opts PurchaseOpt
 		return nil, err
 	}
 	return res.(*Purchase), nil
+}
+
+// purchaseDiff describes what a replayed purchase gives explicitly that
+// differs from the recorded one (amount paid, money currency, credits),
+// or "" when nothing given differs. What the replay leaves out is not
+// compared: it defaults to the pack's, which may have changed since.
+func purchaseDiff(prev *store.Purchase, amountGiven bool, paid int64, moneyGiven bool, money string, credits Amount) string {
+	var diffs []string
+	if amountGiven && paid != prev.AmountPaid {
+		diffs = append(diffs, fmt.Sprintf("amount_paid %d (%s) recorded, not the %d given", prev.AmountPaid,
+			FormatMoney(prev.AmountPaid, prev.MoneyCurrency), paid))
+	}
+	if moneyGiven && money != prev.MoneyCurrency {
+		diffs = append(diffs, fmt.Sprintf("currency %s recorded, not the %s given", prev.MoneyCurrency, money))
+	}
+	if credits != 0 && int64(credits) != prev.Credits {
+		diffs = append(diffs, fmt.Sprintf("credits %d recorded, not the %d given", prev.Credits, credits))
+	}
+	return strings.Join(diffs, " and ")
 }
 
 // GetPurchase returns the purchase of a provider's payment, or a not_found

@@ -165,6 +165,10 @@ func (l *Ledger) Refund(ctx context.Context, opts RefundOpts) (*Refund, error) {
 // refund applies a refund to a purchase row inside a write. It checks
 // everything before it changes anything.
 func (w *writeState) refund(ctx context.Context, row *store.Purchase, opts RefundOpts, policy string) (*Refund, error) {
+	if row.AmountPaid == 0 && opts.RefundedTotal > 0 {
+		return nil, errorf(CodeInvalidAmount, "purchase %s paid nothing (a free purchase, such as a 100%% coupon): there is no money to refund; "+
+			"to take its credits back, void its grant %s instead", row.ID, row.GrantID)
+	}
 	if opts.RefundedTotal > row.AmountPaid {
 		return nil, errorf(CodeInvalidAmount, "refunded_total %d is more than the %d paid for purchase %s (%s): give the total refunded so far, in minor units",
 			opts.RefundedTotal, row.AmountPaid, row.ID, FormatMoney(row.AmountPaid, row.MoneyCurrency))

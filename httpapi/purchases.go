@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -19,7 +20,7 @@ type purchaseBody struct {
 	Pack       string            `json:"pack" minLength:"1" maxLength:"64" doc:"The pack's name in the config."`
 	ExternalID string            `json:"external_id" minLength:"1" maxLength:"255" doc:"The provider's ID of the payment: the purchase is fulfilled once per (provider, external_id)."`
 	Provider   string            `json:"provider,omitempty" maxLength:"32" doc:"Who took the payment, [a-z0-9_]{1,32}, such as paddle; defaults to manual."`
-	AmountPaid *int64            `json:"amount_paid,omitempty" minimum:"1" doc:"Money paid in minor units (cents), at least 1; defaults to the pack's price (scaled to credits when credits is given). Free credits are a grant, not a purchase."`
+	AmountPaid *int64            `json:"amount_paid,omitempty" minimum:"0" doc:"Money paid in minor units (cents); absent means the pack's price (scaled to credits when credits is given), 0 a free purchase (a 100% coupon): no cost basis, nothing to refund."`
 	Currency   string            `json:"currency,omitempty" maxLength:"3" doc:"ISO 4217 code of amount_paid; defaults to the pack's price currency."`
 	Credits    creditkit.Amount  `json:"credits,omitempty" minimum:"0" doc:"Credits bought, in the currency's smallest unit; defaults to the pack's."`
 	ChargeID   string            `json:"charge_id,omitempty" maxLength:"255" doc:"The provider's charge ID, if any: a refund can name the purchase by it."`
@@ -67,7 +68,7 @@ func (s *Server) purchaseRoutes() {
 				paid = *b.AmountPaid
 			}
 			p, err := l.Purchase(ctx, in.Customer, creditkit.PurchaseOpts{Pack: b.Pack, Provider: provider, ExternalID: b.ExternalID,
-				Credits: b.Credits, AmountPaid: paid, MoneyCurrency: b.Currency, ChargeID: b.ChargeID, PaymentIntentID: b.PaymentID,
+				Credits: b.Credits, AmountPaid: paid, Free: b.AmountPaid != nil && paid == 0, MoneyCurrency: b.Currency, ChargeID: b.ChargeID, PaymentIntentID: b.PaymentID,
 				Metadata: b.Metadata, Actor: actor(ctx), IdempotencyKey: in.IdempotencyKey})
 			if err != nil {
 				return nil, err
@@ -137,7 +138,10 @@ func (c *Client) Purchase(ctx context.Context, customer string, opts creditkit.P
 	}
 	b := purchaseBody{Pack: opts.Pack, ExternalID: opts.ExternalID, Provider: opts.Provider,
 		Currency: opts.MoneyCurrency, Credits: opts.Credits, ChargeID: opts.ChargeID, PaymentID: opts.PaymentIntentID, Metadata: opts.Metadata}
-	if opts.AmountPaid != 0 {
+	if opts.Free && opts.AmountPaid != 0 {
+		return nil, &creditkit.Error{Code: creditkit.CodeInvalidAmount, Message: fmt.Sprintf("amount_paid %d with free: a free purchase paid nothing; give amount_paid 0 or leave free unset", opts.AmountPaid)}
+	}
+	if opts.AmountPaid != 0 || opts.Free {
 		b.AmountPaid = &opts.AmountPaid
 	}
 	return fetch[creditkit.Purchase](ctx, c, call{method: http.MethodPost, path: "/v1/customers/" + cu + "/purchases", body: b,

@@ -54,9 +54,10 @@ func TestPurchasesAPI(t *testing.T) {
 			t.Fatalf("unknown pack: %s", bad.raw)
 		}
 		e.must(403, "POST", "/v1/customers/ann/purchases", rd, map[string]any{"pack": "starter", "external_id": "txn_3"})
-		// An explicit 0 paid is not the pack's price: free credits are a
-		// grant. An amount past what a purchase records says the limit.
-		e.must(422, "POST", "/v1/customers/ann/purchases", w, map[string]any{"pack": "starter", "external_id": "txn_4", "amount_paid": 0})
+		// A negative amount paid is refused (0 is a free purchase: see
+		// TestPurchaseFreeAPI). An amount past what a purchase records
+		// says the limit.
+		e.must(422, "POST", "/v1/customers/ann/purchases", w, map[string]any{"pack": "starter", "external_id": "txn_4", "amount_paid": -1})
 		huge := e.must(422, "POST", "/v1/customers/ann/purchases", w, map[string]any{"pack": "starter", "external_id": "txn_5", "amount_paid": int64(1) << 62})
 		if str(huge.body, "code") != "invalid_amount" || !strings.Contains(str(huge.body, "detail"), "10000000000000") {
 			t.Fatalf("huge amount_paid: %s", huge.raw)

@@ -164,7 +164,8 @@ func (p *Provider) CompleteCheckout(ctx context.Context, sessionID string) (*htt
 
 // fulfilSession fulfils a paid checkout session: a pack's purchase, keyed
 // on the session id, or a plan's subscription, from the subscription's
-// current state at Stripe. A session not paid yet (an async payment on
+// current state at Stripe. A session that needed no payment (a 100%
+// coupon) is fulfilled too, as a purchase that paid nothing. A session not paid yet (an async payment on
 // its way) fulfils nothing: checkout.session.async_payment_succeeded
 // comes when it is. eventID names the Stripe event, if one brought it.
 func (p *Provider) fulfilSession(ctx context.Context, sess *stripego.CheckoutSession, eventID string) (*httpapi.CheckoutResult, string, error) {

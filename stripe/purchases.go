@@ -12,13 +12,18 @@ import (
 
 // purchasePack records the purchase of a paid pack session, once per
 // session id: Ledger.Purchase answers the first purchase (Replayed) to
-// every later call, from the webhook or the return path.
+// every later call, from the webhook or the return path. Both paths read
+// the same session, so they give the same amount and currency.
 func (p *Provider) purchasePack(ctx context.Context, customer string, sess *stripego.CheckoutSession, eventID string) (*creditkit.Purchase, string, error) {
 	pack := sess.Metadata[metaPack]
 	if pack == "" {
 		return nil, "", &creditkit.Error{Code: creditkit.CodeInvalidRequest,
 			Message: fmt.Sprintf("checkout session %s names no pack (creditkit_pack metadata)", sess.ID)}
 	}
+	// The purchase records what the customer paid, as Stripe says: the
+	// session's amount_total in its currency (less than the pack's price
+	// after a coupon), and nothing for a session that needed no payment
+	// (a 100% coupon): never the pack's price in their place.
 	opts := creditkit.PurchaseOpts{
 		Pack:          pack,
 		Provider:      ProviderName,
@@ -27,6 +32,9 @@ func (p *Provider) purchasePack(ctx context.Context, customer string, sess *stri
 		MoneyCurrency: strings.ToUpper(string(sess.Currency)),
 		Metadata:      map[string]string{"stripe_checkout_session": sess.ID},
 		Actor:         "stripe",
+	}
+	if sess.PaymentStatus == stripego.CheckoutSessionPaymentStatusNoPaymentRequired || sess.AmountTotal == 0 {
+		opts.AmountPaid, opts.Free = 0, true
 	}
 	if sess.PaymentIntent != nil {
 		opts.PaymentIntentID = sess.PaymentIntent.ID
