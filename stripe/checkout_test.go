@@ -123,7 +123,7 @@ func TestCheckoutWithoutProvider(t *testing.T) {
 	}
 	sctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(sctx, ln, 5*time.Second) }()
+	go func() { done <- srv.Serve(sctx, ln, testGrace) }()
 	defer func() { stop(); <-done }()
 	_, key, err := httpapi.CreateKey(ctx, l.Store().(store.ServerStore), "t", store.ScopeAdmin, time.Now())
 	if err != nil {
