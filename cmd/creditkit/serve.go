@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit"
+	"github.com/creditkit/creditkit/audit"
 	"github.com/creditkit/creditkit/auth"
 	"github.com/creditkit/creditkit/httpapi"
 	"github.com/creditkit/creditkit/scheduler"
@@ -232,9 +233,56 @@ func seedDemo(ctx context.Context, l *creditkit.Ledger, st store.ServerStore) (*
 			}
 		}
 	}
-	_, secret, err := auth.CreateKey(ctx, st, "demo "+l.Now().Format(time.RFC3339), store.ScopeAdmin, l.Now())
+	secret, err := replaceDemoKey(ctx, l, st)
 	if err != nil {
 		return nil, err
 	}
 	return &demoSeed{AdminKey: secret, Plans: plans, Now: l.Now()}, nil
+}
+
+// demoKeyPrefix begins the name of the admin key serve --demo creates; the
+// rest of the name is when (RFC 3339).
+const demoKeyPrefix = "demo "
+
+// replaceDemoKey creates the admin key this start of the demo prints, and
+// revokes the ones earlier starts printed (a key named by demoKeyPrefix and
+// a time), so that restarts do not pile up live admin keys. Both are
+// recorded in the audit log, as creditkit's own actions.
+func replaceDemoKey(ctx context.Context, l *creditkit.Ledger, st store.ServerStore) (string, error) {
+	log, err := audit.Of(st, l.Now)
+	if err != nil {
+		return "", err
+	}
+	record := func(action, target string) error {
+		_, err := log.Record(ctx, audit.Record{ActorKind: audit.ActorSystem, ActorName: "serve --demo", Action: action,
+			Target: target, Reason: "serve --demo replaces its sign-in key at each start"})
+		return err
+	}
+	keys, err := st.APIKeys(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, k := range keys {
+		when, ok := strings.CutPrefix(k.Name, demoKeyPrefix)
+		if !ok || k.RevokedAt != nil || k.Scope != store.ScopeAdmin {
+			continue
+		}
+		if _, err := time.Parse(time.RFC3339, when); err != nil {
+			continue // a key of the user's, named "demo …"
+		}
+		if _, err := st.RevokeAPIKey(ctx, k.ID, l.Now()); err != nil {
+			return "", err
+		}
+		if err := record(audit.ActionAPIKeyRevoke, k.ID); err != nil {
+			return "", err
+		}
+	}
+	k, secret, err := auth.CreateKey(ctx, st, demoKeyPrefix+l.Now().Format(time.RFC3339), store.ScopeAdmin, l.Now())
+	if err != nil {
+		return "", err
+	}
+	if err := record(audit.ActionAPIKeyCreate, k.ID); err != nil {
+		return "", err
+	}
+	return secret, nil
 }

@@ -148,8 +148,26 @@ func TestServeDemoSeedsPlanHistory(t *testing.T) {
 			clock.Advance(time.Hour)
 			base, out, stop = startServe(t, &Main{Dir: dir, Clock: clock}, "--db", db, "serve", "--demo", "--addr", "127.0.0.1:0")
 			defer stop()
+			oldKey := key[1]
 			if key = regexp.MustCompile(`admin API key \(demo\): (ck_\w+)`).FindStringSubmatch(out.String()); key == nil {
 				t.Fatalf("no admin key printed on the second start:\n%s", out)
+			}
+			// The first start's key is revoked, not left live beside the
+			// new one, and both changes are in the audit log.
+			if status, _, err := call(client, "GET", base+"/v1/customers/alice/balance", oldKey, nil); err != nil || status != 401 {
+				t.Errorf("the first start's demo key after a restart: %d %v, want 401", status, err)
+			}
+			for _, action := range []string{"api_key.revoke", "api_key.create"} {
+				recs, _ := get("/v1/audit?action=" + action)["data"].([]any)
+				n := 0
+				for _, r := range recs {
+					if r.(map[string]any)["actor_kind"] == "system" {
+						n++
+					}
+				}
+				if want := map[string]int{"api_key.revoke": 1, "api_key.create": 2}[action]; n != want {
+					t.Errorf("%d %s records by creditkit itself, want %d: %v", n, action, want, recs)
+				}
 			}
 			for _, want := range []string{"frida  on free  since 2026-08-21: seeded before", "priya  on pro   since 2026-08-21: seeded before"} {
 				if !strings.Contains(out.String(), want) {
