@@ -37,7 +37,7 @@ func checkID(what, id string) error {
 }
 
 // checkMetadata enforces the metadata limits: at most 50 keys, keys up to
-// 40 characters, values up to 500.
+// 40 characters, values up to 500, all of them text (storedtext.go).
 func checkMetadata(m map[string]string) error {
 	if len(m) > maxMetadataKeys {
 		return errorf(CodeInvalidRequest, "metadata has %d keys; the limit is %d", len(m), maxMetadataKeys)
@@ -50,7 +50,7 @@ func checkMetadata(m map[string]string) error {
 			return errorf(CodeInvalidRequest, "metadata value of %q is %d characters; the limit is %d", k, utf8.RuneCountInString(v), maxMetadataValLen)
 		}
 	}
-	return nil
+	return checkMetadataText("metadata", m)
 }
 
 // checkIdemKey validates an idempotency key.
@@ -175,9 +175,12 @@ const (
 
 // checkParamsSize enforces the params limits: at most 50 params, names of 1
 // to 40 characters, and values of at most 500 characters (a string's
-// characters, or any other value's JSON text). A value that has no JSON
+// characters, or any other value's JSON text), every string in them text. A value that has no JSON
 // form (NaN, a channel) is refused too, since it could not be stored.
 func checkParamsSize(p Params) error {
+	if err := checkParamsText(p); err != nil {
+		return err
+	}
 	if len(p) > maxParams {
 		return errorf(CodeInvalidParams, "params has %d keys; the limit is %d", len(p), maxParams)
 	}
