@@ -117,7 +117,7 @@ func (l *Ledger) currency(name string) (Currency, error) {
 		for i, c := range l.cfg.currencies() {
 			names[i] = c.Name
 		}
-		return Currency{}, errorf(CodeInvalidRequest, "unknown currency %q: configured currencies are %v", name, names)
+		return Currency{}, errorf(CodeInvalidRequest, "unknown currency %q: configured currencies are %s", name, strings.Join(names, ", "))
 	}
 	return c, nil
 }
@@ -212,4 +212,14 @@ func truncateForMessage(s string) string {
 		return s
 	}
 	return string([]rune(s)[:60]) + "..."
+}
+
+// showDuration prints a duration for a message in the words a user writes
+// it in ("-5 days", "1 day 12 hours", "90 minutes"), which ParseSpan reads
+// back, rather than Go's form (-120h0m0s).
+func showDuration(d time.Duration) string {
+	if d < 0 {
+		return "-" + showDuration(-d)
+	}
+	return Span{Days: int(d / durDay), Duration: d % durDay}.Words()
 }
