@@ -209,13 +209,14 @@ func (l *Ledger) runBatch(batch []*pending) {
 			}
 		}
 	}()
-	if err := l.commitBatch(live); errors.Is(err, errPanicked) {
+	if err := l.commitBatch(live); errors.Is(err, errPanicked) || errors.Is(err, errSplit) {
 		if len(live) == 1 {
 			live[0].answer(outcome{err: err})
 			return
 		}
-		// The batch as a whole panicked (while writing rows, say): run each
-		// request on its own, so that only the one that panics fails.
+		// The batch as a whole panicked (while writing rows, say), or the
+		// database refused its text: run each request on its own, so that
+		// only the one at fault fails.
 		if l.cache != nil {
 			l.cache.clear()
 		}
@@ -249,6 +250,10 @@ func batchIdempotency(ctx context.Context, tx store.WriteTx, live []*pending, re
 	}
 	return seen, nil
 }
+
+// errSplit asks runBatch to run a batch's requests one by one: the
+// database refused the batch for a reason that belongs to one of them.
+var errSplit = errors.New("creditkit: batch to be split")
 
 // errPanicked marks an error made from a recovered panic.
 var errPanicked = errors.New("creditkit: internal error (panic) in the write path")
@@ -402,6 +407,9 @@ func (l *Ledger) commitBatch(live []*pending) error {
 			attempt++
 			l.logger.Debug("write batch lost a race, retrying", "size", len(live), "attempt", attempt, "err", err)
 			continue
+		case errors.Is(err, store.ErrNotText) && len(live) > 1:
+			// Which request's text the database refused is not known.
+			return fmt.Errorf("%w: %w", errSplit, err)
 		case errors.Is(err, store.ErrOutcomeUnknown):
 			// The commit may or may not have happened: say so, so that the
 			// caller retries with the same idempotency key instead of

@@ -234,6 +234,12 @@ func checkCustomer(id string, opts *CustomerOpts) error {
 	if n := utf8.RuneCountInString(opts.Name); n > maxNameLength || !utf8.ValidString(opts.Name) {
 		return errorf(CodeInvalidRequest, "name must be valid UTF-8 of at most %d characters, got %d", maxNameLength, n)
 	}
+	if err := checkText("name", opts.Name); err != nil {
+		return err
+	}
+	if err := checkText("email", opts.Email); err != nil {
+		return err
+	}
 	if opts.Email != "" {
 		addr, err := mail.ParseAddress(opts.Email)
 		if err != nil || addr.Address != opts.Email || len(opts.Email) > 254 {

@@ -3,6 +3,8 @@ package creditkit
 import (
 	"errors"
 	"fmt"
+
+	"github.com/creditkit/creditkit/store"
 )
 
 // ErrorCode is a stable, machine-readable error code shared by the library,
@@ -121,7 +123,8 @@ func (e *InsufficientCreditsError) Is(target error) bool {
 }
 
 // ErrorCodeOf returns the stable code of err: the code of a creditkit error,
-// CodeInsufficientCredits for *InsufficientCreditsError, CodeInternal otherwise.
+// CodeInsufficientCredits for *InsufficientCreditsError, CodeInvalidRequest
+// for text the store refused (store.ErrNotText), CodeInternal otherwise.
 func ErrorCodeOf(err error) ErrorCode {
 	if err == nil {
 		return ""
@@ -133,6 +136,10 @@ func ErrorCodeOf(err error) ErrorCode {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
+	}
+	if errors.Is(err, store.ErrNotText) {
+		// The store's backstop for text the library should have refused.
+		return CodeInvalidRequest
 	}
 	return CodeInternal
 }

@@ -24,7 +24,7 @@ func (l *Ledger) NotifyExpiring(ctx context.Context, notices store.ExpiryNoticeS
 		return 0, ErrNoServerStore
 	}
 	if lead <= 0 {
-		return 0, errorf(CodeInvalidRequest, "expiry notice lead time must be positive, got %s", lead)
+		return 0, errorf(CodeInvalidRequest, "expiry notice lead time must be positive, got %s", showDuration(lead))
 	}
 	if limit <= 0 {
 		limit = 500

@@ -39,6 +39,9 @@ func (l *Ledger) ChangeExpiry(ctx context.Context, grantID string, expiresAt tim
 	if len(opts.Reason) > maxMetadataValLen {
 		return nil, errorf(CodeInvalidRequest, "reason is longer than %d characters", maxMetadataValLen)
 	}
+	if err := checkText("reason", opts.Reason); err != nil {
+		return nil, err
+	}
 	if err := checkInstant("expires_at", expiresAt); err != nil {
 		return nil, err
 	}

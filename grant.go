@@ -273,7 +273,7 @@ func (l *Ledger) Grant(ctx context.Context, customer string, amount Amount, opts
 		return nil, errorf(CodeInvalidRequest, "give one of expires_at, expires_in and expires_after, not several")
 	}
 	if opts.ExpiresIn < 0 {
-		return nil, errorf(CodeInvalidRequest, "expires_in must be positive, got %s", opts.ExpiresIn)
+		return nil, errorf(CodeInvalidRequest, "expires_in must be positive, got %s", showDuration(opts.ExpiresIn))
 	}
 	if err := checkInstant("effective_at", opts.EffectiveAt); err != nil {
 		return nil, err
@@ -282,7 +282,7 @@ func (l *Ledger) Grant(ctx context.Context, customer string, amount Amount, opts
 		return nil, err
 	}
 	if opts.ExpiresAfter.IsNegative() {
-		return nil, errorf(CodeInvalidRequest, "expires_after must be positive, got %s", opts.ExpiresAfter)
+		return nil, errorf(CodeInvalidRequest, "expires_after must be positive, got %s", opts.ExpiresAfter.Words())
 	}
 	// The expiry is computed in the write, from the effective time; check
 	// the latest it can be now, so a request that would overflow the

@@ -147,8 +147,8 @@ func (l *Ledger) StartSubscription(ctx context.Context, customer, plan string, o
 	if err != nil {
 		return nil, err
 	}
-	if opts.Trial.IsNegative() {
-		return nil, errorf(CodeInvalidRequest, "trial must be positive, got %s", opts.Trial)
+	if err := checkTrial(opts.Trial); err != nil {
+		return nil, err
 	}
 	if err := checkInstant("at", opts.At); err != nil {
 		return nil, err
@@ -294,8 +294,8 @@ func (l *Ledger) ChangePlan(ctx context.Context, customer, plan string, opts *Su
 	if err != nil {
 		return nil, err
 	}
-	if opts.Trial.IsNegative() {
-		return nil, errorf(CodeInvalidRequest, "trial must be positive, got %s", opts.Trial)
+	if err := checkTrial(opts.Trial); err != nil {
+		return nil, err
 	}
 	cur := opts.Currency
 	if cur == "" {
@@ -677,7 +677,7 @@ func (l *Ledger) MarkPastDue(ctx context.Context, customer string, opts *PastDue
 		opts = &PastDueOpts{}
 	}
 	if opts.Grace < 0 {
-		return nil, errorf(CodeInvalidRequest, "grace must not be negative, got %s", opts.Grace)
+		return nil, errorf(CodeInvalidRequest, "grace must not be negative, got %s", showDuration(opts.Grace))
 	}
 	return l.subscriptionChange(ctx, "past_due", customer, opts.Currency, []any{opts.Grace}, opts.IdempotencyKey,
 		func(ctx context.Context, w *writeState, ws *walletState, sub *store.Subscription, p *Plan) error {
@@ -869,7 +869,7 @@ func (l *Ledger) subscriptionKey(ctx context.Context, customer, currency string)
 func (l *Ledger) subscriptionPlan(name string) (*Plan, error) {
 	p, ok := l.cfg.Plans[name]
 	if !ok || p == nil {
-		return nil, errorf(CodeInvalidRequest, "unknown plan %q: use one of the config's plans", name)
+		return nil, errorf(CodeInvalidRequest, "unknown plan %q: the configured plans are %s", name, l.cfg.planNames())
 	}
 	if p.Every.Count < 1 {
 		return nil, errorf(CodeInvalidRequest, "plan %q refills nothing (it has no period): nothing to subscribe to", name)

@@ -41,7 +41,7 @@ func checkID(what, id string) error {
 }
 
 // checkMetadata enforces the metadata limits: at most 50 keys, keys up to
-// 40 characters, values up to 500.
+// 40 characters, values up to 500, all of them text (storedtext.go).
 func checkMetadata(m map[string]string) error {
 	if len(m) > maxMetadataKeys {
 		return errorf(CodeInvalidRequest, "metadata has %d keys; the limit is %d", len(m), maxMetadataKeys)
@@ -54,7 +54,7 @@ func checkMetadata(m map[string]string) error {
 			return errorf(CodeInvalidRequest, "metadata value of %q is %d characters; the limit is %d", k, utf8.RuneCountInString(v), maxMetadataValLen)
 		}
 	}
-	return nil
+	return checkMetadataText("metadata", m)
 }
 
 // checkIdemKey validates an idempotency key.
@@ -121,7 +121,7 @@ func (l *Ledger) currency(name string) (Currency, error) {
 		for i, c := range l.cfg.currencies() {
 			names[i] = c.Name
 		}
-		return Currency{}, errorf(CodeInvalidRequest, "unknown currency %q: configured currencies are %v", name, names)
+		return Currency{}, errorf(CodeInvalidRequest, "unknown currency %q: configured currencies are %s", name, strings.Join(names, ", "))
 	}
 	return c, nil
 }
@@ -179,9 +179,12 @@ const (
 
 // checkParamsSize enforces the params limits: at most 50 params, names of 1
 // to 40 characters, and values of at most 500 characters (a string's
-// characters, or any other value's JSON text). A value that has no JSON
+// characters, or any other value's JSON text), every string in them text. A value that has no JSON
 // form (NaN, a channel) is refused too, since it could not be stored.
 func checkParamsSize(p Params) error {
+	if err := checkParamsText(p); err != nil {
+		return err
+	}
 	if len(p) > maxParams {
 		return errorf(CodeInvalidParams, "params has %d keys; the limit is %d", len(p), maxParams)
 	}
@@ -213,4 +216,14 @@ func truncateForMessage(s string) string {
 		return s
 	}
 	return string([]rune(s)[:60]) + "..."
+}
+
+// showDuration prints a duration for a message in the words a user writes
+// it in ("-5 days", "1 day 12 hours", "90 minutes"), which ParseSpan reads
+// back, rather than Go's form (-120h0m0s).
+func showDuration(d time.Duration) string {
+	if d < 0 {
+		return "-" + showDuration(-d)
+	}
+	return Span{Days: int(d / durDay), Duration: d % durDay}.Words()
 }

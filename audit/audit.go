@@ -171,9 +171,9 @@ func (l *Log) Record(ctx context.Context, r Record) (*Record, error) {
 			return nil, fmt.Errorf("audit: encode the details of %s: %w", r.Action, err)
 		}
 	}
-	row := &store.AuditRow{ID: r.ID, At: r.At, ActorKind: r.ActorKind, ActorID: r.ActorID, ActorName: r.ActorName,
-		RequestID: r.RequestID, Action: r.Action, Customer: r.Customer, Target: r.Target, Reason: r.Reason,
-		Outcome: r.Outcome, Details: details}
+	row := &store.AuditRow{ID: r.ID, At: r.At, ActorKind: r.ActorKind, ActorID: plainText(r.ActorID), ActorName: plainText(r.ActorName),
+		RequestID: plainText(r.RequestID), Action: plainText(r.Action), Customer: plainText(r.Customer), Target: plainText(r.Target),
+		Reason: plainText(r.Reason), Outcome: plainText(r.Outcome), Details: plainJSON(details)}
 	if err := l.st.AppendAudit(ctx, row); err != nil {
 		return nil, fmt.Errorf("audit: record %s: %w", r.Action, err)
 	}

@@ -204,9 +204,8 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 			deny(http.StatusUnauthorized, CodeUnauthorized, err.Error())
 			return
 		}
-		allowed, _ := op.Metadata["customer"].(bool)
-		if !allowed || need != store.ScopeRead {
-			deny(http.StatusForbidden, CodeForbidden, "a customer token can only read its customer's balance, grants, ledger and usage")
+		if !tokenCanRead(op) {
+			deny(http.StatusForbidden, CodeForbidden, s.tokenReadMessage())
 			return
 		}
 		if ctx.Param("customer") != claims.Customer {

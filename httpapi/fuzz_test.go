@@ -83,6 +83,10 @@ func FuzzRequests(f *testing.F) {
 	f.Add(uint8(0), `{"amount":1e30}`, "")
 	f.Add(uint8(1), `{"operation":"process_image","params":{"mb":1,"foo":"\u0000"}}`, "")
 	f.Add(uint8(9), `{"never_expires":true,"expires_at":"0000-01-01T00:00:00Z"}`, "")
+	// Text PostgreSQL cannot store: refused on every store.
+	f.Add(uint8(2), `{"amount":1,"metadata":{"k":"v\u0000"}}`, "")
+	f.Add(uint8(18), `{"id":"n1","name":"a\u0000b"}`, "")
+	f.Add(uint8(5), `{"operation":"send_email","params":{"model":["\u0000"]}}`, "")
 	f.Add(uint8(14), ``, "since=9999-99-99&until=x&cursor=%ff")
 
 	ctx := context.Background()

@@ -364,6 +364,9 @@ func (s *Server) routes() {
 				if err != nil {
 					return nil, &creditkit.Error{Code: creditkit.CodeInvalidRequest, Message: "expires_in: " + err.Error()}
 				}
+				if span.IsNegative() {
+					return nil, invalid("expires_in must be positive, got %q", b.ExpiresIn)
+				}
 				opts.SetExpiresIn(span)
 			}
 			g, err := l.Grant(ctx, in.Customer, b.Amount, opts)

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/validation"
 
 	"github.com/creditkit/creditkit"
 )
@@ -245,10 +247,19 @@ func codeForStatus(status int) string {
 	return string(creditkit.CodeInvalidRequest)
 }
 
-// problemTransformer turns huma's own error bodies into Problems, so that
-// every error has a code: 400 for a body that is not JSON, 422 for one that
-// does not match the schema, 413 for one too large.
-func problemTransformer(ctx huma.Context, _ string, v any) (any, error) {
+// problemTransformer returns the transformer that turns huma's own error
+// bodies into Problems, so that every error has a code: 400 for a body that
+// is not JSON, 422 for one that does not match the schema, 413 for one too
+// large. registry resolves request body schemas, to name the fields an
+// operation takes when a body has one it does not.
+func problemTransformer(registry huma.Registry) huma.Transformer {
+	return func(ctx huma.Context, status string, v any) (any, error) {
+		return transformProblem(registry, ctx, status, v)
+	}
+}
+
+// transformProblem is problemTransformer's transformer.
+func transformProblem(registry huma.Registry, ctx huma.Context, _ string, v any) (any, error) {
 	em, ok := v.(*huma.ErrorModel)
 	if !ok {
 		return v, nil
@@ -269,16 +280,17 @@ func problemTransformer(ctx huma.Context, _ string, v any) (any, error) {
 			code = string(creditkit.CodeInvalidAmount)
 			d.Message = fmt.Sprintf("%s %s is not a whole number within range: give money in minor units (cents), such as 4900", m[2], m[1])
 		}
+		if d.Message == validation.MsgUnexpectedProperty {
+			// huma's value is the whole object that holds the field.
+			d.Message = unknownFieldMessage(registry, ctx.Operation(), d.Location)
+			d.Value = nil
+		}
 		msg := d.Message
 		if d.Location != "" {
 			msg = d.Location + ": " + msg
 		}
 		if d.Value != nil && d.Location != "body" {
-			if v, ok := d.Value.(string); ok {
-				msg += fmt.Sprintf(" (got %q)", v)
-			} else {
-				msg += fmt.Sprintf(" (got %v)", d.Value)
-			}
+			msg += " (got " + showValue(d.Value) + ")"
 		}
 		msgs = append(msgs, msg)
 	}
@@ -290,6 +302,18 @@ func problemTransformer(ctx huma.Context, _ string, v any) (any, error) {
 	p.Errors = em.Errors
 	p.RequestID = requestID(ctx.Context())
 	return p, nil
+}
+
+// showValue shows a value the caller sent as they wrote it: a string
+// quoted, anything else as JSON (not in Go's syntax, such as map[a:1]).
+func showValue(v any) string {
+	if s, ok := v.(string); ok {
+		return strconv.Quote(s)
+	}
+	if data, err := json.Marshal(v); err == nil {
+		return string(data)
+	}
+	return fmt.Sprint(v)
 }
 
 // intFieldError matches the JSON decoder's refusal of a number for an

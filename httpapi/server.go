@@ -148,7 +148,7 @@ func New(ctx context.Context, l *creditkit.Ledger, opts *Options) (*Server, erro
 		"Amounts are integers in the currency's smallest unit. Every write takes an Idempotency-Key header."
 	cfg.CreateHooks = nil // no $schema links in bodies
 	cfg.DocsPath = ""     // served offline by docsHandler
-	cfg.Transformers = []huma.Transformer{problemTransformer}
+	cfg.Transformers = []huma.Transformer{problemTransformer(cfg.Components.Schemas)}
 	if o.PublicURL == "" {
 		o.PublicURL = "/"
 	}

@@ -42,13 +42,9 @@ func (s *Server) subscriptionRoutes() {
 			IdempotencyHeader
 			Body subscriptionBody
 		}) (*body[*creditkit.Subscription], error) {
-			var trial creditkit.Span
-			if in.Body.Trial != "" {
-				sp, err := creditkit.ParseSpan(in.Body.Trial)
-				if err != nil {
-					return nil, err
-				}
-				trial = sp
+			trial, err := creditkit.ParseTrial(in.Body.Trial)
+			if err != nil {
+				return nil, err
 			}
 			cur := ""
 			if p, ok := l.Config().Plans[in.Body.Plan]; ok && p != nil {

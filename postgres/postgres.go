@@ -202,6 +202,10 @@ const (
 	codeDeadlockDetected     = "40P01"
 	codeUniqueViolation      = "23505"
 	codeLockNotAvailable     = "55P03"
+	// A NUL character (\u0000 in JSON) and bytes that are not UTF-8:
+	// text PostgreSQL cannot store.
+	codeUntranslatableCharacter  = "22P05"
+	codeCharacterNotInRepertoire = "22021"
 )
 
 // idempotencyPKey is the name of the idempotency table's primary key.
@@ -209,8 +213,9 @@ const idempotencyPKey = "idempotency_pkey"
 
 // translate is the one place where driver errors become store errors. op
 // says what failed. Lost races wrap store.ErrRetry, a lock_timeout wraps
-// store.ErrBusy, context errors pass through unchanged, and every other
-// error is wrapped with op. The driver error stays reachable with
+// store.ErrBusy, text PostgreSQL cannot store (a NUL, bytes that are not
+// UTF-8) wraps store.ErrNotText, context errors pass through unchanged,
+// and every other error is wrapped with op. The driver error stays reachable with
 // errors.As.
 func translate(op string, err error) error {
 	if err == nil {
@@ -227,6 +232,8 @@ func translate(op string, err error) error {
 			return fmt.Errorf("postgres: %s: %w: %w", op, store.ErrRetry, err)
 		case pgErr.Code == codeLockNotAvailable:
 			return fmt.Errorf("postgres: %s: %w: %w", op, store.ErrBusy, err)
+		case pgErr.Code == codeUntranslatableCharacter, pgErr.Code == codeCharacterNotInRepertoire:
+			return fmt.Errorf("%w (postgres: %s: %w)", store.ErrNotText, op, err)
 		}
 	}
 	return fmt.Errorf("postgres: %s: %w", op, err)

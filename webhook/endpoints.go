@@ -48,6 +48,9 @@ func CheckEndpoint(e EndpointSpec, allowPrivate bool) error {
 	if len(e.Description) > maxDescriptionLength {
 		return invalid("description is %d bytes long; the limit is %d", len(e.Description), maxDescriptionLength)
 	}
+	if !creditkit.IsText(e.Description) {
+		return invalid("description is not plain text (it holds a NUL character or bytes that are not UTF-8): send plain text")
+	}
 	return CheckEventTypes(e.EventTypes)
 }
 
@@ -69,6 +72,9 @@ func CheckURL(raw string, allowPrivate bool) error {
 	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
 	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
 		return invalid("url %q points at this machine (localhost); webhooks go to public addresses unless the server runs with --allow-private-webhooks", raw)
+	}
+	if numericHost(host) {
+		return invalid("url %q: %q is not a public host name: it is a number the resolver may read as an address (such as 127.1 or 0x7f000001); give a host name or a dotted-quad IPv4 address", raw, u.Hostname())
 	}
 	if ip, err := netip.ParseAddr(host); err == nil {
 		if CheckDestination(ip, false) != nil {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -69,4 +70,29 @@ func NewClient(timeout time.Duration, allowPrivate bool) *http.Client {
 	}
 	return &http.Client{Timeout: timeout, Transport: tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// numericHost reports whether host (lower case, no trailing dot) is made
+// only of numbers, in decimal, octal (a leading 0) or hex (0x), separated
+// by dots, without being a canonical dotted-quad IPv4 address: 127.1,
+// 2130706433, 0x7f000001, 0177.0.0.1, 0. Resolvers and libc read such a
+// host as an IPv4 address, so it is no host name, and its address could be
+// a private one that CheckURL's check of canonical addresses does not see.
+func numericHost(host string) bool {
+	if host == "" {
+		return false
+	}
+	for _, label := range strings.Split(host, ".") {
+		digits := label
+		if strings.HasPrefix(label, "0x") {
+			digits = label[2:]
+		}
+		if label == "" || strings.IndexFunc(digits, func(r rune) bool {
+			return !(r >= '0' && r <= '9' || digits != label && (r >= 'a' && r <= 'f'))
+		}) >= 0 {
+			return false
+		}
+	}
+	ip, err := netip.ParseAddr(host)
+	return err != nil || !ip.Is4() || ip.String() != host
 }

@@ -175,3 +175,35 @@ func TestCheckEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckURLRefusesNumericHosts: a host that is a number in a form other
+// than a canonical dotted quad (127.1, 0x7f000001, 2130706433, 0,
+// 0177.0.0.1) reads as an address to resolvers, so it is refused at
+// creation as not a public host name, unless private webhooks are allowed;
+// host names that merely look like hex or hold digits pass.
+func TestCheckURLRefusesNumericHosts(t *testing.T) {
+	t.Parallel()
+	for _, host := range []string{"127.1", "0x7f000001", "2130706433", "0", "0177.0.0.1", "0x7f.1", "127.0.0.1.", "8.8.2056", "010.0.0.1", "0x"} {
+		raw := "http://" + host + "/hook"
+		err := webhook.CheckURL(raw, false)
+		if err == nil || creditkit.ErrorCodeOf(err) != creditkit.CodeInvalidRequest {
+			t.Errorf("%s: %v, want invalid_request", raw, err)
+			continue
+		}
+		if host != "127.0.0.1." && !strings.Contains(err.Error(), "is not a public host name") {
+			t.Errorf("%s: %v, want it to say the host is not a public host name", raw, err)
+		}
+		if err := webhook.CheckURL(raw, true); err != nil {
+			t.Errorf("%s with private webhooks allowed: %v", raw, err)
+		}
+	}
+	for _, host := range []string{"8.8.8.8", "cafe.example", "0xdeadbeef.example", "123.example.com", "1e100.net", "hooks.example.com"} {
+		if err := webhook.CheckURL("https://"+host+"/hook", false); err != nil {
+			t.Errorf("%s: %v, want it accepted", host, err)
+		}
+	}
+	if err := webhook.CheckEndpoint(webhook.EndpointSpec{URL: "https://hooks.example.com/x", Description: "a\x00b"}, false); err == nil ||
+		!strings.Contains(err.Error(), "NUL") {
+		t.Errorf("description with a NUL: %v, want it refused", err)
+	}
+}

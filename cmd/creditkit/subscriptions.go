@@ -187,10 +187,8 @@ func noRefillWhy(sub *creditkit.Subscription) string {
 	}
 }
 
-// parseTrial reads --trial: empty means no trial.
+// parseTrial reads --trial: empty means no trial; otherwise more than 0
+// and at most a year (creditkit.ParseTrial).
 func parseTrial(v string) (creditkit.Span, error) {
-	if v == "" {
-		return creditkit.Span{}, nil
-	}
-	return creditkit.ParseSpan(v)
+	return creditkit.ParseTrial(v)
 }
