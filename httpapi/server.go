@@ -50,6 +50,11 @@ type Options struct {
 	KeyCacheTTL time.Duration
 	// RequestTimeout bounds each request. Defaults to 30 seconds.
 	RequestTimeout time.Duration
+	// DrainDelay is how long Serve, once told to stop, keeps serving with
+	// /readyz answering 503 before it closes the listener, so that a load
+	// balancer polling /readyz stops sending new requests first. Zero
+	// closes the listener at once.
+	DrainDelay time.Duration
 	// MaxBodyBytes bounds request bodies. Defaults to 1 MiB.
 	MaxBodyBytes int64
 	// Version is reported in the OpenAPI document.
@@ -85,6 +90,7 @@ type Server struct {
 	tokenKey *tokenKeyring
 	metrics  *httpMetrics
 	timeout  time.Duration
+	drain    time.Duration
 	maxBody  int64
 	draining atomic.Bool
 	ids      creditkit.IDGenerator
@@ -132,7 +138,7 @@ func New(ctx context.Context, l *creditkit.Ledger, opts *Options) (*Server, erro
 		return nil, err
 	}
 	s := &Server{ledger: l, st: st, log: o.Logger, tokenKey: tokenKey,
-		timeout: o.RequestTimeout, maxBody: o.MaxBodyBytes, allowPrivateWebhooks: o.AllowPrivateWebhooks,
+		timeout: o.RequestTimeout, drain: max(o.DrainDelay, 0), maxBody: o.MaxBodyBytes, allowPrivateWebhooks: o.AllowPrivateWebhooks,
 		keys: keyCache{ttl: o.KeyCacheTTL, m: map[string]cachedKey{}}, checkout: o.Checkout}
 	s.metrics, err = newHTTPMetrics(o.Registry)
 	if err != nil {
@@ -219,8 +225,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 
 // Serve answers requests on ln until ctx is done, then shuts down
-// gracefully: /readyz turns 503, the listener closes, requests in flight
-// finish (within grace), and Serve returns. It does not close the ledger.
+// gracefully: /readyz turns 503 (and requests are still served for
+// Options.DrainDelay), the listener closes, requests in flight finish
+// (within grace), and Serve returns. It does not close the ledger.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
 	srv := &http.Server{
 		Handler:           s.handler,
@@ -240,6 +247,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	case <-ctx.Done():
 	}
 	s.draining.Store(true)
+	if s.drain > 0 {
+		s.log.Info("draining: /readyz answers 503 before the listener closes", "drain_delay", s.drain)
+		select {
+		case <-time.After(s.drain):
+		case err := <-errc:
+			return err
+		}
+	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
 	err := srv.Shutdown(sctx)

@@ -30,6 +30,7 @@ type ServeCmd struct {
 	WebhookBackoff string        `name:"webhook-backoff" default:"5s,5m,30m,2h,5h,10h,10h" help:"Waits between webhook retries, comma separated; then the delivery fails."`
 	NoScheduler    bool          `name:"no-scheduler" help:"Serve the API only; another process runs the scheduler."`
 	Grace          time.Duration `name:"grace" default:"30s" help:"On SIGTERM, how long requests in flight may take to finish."`
+	DrainDelay     time.Duration `name:"drain-delay" default:"0s" help:"On SIGTERM, how long to keep serving with /readyz answering 503 before the listener closes (set it to your load balancer's readiness interval times its failure threshold)."`
 	AllowPrivate   bool          `name:"allow-private-webhooks" help:"Let webhook endpoints be on loopback, private and link-local addresses (local development only; implied by --demo)."`
 	KeyCacheTTL    time.Duration `name:"key-cache-ttl" default:"2s" help:"How long an API key lookup is remembered; a revoked key stops working within it. 0 disables the cache."`
 	WidgetOrigins  string        `name:"widget-origins" default:"*" envvar:"CREDITKIT_WIDGET_ORIGINS" help:"Origins whose pages may read the customer-token endpoints from a browser (CORS, GET only, no cookies), comma separated; * for any, none for no cross-origin reads (env CREDITKIT_WIDGET_ORIGINS)."`
@@ -88,7 +89,7 @@ func (c *ServeCmd) Run(s *session) error {
 			return err
 		}
 		srv, err := httpapi.New(s.ctx, l, &httpapi.Options{Logger: logger, Registry: reg, ServerStore: st,
-			AllowPrivateWebhooks: allowPrivate, KeyCacheTTL: keyCache, Checkout: pay.checkout()})
+			AllowPrivateWebhooks: allowPrivate, KeyCacheTTL: keyCache, Checkout: pay.checkout(), DrainDelay: c.DrainDelay})
 		if err != nil {
 			return err
 		}
