@@ -308,8 +308,9 @@ func TestServerErrors(t *testing.T) {
 		t.Errorf("balance with a read key: exit %d: %s", r.code, r.stderr)
 	}
 	for _, args := range [][]string{{"balance", "alice"}, {"grant", "alice", "10"}, {"estimate", "send_email"}} {
-		if e := requireError(t, w.run(t, "ck_wrong", append([]string{"--json"}, args...)...), ExitError); e.Code != httpapi.CodeUnauthorized {
-			t.Errorf("%s with a wrong key: code %s, want unauthorized", args[0], e.Code)
+		if e := requireError(t, w.run(t, "ck_wrong", append([]string{"--json"}, args...)...), ExitError); e.Code != httpapi.CodeUnauthorized ||
+			!strings.HasPrefix(e.Message, "the server refused --api-key: ") {
+			t.Errorf("%s with a wrong key: %s %q, want unauthorized, saying the key was refused", args[0], e.Code, e.Message)
 		}
 	}
 

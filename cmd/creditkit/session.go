@@ -114,6 +114,11 @@ func (s *session) backendConfig() (*creditkit.Config, error) {
 	}
 	cat, err := s.serverCatalog()
 	if err != nil {
+		switch creditkit.ErrorCodeOf(err) {
+		case httpapi.CodeUnauthorized, httpapi.CodeForbidden:
+			// The key is the problem, not the currencies.
+			return nil, fmt.Errorf("the server refused --api-key: %w", err)
+		}
 		return nil, fmt.Errorf("read the server's currencies (or give --config): %w", err)
 	}
 	cfg, err := configFromCatalog(cat)
