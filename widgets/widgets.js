@@ -99,7 +99,8 @@
       empty_utilization: "Nothing granted or used this period.",
       empty_grants: "No credits have been granted yet.",
       empty_history: "No activity yet.",
-      empty_usage: "No usage in this range."
+      empty_usage: "No usage in this range.",
+      tooLarge: "Too large to show"
     },
     fr: {
       balance: "Solde",
@@ -169,7 +170,8 @@
       empty_utilization: "Rien d'accordé ni d'utilisé sur cette période.",
       empty_grants: "Aucun crédit accordé pour l'instant.",
       empty_history: "Aucune activité pour l'instant.",
-      empty_usage: "Aucune consommation sur cette période."
+      empty_usage: "Aucune consommation sur cette période.",
+      tooLarge: "Trop grand pour être affiché"
     }
   };
 
@@ -311,6 +313,140 @@
     el.appendChild(typeof child === "object" ? child : document.createTextNode(String(child)));
   }
 
+  // ---------------------------------------------------------------- amounts
+
+  // Amounts are integers in a currency's smallest unit, up to 2^63-1: more
+  // than a JavaScript number holds exactly (2^53-1). An amount here is a
+  // number when it is a safe integer, a BigInt beyond that, or NaN when the
+  // browser could not read it exactly; a widget shows NaN as "too large to
+  // show", never as a rounded number.
+
+  var hasBigInt = typeof BigInt === "function";
+  var MAX_SAFE = hasBigInt ? BigInt(Number.MAX_SAFE_INTEGER) : null;
+
+  // reviveNumber keeps integers beyond 2^53 exact: JSON.parse's source text
+  // access (ctx.source) gives their digits, which become a BigInt. A browser
+  // without it gets NaN: an unreadable number, never a rounded one.
+  function reviveNumber(key, value, ctx) {
+    if (typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value)) {
+      var src = ctx && ctx.source;
+      return hasBigInt && typeof src === "string" && /^-?\d+$/.test(src) ? BigInt(src) : NaN;
+    }
+    return value;
+  }
+
+  // parseJSON parses an API answer, with integers beyond 2^53 as BigInts.
+  function parseJSON(text) {
+    return JSON.parse(text, reviveNumber);
+  }
+
+  // amount normalizes an amount: a safe integer as a number, a bigger one
+  // as a BigInt, missing as 0, anything else (NaN, a fraction) as NaN.
+  function amount(v) {
+    if (v === null || v === undefined) {
+      return 0;
+    }
+    if (typeof v === "bigint") {
+      return v >= -MAX_SAFE && v <= MAX_SAFE ? Number(v) : v;
+    }
+    if (typeof v === "number") {
+      return Number.isSafeInteger(v) ? v : NaN;
+    }
+    if (typeof v === "string" && /^-?\d+$/.test(v) && hasBigInt) {
+      return amount(BigInt(v));
+    }
+    return NaN;
+  }
+
+  // unreadable reports an amount the widget cannot show exactly.
+  function unreadable(a) {
+    return typeof a === "number" && !Number.isSafeInteger(a);
+  }
+
+  // add returns a+b exactly (a BigInt when the sum passes 2^53), or NaN
+  // when either is unreadable.
+  function add(a, b) {
+    a = amount(a);
+    b = amount(b);
+    if (unreadable(a) || unreadable(b)) {
+      return NaN;
+    }
+    if (typeof a === "number" && typeof b === "number" && Number.isSafeInteger(a + b)) {
+      return a + b;
+    }
+    return hasBigInt ? amount(BigInt(a) + BigInt(b)) : NaN;
+  }
+
+  // approx is an amount as a number, for bars and percentages only (0 when
+  // unreadable): never shown as text.
+  function approx(a) {
+    a = amount(a);
+    return unreadable(a) ? 0 : Number(a);
+  }
+
+  // larger returns the larger of two amounts (numbers and BigInts compare
+  // exactly); an unreadable one loses.
+  function larger(a, b) {
+    return unreadable(a) || b > a ? b : a;
+  }
+
+  // dataAmount is an amount for a data-* attribute: its exact digits, or
+  // null (no attribute) when unreadable.
+  function dataAmount(a) {
+    a = amount(a);
+    return unreadable(a) ? null : String(a);
+  }
+
+  // decimalString writes an integer amount of smallest units as a decimal
+  // string with d digits after the point: (-5, 2) is "-0.05".
+  function decimalString(a, d) {
+    var s = String(a);
+    var neg = s.charAt(0) === "-";
+    if (neg) {
+      s = s.slice(1);
+    }
+    if (d > 0) {
+      while (s.length <= d) {
+        s = "0" + s;
+      }
+      s = s.slice(0, s.length - d) + "." + s.slice(s.length - d);
+    }
+    return (neg ? "-" : "") + s;
+  }
+
+  // Intl.NumberFormat formats decimal strings exactly in current browsers
+  // (older ones convert them to a number first).
+  var exactStrings = (function () {
+    try {
+      return new Intl.NumberFormat("en", { useGrouping: false, maximumFractionDigits: 2 }).format("9007199254740993.25") === "9007199254740993.25";
+    } catch (e) {
+      return false;
+    }
+  })();
+
+  // formatUnits formats an amount of smallest units with d decimals through
+  // Intl.NumberFormat(locale, opts), exactly; "" when it cannot be exact.
+  function formatUnits(locale, a, d, opts) {
+    a = amount(a);
+    if (unreadable(a)) {
+      return "";
+    }
+    var str = decimalString(a, d);
+    try {
+      var f = new Intl.NumberFormat(locale, opts);
+      if (exactStrings) {
+        return f.format(str);
+      }
+      if (d === 0) {
+        return f.format(a); // a number or a BigInt, exact either way
+      }
+      // A double holds 15 significant digits exactly.
+      return str.replace(/[-.]/g, "").replace(/^0+/, "").length <= 15 ? f.format(Number(str)) : "";
+    } catch (e) {
+      return "";
+    }
+  }
+
   // ApiError is a refused or failed request, with the problem the API sent.
   function ApiError(status, code, detail) {
     this.name = "ApiError";
@@ -334,7 +470,7 @@
         return {};
       };
       configs[base] = fetch(base + "/widgets/config.json", { credentials: "omit", mode: "cors" })
-        .then(function (res) { return res.ok ? res.json() : forget(); })
+        .then(function (res) { return res.ok ? res.text().then(parseJSON) : forget(); })
         .catch(forget);
     }
     return configs[base];
@@ -614,7 +750,7 @@
         return res.text().then(function (text) {
           var body = null;
           try {
-            body = text ? JSON.parse(text) : null;
+            body = text ? parseJSON(text) : null;
           } catch (e) {
             body = null;
           }
@@ -638,16 +774,20 @@
       return 0;
     }
 
-    // num formats an amount in a currency's smallest units.
-    num(amount, currency) {
+    // num formats an amount in a currency's smallest units, exactly (a
+    // number or a BigInt), or says it is too large to show.
+    num(a, currency) {
       var d = this.decimals(currency);
-      return new Intl.NumberFormat(this.locale, { minimumFractionDigits: d, maximumFractionDigits: d })
-        .format(Number(amount) / Math.pow(10, d));
+      return formatUnits(this.locale, a, d, { minimumFractionDigits: d, maximumFractionDigits: d }) || this.t("tooLarge");
     }
 
     // signed formats an amount with its sign.
-    signed(amount, currency) {
-      return (amount > 0 ? "+" : amount < 0 ? "−" : "") + this.num(Math.abs(amount), currency);
+    signed(a, currency) {
+      a = amount(a);
+      if (unreadable(a)) {
+        return this.t("tooLarge");
+      }
+      return (a > 0 ? "+" : a < 0 ? "−" : "") + this.num(a < 0 ? -a : a, currency);
     }
 
     date(value, withTime) {
@@ -662,14 +802,16 @@
       }
     }
 
+    // money formats a price in minor units of an ISO currency, exactly.
     money(minor, currency) {
+      var d;
       try {
-        var f = new Intl.NumberFormat(this.locale, { style: "currency", currency: currency });
-        var d = f.resolvedOptions().maximumFractionDigits;
-        return f.format(minor / Math.pow(10, d));
+        d = new Intl.NumberFormat(this.locale, { style: "currency", currency: currency }).resolvedOptions().maximumFractionDigits;
       } catch (e) {
-        return (minor / 100).toFixed(2) + " " + currency;
+        minor = amount(minor);
+        return unreadable(minor) ? this.t("tooLarge") : decimalString(minor, 2) + " " + currency;
       }
+      return formatUnits(this.locale, minor, d, { style: "currency", currency: currency }) || this.t("tooLarge");
     }
 
     // fetchAll reads every page of a list, up to max items.
@@ -716,13 +858,14 @@
       var cur = b.currency;
       var rows = [];
       [["held", b.held], ["debt", b.debt], ["scheduled", b.scheduled]].forEach((r) => {
-        if (r[1]) {
+        if (amount(r[1]) !== 0) {
           rows.push(h("span", { part: r[0] }, this.t(r[0]) + " ", h("b", { class: r[0] === "debt" ? "neg" : "" }, this.num(r[1], cur))));
         }
       });
       var out = [
         h("div", { class: "value", part: "value" },
-          h("span", { class: "big" + (b.available < 0 ? " neg" : ""), "data-amount": b.available }, this.num(b.available, cur)),
+          h("span", { class: "big" + (b.available < 0 ? " neg" : ""), "data-amount": dataAmount(b.available),
+            "data-too-large": unreadable(amount(b.available)) }, this.num(b.available, cur)),
           h("span", { class: "unit", part: "unit" }, cur)),
         h("div", { class: "sub" }, this.t("available")),
         rows.length ? h("div", { class: "rows" }, rows) : null
@@ -829,12 +972,12 @@
           r[0].forEach(function (g) {
             var at = new Date(g.effective_at);
             if (g.status !== "voided" && at >= start && at < end) {
-              granted += g.amount;
+              granted = add(granted, g.amount);
               currency = currency || g.currency;
             }
           });
           var used = 0;
-          ((r[1] && r[1].data) || []).forEach(function (row) { used += row.amount; });
+          ((r[1] && r[1].data) || []).forEach(function (row) { used = add(used, row.amount); });
           return { start: start, end: end, plan: sub ? sub.plan : "", status: sub ? sub.status : "",
             granted: granted, used: used, currency: currency };
         });
@@ -846,20 +989,24 @@
     }
 
     render(u) {
-      var pct = u.granted > 0 ? Math.min(100, (u.used / u.granted) * 100) : 100;
+      // An amount the browser could not read: no sentence and no bar.
+      var tooLarge = unreadable(u.used) || unreadable(u.granted);
+      // The bar is approximate (doubles); the text is exact.
+      var pct = u.granted > 0 ? Math.min(100, (approx(u.used) / approx(u.granted)) * 100) : 100;
       var fill = h("div", { class: "fill", part: "bar-fill" });
       fill.style.width = pct.toFixed(1) + "%"; // CSSOM, which a CSP allows
-      var bar = h("div", {
+      var bar = tooLarge ? null : h("div", {
         class: "bar" + (u.used > u.granted ? " over" : ""), part: "bar", role: "progressbar",
-        "aria-valuemin": 0, "aria-valuemax": u.granted, "aria-valuenow": Math.min(u.used, u.granted),
+        "aria-valuemin": 0, "aria-valuemax": String(u.granted), "aria-valuenow": String(u.used < u.granted ? u.used : u.granted),
         "aria-label": this.t("utilization")
       }, fill);
-      var text = u.granted > 0
+      var text = tooLarge ? this.t("tooLarge") : u.granted > 0
         ? this.t("usedOf", { used: this.num(u.used, u.currency), granted: this.num(u.granted, u.currency), currency: u.currency })
         : this.t("usedNoGrant", { used: this.num(u.used, u.currency), currency: u.currency });
       var last = new Date(u.end.getTime() - 1);
       return [
-        h("div", { class: "value", part: "value", "data-used": u.used, "data-granted": u.granted }, text),
+        h("div", { class: "value", part: "value", "data-used": dataAmount(u.used), "data-granted": dataAmount(u.granted),
+          "data-too-large": tooLarge }, text),
         bar,
         h("div", { class: "sub", part: "period" },
           this.t("periodRange", { start: this.date(u.start), end: this.date(last) }),
@@ -887,7 +1034,7 @@
     }
 
     render(gs) {
-      var rows = gs.map((g) => h("tr", { "data-grant": g.id, "data-remaining": g.remaining, "data-amount": g.amount, part: "row" },
+      var rows = gs.map((g) => h("tr", { "data-grant": g.id, "data-remaining": dataAmount(g.remaining), "data-amount": dataAmount(g.amount), part: "row" },
         h("td", null, this.t("source_" + g.source) === "source_" + g.source ? g.reason || g.source : this.t("source_" + g.source),
           h("div", { class: "sub" }, this.date(g.effective_at))),
         h("td", { class: "num" }, this.num(g.remaining, g.currency), h("div", { class: "sub" }, "/ " + this.num(g.amount, g.currency))),
@@ -945,7 +1092,7 @@
     }
 
     render(d) {
-      var rows = d.entries.map((e) => h("tr", { "data-entry": e.id, "data-amount": e.amount, part: "row" },
+      var rows = d.entries.map((e) => h("tr", { "data-entry": e.id, "data-amount": dataAmount(e.amount), part: "row" },
         h("td", null, this.describe(e), h("div", { class: "sub" }, this.date(e.occurred_at || e.at, true))),
         h("td", { class: "num " + (e.amount < 0 ? "neg" : "pos") }, this.signed(e.amount, e.currency)),
         h("td", { class: "num" }, this.num(e.balance_after, e.currency))));
@@ -1046,11 +1193,15 @@
       d.rows.forEach(function (r) {
         var op = r.operation || r.reason || "other";
         var day = String(r.start).slice(0, 10);
-        totals[op] = (totals[op] || 0) + r.amount;
+        totals[op] = add(totals[op], r.amount);
         perDay[day] = perDay[day] || {};
-        perDay[day][op] = (perDay[day][op] || 0) + r.amount;
+        perDay[day][op] = add(perDay[day][op], r.amount);
       });
-      var ops = Object.keys(totals).sort(function (a, b) { return totals[b] - totals[a] || (a < b ? -1 : 1); });
+      // Amounts are numbers or BigInts, which compare exactly (not subtract).
+      var ops = Object.keys(totals).sort(function (a, b) {
+        var x = totals[a], y = totals[b];
+        return y > x ? 1 : y < x ? -1 : a < b ? -1 : 1;
+      });
       var days = [];
       for (var i = 0; i < d.days; i++) {
         days.push(new Date(d.since.getTime() + i * 86400000).toISOString().slice(0, 10));
@@ -1058,8 +1209,8 @@
       var max = 0;
       days.forEach(function (day) {
         var sum = 0;
-        ops.forEach(function (op) { sum += (perDay[day] && perDay[day][op]) || 0; });
-        max = Math.max(max, sum);
+        ops.forEach(function (op) { sum = add(sum, perDay[day] && perDay[day][op]); });
+        max = larger(max, sum);
       });
       // Drawn at the width it has, so that text keeps its size.
       var W = Math.max(240, Math.round(this.body.clientWidth || 600)), H = 180, left = 44, bottom = 20, top = 8;
@@ -1067,7 +1218,7 @@
       var slot = plotW / days.length;
       var barW = Math.max(1, slot * 0.7);
       var total = 0;
-      ops.forEach(function (op) { total += totals[op]; });
+      ops.forEach(function (op) { total = add(total, totals[op]); });
       var svg = s("svg", { viewBox: "0 0 " + W + " " + H, width: W, height: H, role: "img", part: "chart",
         "aria-label": this.t("chartSummary", { total: this.num(total, cur), days: d.days }) });
       svg.appendChild(s("line", { class: "axis", x1: left, y1: top + plotH, x2: W, y2: top + plotH }));
@@ -1078,14 +1229,15 @@
         var x = left + i * slot + (slot - barW) / 2;
         var y = top + plotH;
         ops.forEach((op, k) => {
-          var v = (perDay[day] && perDay[day][op]) || 0;
-          if (!v) {
+          var v = amount(perDay[day] && perDay[day][op]);
+          if (v === 0) {
             return;
           }
-          var bh = max > 0 ? (v / max) * plotH : 0;
+          // Heights are approximate (doubles); the bar's title is exact.
+          var bh = approx(max) > 0 ? (approx(v) / approx(max)) * plotH : 0;
           y -= bh;
           svg.appendChild(s("rect", { class: "seg s" + (k % 8), x: x.toFixed(2), y: y.toFixed(2), width: barW.toFixed(2),
-            height: Math.max(bh, 0.5).toFixed(2), "data-day": day, "data-operation": op, "data-amount": v },
+            height: Math.max(bh, 0.5).toFixed(2), "data-day": day, "data-operation": op, "data-amount": dataAmount(v) },
           s("title", null, dayFmt.format(new Date(day + "T00:00:00Z")) + " · " + op + ": " + this.num(v, cur))));
         });
         if (i === 0 || i === days.length - 1 || (days.length > 10 && i === Math.floor(days.length / 2))) {
@@ -1094,7 +1246,7 @@
         }
       });
       var legend = h("ul", { class: "legend", part: "legend" }, ops.map((op, k) =>
-        h("li", { "data-operation": op, "data-total": totals[op] }, h("span", { class: "sw s" + (k % 8) }), op + " ",
+        h("li", { "data-operation": op, "data-total": dataAmount(totals[op]) }, h("span", { class: "sw s" + (k % 8) }), op + " ",
           h("b", null, this.num(totals[op], cur)))));
       return [svg, legend];
     }
