@@ -537,7 +537,7 @@ func TestIndexes(t *testing.T) {
 		{"holds_due", dueHoldsQuery, `5, 10`},
 		{"entries_wallet_at", sumEntriesQuery, `'c1', 'credits', 5`},
 		{"events_undispatched", undispatchedQuery, `10`},
-		{"webhook_deliveries_due", claimQuery, `5, 10, 10`},
+		{"webhook_deliveries_due", claimQuery, `5, 10, 10, '{we_1}'`},
 		{"grants_due", expiringQuery, `5, 10, 10`},
 	}
 	// undispatchedQuery reads its partial index from the start, without a

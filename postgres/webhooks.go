@@ -40,7 +40,7 @@ const (
 	// claim moves them all to the end of the lease.
 	claimQuery = `WITH due AS (
     SELECT id, next_attempt_at FROM webhook_deliveries
-    WHERE status = 'pending' AND next_attempt_at <= $1
+    WHERE status = 'pending' AND next_attempt_at <= $1 AND endpoint_id <> ALL($4::text[])
     ORDER BY next_attempt_at, id LIMIT $3
     FOR UPDATE SKIP LOCKED
 ), claimed AS (
@@ -186,10 +186,15 @@ ON CONFLICT (endpoint_id, event_id) DO NOTHING`,
 }
 
 // ClaimDeliveries claims up to limit due deliveries in one statement: it
-// locks them (skipping those another worker is claiming), moves them to
-// now+lease and returns them with their endpoint and event.
-func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.Delivery, error) {
-	rows, err := s.pool.Query(ctx, claimQuery, now.UnixMicro(), now.Add(lease).UnixMicro(), limitArg(limit))
+// locks them (skipping those another worker is claiming, and those to the
+// endpoints in skipEndpoints), moves them to now+lease and returns them
+// with their endpoint and event.
+func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int, skipEndpoints ...string) ([]*store.Delivery, error) {
+	if skipEndpoints == nil {
+		// A nil slice is sent as NULL, and "<> ALL(NULL)" holds for no row.
+		skipEndpoints = []string{}
+	}
+	rows, err := s.pool.Query(ctx, claimQuery, now.UnixMicro(), now.Add(lease).UnixMicro(), limitArg(limit), skipEndpoints)
 	return collect(rows, err, scanClaimedDelivery, "claim deliveries")
 }
 

@@ -82,7 +82,10 @@ func New(l *creditkit.Ledger, opts *Options) (*Scheduler, error) {
 // Run runs rounds until ctx is done, then returns after the rounds in
 // progress end. Due work and webhooks run in two loops, so a slow receiver
 // never delays the expiry sweep. Events written by this process wake
-// webhook delivery at once instead of at the next tick.
+// webhook delivery at once instead of at the next tick. Webhooks are sent
+// by the Deliverer's pool of workers (webhook.Deliverer.Start): a worker
+// that comes free claims the next due delivery at once, whatever the
+// others are waiting for.
 func (s *Scheduler) Run(ctx context.Context) error {
 	unsubscribe := s.l.Subscribe(func(creditkit.Event) {
 		select {
@@ -99,7 +102,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}()
 	go func() {
 		defer wg.Done()
-		s.loop(ctx, s.wake, func() { _ = s.deliver(ctx) })
+		s.webhooks(ctx)
 	}()
 	wg.Wait()
 	return nil
@@ -146,25 +149,47 @@ func (s *Scheduler) due(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// deliver dispatches new events and sends the webhooks that are due, until
-// none is due.
-func (s *Scheduler) deliver(ctx context.Context) error {
-	if s.o.Webhooks == nil {
-		return nil
+// webhooks dispatches new events and starts sending the due webhooks now,
+// then on every tick and every wake-up; and whenever a worker comes free,
+// it starts the next due ones without dispatching. When ctx is done it
+// waits for the attempts in flight, which ctx abandons.
+func (s *Scheduler) webhooks(ctx context.Context) {
+	wh := s.o.Webhooks
+	if wh == nil {
+		return
 	}
-	n, err := s.o.Webhooks.Dispatch(ctx)
-	if !s.record(ctx, "webhook_dispatch", err) {
-		return err
+	defer wh.Wait()
+	t := time.NewTicker(s.o.Interval)
+	defer t.Stop()
+	dispatch := true
+	for {
+		_ = s.deliver(ctx, dispatch)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			dispatch = true
+		case <-s.wake:
+			dispatch = true
+		case <-wh.Freed():
+			dispatch = false
+		}
 	}
-	s.done.WithLabelValues("events_dispatched").Add(float64(n))
-	for ctx.Err() == nil {
-		n, err := s.o.Webhooks.Deliver(ctx)
-		if !s.record(ctx, "webhook_deliver", err) {
+}
+
+// deliver dispatches new events, if asked, and starts sending the webhooks
+// that are due, as many as there are free workers.
+func (s *Scheduler) deliver(ctx context.Context, dispatch bool) error {
+	if dispatch {
+		n, err := s.o.Webhooks.Dispatch(ctx)
+		if !s.record(ctx, "webhook_dispatch", err) {
 			return err
 		}
-		if n == 0 {
-			break
-		}
+		s.done.WithLabelValues("events_dispatched").Add(float64(n))
+	}
+	_, err := s.o.Webhooks.Start(ctx)
+	if !s.record(ctx, "webhook_deliver", err) {
+		return err
 	}
 	return nil
 }

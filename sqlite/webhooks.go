@@ -188,20 +188,28 @@ func scanDelivery(r scanner) (*store.Delivery, error) {
 }
 
 // ClaimDeliveries takes up to limit pending deliveries due at now, oldest
-// due first, and leases them until now+lease.
-func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.Delivery, error) {
+// due first, except those to the endpoints in skipEndpoints, and leases
+// them until now+lease.
+func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int, skipEndpoints ...string) ([]*store.Delivery, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
+	where := ` AND d.status = 'pending' AND d.next_attempt_at <= ? AND ep.deleted_at IS NULL`
+	args := []any{micros(now)}
+	if len(skipEndpoints) > 0 {
+		where += ` AND d.endpoint_id NOT IN (?` + strings.Repeat(`, ?`, len(skipEndpoints)-1) + `)`
+		for _, id := range skipEndpoints {
+			args = append(args, id)
+		}
+	}
+	args = append(args, limit)
 	var ds []*store.Delivery
 	err := s.Update(ctx, func(ctx context.Context, wtx store.WriteTx) error {
 		tx := wtx.(*txn)
 		var err error
 		ds, err = queryAll(ctx, tx, "read due deliveries", scanDelivery,
-			deliveryQuery(true, "INDEXED BY webhook_deliveries_due",
-				` AND d.status = 'pending' AND d.next_attempt_at <= ? AND ep.deleted_at IS NULL`,
-				`ORDER BY d.next_attempt_at, d.id LIMIT ?`),
-			micros(now), limit)
+			deliveryQuery(true, "INDEXED BY webhook_deliveries_due", where, `ORDER BY d.next_attempt_at, d.id LIMIT ?`),
+			args...)
 		if err != nil {
 			return err
 		}

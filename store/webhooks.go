@@ -38,10 +38,12 @@ type WebhookStore interface {
 	// ClaimDeliveries takes up to limit pending deliveries due at now
 	// (NextAttemptAt <= now), oldest due first, and moves their
 	// NextAttemptAt to now+lease, so that a worker that dies holding them
-	// only delays them. The returned deliveries carry their endpoint's URL
-	// and secret and their event. Concurrent callers never get the same
-	// delivery while its lease runs.
-	ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*Delivery, error)
+	// only delays them. Deliveries to the endpoints named in skipEndpoints
+	// are left as they are (the caller has as many requests in flight to
+	// them as it allows). The returned deliveries carry their endpoint's
+	// URL and secret and their event. Concurrent callers never get the
+	// same delivery while its lease runs.
+	ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int, skipEndpoints ...string) ([]*Delivery, error)
 	// FinishDelivery records one attempt of a claimed delivery: attempts
 	// grows by one, the last attempt's time, HTTP status and error are set,
 	// NextAttemptAt is set when a.NextAttemptAt is not nil, and the status

@@ -8,6 +8,21 @@
 // failed attempt is retried on a backoff schedule with jitter for more than
 // 24 hours before the delivery is marked failed. Receivers dedupe on
 // webhook-id, which is the event's ID and the same on every attempt.
+//
+// Sending is a continuous pool of Workers, so that a slow or hung receiver
+// does not hold up the others. Start claims only as many due deliveries as
+// there are free workers and sends each at once, without waiting for the
+// others; whenever an attempt ends, the freed worker claims the next due
+// delivery (Freed wakes the caller), while the slow ones are still in
+// flight. And no more than PerEndpoint requests go to one endpoint at once:
+// the deliveries of an endpoint at its cap are left unclaimed
+// (store.WebhookStore.ClaimDeliveries skips them), for other processes or
+// for later, so one hung endpoint holds at most PerEndpoint workers and
+// the rest keep delivering to everyone else. A claim leases each delivery
+// only for about one request (a delivery is sent as soon as it is claimed),
+// and a delivery whose lease would run out before its request could time
+// out is still never sent. The caps are per process: n serve processes
+// send at most n*PerEndpoint requests at once to one endpoint.
 package webhook
 
 import (
@@ -56,14 +71,18 @@ type Options struct {
 	// to 0.2; negative means none.
 	Jitter float64
 	// Lease is how long a claimed delivery is kept from other workers.
-	// Defaults to enough time to send a whole batch even when every request
-	// times out (at least one minute). A delivery whose lease would run out
-	// before its request could time out is left for the next claim.
+	// Each claimed delivery is sent at once, so the lease only has to
+	// outlast one request: it defaults to the client's timeout plus ten
+	// seconds, and at least one minute. A delivery whose lease would run
+	// out before its request could time out is not sent; its lease runs
+	// out and it is claimed again.
 	Lease time.Duration
-	// Batch is how many deliveries one Deliver call claims. Defaults to 100.
-	Batch int
 	// Workers is how many requests are in flight at once. Defaults to 16.
 	Workers int
+	// PerEndpoint is how many of those may go to one endpoint at once, so
+	// that a hung receiver cannot occupy every worker. Defaults to 4, or
+	// half the workers when that is fewer (at least one).
+	PerEndpoint int
 	// Now tells the time. Defaults to time.Now; a server passes its
 	// ledger's clock (Ledger.Now).
 	Now func() time.Time
@@ -73,13 +92,27 @@ type Options struct {
 	Registerer prometheus.Registerer
 }
 
-// Deliverer moves outbox events to webhook endpoints.
+// Deliverer moves outbox events to webhook endpoints. Its methods may be
+// called from several goroutines.
 type Deliverer struct {
 	st       store.ServerStore
 	o        Options
 	attempts *prometheus.CounterVec
 	latency  prometheus.Histogram
 	ids      creditkit.IDGenerator
+
+	// claiming is held by the one claim at a time, so that the room it
+	// reads in the counts below can only grow until it has counted what
+	// it claimed.
+	claiming sync.Mutex
+	// mu guards the counts of requests in flight, in all and by endpoint,
+	// and backlog: whether due deliveries may be waiting for a worker.
+	mu       sync.Mutex
+	busy     int
+	endpoint map[string]int
+	backlog  bool
+	inflight sync.WaitGroup
+	freed    chan struct{}
 }
 
 // New returns a Deliverer on a store.
@@ -97,16 +130,15 @@ func New(st store.ServerStore, opts *Options) (*Deliverer, error) {
 	if o.Jitter == 0 {
 		o.Jitter = 0.2
 	}
-	if o.Batch <= 0 {
-		o.Batch = 100
-	}
 	if o.Workers <= 0 {
 		o.Workers = 16
 	}
+	if o.PerEndpoint <= 0 {
+		o.PerEndpoint = max(1, min(4, o.Workers/2))
+	}
 	if o.Lease <= 0 {
-		// Long enough to send a whole claim even if every request times out.
-		rounds := (o.Batch + o.Workers - 1) / o.Workers
-		o.Lease = max(time.Minute, time.Duration(rounds)*o.Client.Timeout+10*time.Second)
+		// A claimed delivery is sent at once: one request's time is enough.
+		o.Lease = max(time.Minute, o.Client.Timeout+10*time.Second)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -114,7 +146,7 @@ func New(st store.ServerStore, opts *Options) (*Deliverer, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Deliverer{st: st, o: o,
+	d := &Deliverer{st: st, o: o, endpoint: map[string]int{}, freed: make(chan struct{}, 1),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "creditkit_webhook_attempts_total", Help: "Webhook delivery attempts, by outcome (succeeded, retrying, failed).",
 		}, []string{"outcome"}),
@@ -150,32 +182,139 @@ func (d *Deliverer) Dispatch(ctx context.Context) (int, error) {
 	}
 }
 
-// Deliver claims the deliveries that are due and sends them, Workers at a
-// time, recording each outcome. It returns how many attempts it made.
+// Start claims as many due deliveries as there are free workers, leaving
+// those of endpoints that have PerEndpoint requests in flight, and starts
+// sending them. It returns how many attempts it started, without waiting
+// for them: a slow receiver holds only its own workers. Attempts run under
+// ctx (cancelling it abandons the requests in flight: their leases run out
+// and they are sent again later); their errors are logged. Call Start on
+// every tick and whenever Freed receives, and Wait before exiting.
+func (d *Deliverer) Start(ctx context.Context) (int, error) {
+	return d.start(ctx, nil, func(err error) {
+		d.o.Logger.Error("webhook delivery not recorded", "err", err)
+	})
+}
+
+// Freed receives when an attempt ends while due deliveries may be waiting
+// for a worker: then Start claims the next ones.
+func (d *Deliverer) Freed() <-chan struct{} { return d.freed }
+
+// Wait waits for every attempt in flight.
+func (d *Deliverer) Wait() { d.inflight.Wait() }
+
+// Deliver makes one round: it claims and sends what Start would, and waits
+// for those attempts. It returns how many attempts it made. It suits tests
+// and one-off runs; a long-running process calls Start instead, so that it
+// need not wait for the slowest receiver before claiming more.
 func (d *Deliverer) Deliver(ctx context.Context) (int, error) {
-	claimed := d.o.Now().UTC()
-	ds, err := d.st.ClaimDeliveries(ctx, claimed, d.o.Lease, d.o.Batch)
-	if err != nil {
-		return 0, fmt.Errorf("claim webhook deliveries: %w", err)
-	}
-	sem := make(chan struct{}, d.o.Workers)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
-	for _, dl := range ds {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := d.attempt(ctx, dl, claimed.Add(d.o.Lease)); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		}()
-	}
+	n, err := d.start(ctx, &wg, func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+	})
 	wg.Wait()
-	return len(ds), errors.Join(errs...)
+	return n, errors.Join(append(errs, err)...)
+}
+
+// start claims while there is room and something due, and starts an
+// attempt for each delivery claimed; track, if not nil, counts the
+// attempts, and failed gets their errors.
+func (d *Deliverer) start(ctx context.Context, track *sync.WaitGroup, failed func(error)) (int, error) {
+	d.claiming.Lock()
+	defer d.claiming.Unlock()
+	started := 0
+	for ctx.Err() == nil {
+		limit, skip := d.room()
+		if limit == 0 {
+			d.setBacklog(true)
+			break
+		}
+		claimed := d.o.Now().UTC()
+		ds, err := d.st.ClaimDeliveries(ctx, claimed, d.o.Lease, limit, skip...)
+		if err != nil {
+			return started, fmt.Errorf("claim webhook deliveries: %w", err)
+		}
+		for _, dl := range ds {
+			d.launch(ctx, dl, claimed.Add(d.o.Lease), track, failed)
+		}
+		started += len(ds)
+		if len(ds) < limit {
+			// Nothing else is due, but for the endpoints skipped.
+			d.setBacklog(len(skip) > 0)
+			break
+		}
+	}
+	return started, nil
+}
+
+// room tells how many deliveries the next claim may take, and which
+// endpoints it must skip. No endpoint may get more than its own room, so
+// the limit is the smallest room left among the endpoints that have
+// requests in flight but are not at their cap.
+func (d *Deliverer) room() (int, []string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	limit := min(d.o.Workers-d.busy, d.o.PerEndpoint)
+	var skip []string
+	for id, n := range d.endpoint {
+		if n >= d.o.PerEndpoint {
+			skip = append(skip, id)
+		} else {
+			limit = min(limit, d.o.PerEndpoint-n)
+		}
+	}
+	return max(limit, 0), skip
+}
+
+func (d *Deliverer) setBacklog(b bool) {
+	d.mu.Lock()
+	d.backlog = b
+	d.mu.Unlock()
+}
+
+// launch counts a claimed delivery in flight and attempts it in a
+// goroutine of its own.
+func (d *Deliverer) launch(ctx context.Context, dl *store.Delivery, leased time.Time, track *sync.WaitGroup, failed func(error)) {
+	d.mu.Lock()
+	d.busy++
+	d.endpoint[dl.EndpointID]++
+	d.mu.Unlock()
+	d.inflight.Add(1)
+	if track != nil {
+		track.Add(1)
+	}
+	go func() {
+		defer d.inflight.Done()
+		if track != nil {
+			defer track.Done()
+		}
+		err := d.attempt(ctx, dl, leased)
+		d.release(dl.EndpointID)
+		if err != nil {
+			failed(err)
+		}
+	}()
+}
+
+// release frees a worker, and wakes whoever waits on Freed if due
+// deliveries may be waiting for it.
+func (d *Deliverer) release(endpointID string) {
+	d.mu.Lock()
+	d.busy--
+	if d.endpoint[endpointID]--; d.endpoint[endpointID] <= 0 {
+		delete(d.endpoint, endpointID)
+	}
+	backlog := d.backlog
+	d.mu.Unlock()
+	if backlog {
+		select {
+		case d.freed <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // Payload is the JSON body of a webhook: the event's type and time, and
