@@ -59,8 +59,10 @@ type actionRecord struct {
 
 // record appends an action to the audit log, with the signed-in user as
 // its actor and the outcome (ok, or the error's code). A failure to record
-// is logged, not shown: the ledger entry the action wrote carries the
-// actor too. A form mistake (errForm) moved nothing and is not recorded.
+// is reported as the API reports its own (audit.ReportFailure: the same
+// error log line, counted in the server's creditkit_audit_failures_total
+// when the auditor is the server's audit log), not shown: the ledger entry
+// the action wrote carries the actor too. A form mistake (errForm) moved nothing and is not recorded.
 func (h *Handler) record(ctx context.Context, w http.ResponseWriter, u *user, a actionRecord) {
 	if h.audit == nil || isFormErr(a.Err) {
 		return
@@ -83,11 +85,14 @@ func (h *Handler) record(ctx context.Context, w http.ResponseWriter, u *user, a 
 			a.Details["idempotency_key"] = a.Idem
 		}
 	}
-	_, err := h.audit.Record(context.WithoutCancel(ctx), audit.Record{ActorKind: audit.ActorDashboard, ActorID: u.KeyID, ActorName: u.KeyName,
-		RequestID: requestID(w), Action: a.Action, Customer: a.Customer, Target: a.Target, Reason: a.Reason, Outcome: outcome, Details: a.Details})
-	if err != nil {
-		h.log.Error("dashboard: the audit log did not record an action", "action", a.Action, "customer", a.Customer,
-			"target", a.Target, "actor", u.KeyID, "request_id", requestID(w), "err", err)
+	rec := audit.Record{ActorKind: audit.ActorDashboard, ActorID: u.KeyID, ActorName: u.KeyName,
+		RequestID: requestID(w), Action: a.Action, Customer: a.Customer, Target: a.Target, Reason: a.Reason, Outcome: outcome, Details: a.Details}
+	if _, err := h.audit.Record(context.WithoutCancel(ctx), rec); err != nil {
+		var failures audit.Counter
+		if c, ok := h.audit.(interface{ Failures() audit.Counter }); ok {
+			failures = c.Failures() // in serve: creditkit_audit_failures_total
+		}
+		audit.ReportFailure(ctx, h.log, failures, rec, err)
 	}
 }
 
