@@ -53,7 +53,10 @@ type actionRecord struct {
 	// Idem is the form's idempotency key.
 	Idem string
 	// Err is the action's error, nil when it succeeded.
-	Err     error
+	Err error
+	// Outcome, when set, is the outcome recorded whatever Err is (such as
+	// "forbidden").
+	Outcome string
 	Details map[string]any
 }
 
@@ -73,6 +76,9 @@ func (h *Handler) record(ctx context.Context, w http.ResponseWriter, u *user, a 
 		if outcome == "" {
 			outcome = string(creditkit.CodeInternal)
 		}
+	}
+	if a.Outcome != "" {
+		outcome = a.Outcome
 	}
 	if a.ResultID != "" || a.Idem != "" {
 		if a.Details == nil {
@@ -94,6 +100,52 @@ func (h *Handler) record(ctx context.Context, w http.ResponseWriter, u *user, a 
 		}
 		audit.ReportFailure(ctx, h.log, failures, rec, err)
 	}
+}
+
+// OutcomeForbidden is the outcome of an action the session's key may not
+// do, as the HTTP API records a call refused for its key's scope.
+const OutcomeForbidden = "forbidden"
+
+// actionsByRoute are the dashboard's actions by their route pattern, for
+// recording a refused one.
+var actionsByRoute = map[string]string{
+	"POST " + Path + "/customers/{customer}/grant":   actionGrant,
+	"POST " + Path + "/customers/{customer}/void":    actionVoid,
+	"POST " + Path + "/customers/{customer}/adjust":  actionAdjust,
+	"POST " + Path + "/customers/{customer}/reverse": actionReverse,
+	"POST " + Path + "/customers/{customer}/plan":    actionPlan,
+	"POST " + Path + "/customers/{customer}/token":   actionToken,
+	"POST " + Path + "/webhooks/{delivery}/replay":   actionReplay,
+}
+
+// recordForbidden records an action the session's key may not do (a form
+// posted by hand from a read-only session, with its valid CSRF token), with
+// outcome forbidden, as the API records a key's refused call: someone
+// signed in with a valid key tried. Nothing moved. A post with a bad CSRF
+// token is not recorded: it may come from another site, not the user.
+func (h *Handler) recordForbidden(w http.ResponseWriter, r *http.Request, u *user) {
+	action, ok := actionsByRoute[r.Pattern]
+	if !ok {
+		return
+	}
+	a := actionRecord{Action: action, Customer: r.PathValue("customer"), Target: r.PathValue("delivery"),
+		Reason: r.PostFormValue("reason"), Idem: r.PostFormValue("idem"), Outcome: OutcomeForbidden,
+		Details: map[string]any{"method": r.Method, "path": r.URL.Path, "scope": u.Scope}}
+	for _, field := range []string{"grant", "entry"} {
+		if v := r.PostFormValue(field); v != "" && a.Target == "" {
+			a.Target = v
+		}
+	}
+	if v := r.PostFormValue("plan"); v != "" {
+		a.Details["plan"] = v
+	}
+	if v := r.PostFormValue("amount"); v != "" {
+		a.Details["amount"] = v
+	}
+	if !creditkit.IsText(a.Customer + a.Target + a.Reason + a.Idem) {
+		a.Customer, a.Target, a.Reason, a.Idem = "", "", "", "" // not text a database keeps
+	}
+	h.record(r.Context(), w, u, a)
 }
 
 // actor is what the ledger records as the actor of a dashboard action.
