@@ -117,9 +117,10 @@ type Filter struct {
 // Log records and lists audit records on a store. It is safe for
 // concurrent use.
 type Log struct {
-	st  store.AuditStore
-	now func() time.Time
-	ids creditkit.IDGenerator
+	st       store.AuditStore
+	now      func() time.Time
+	ids      *creditkit.IDGenerator
+	failures Counter // see WithFailures; nil counts nothing
 }
 
 // New returns the audit log kept in st, stamping records with now (the
@@ -128,7 +129,7 @@ func New(st store.AuditStore, now func() time.Time) *Log {
 	if now == nil {
 		now = time.Now
 	}
-	return &Log{st: st, now: now}
+	return &Log{st: st, now: now, ids: &creditkit.IDGenerator{}}
 }
 
 // Of returns the audit log of a store that keeps one (both creditkit stores
@@ -146,7 +147,8 @@ var ErrNoAuditStore = errors.New("audit: the store does not implement store.Audi
 
 // Record appends r to the log and returns it as stored, with its ID, time
 // and outcome set. It refuses a record without an action or with an
-// unknown actor kind.
+// unknown actor kind. The details are stored as Redact leaves them: no
+// secret-named field and no URL beyond its scheme and host.
 func (l *Log) Record(ctx context.Context, r Record) (*Record, error) {
 	switch r.ActorKind {
 	case ActorAPIKey, ActorDashboard, ActorCLI, ActorSystem:
@@ -166,6 +168,7 @@ func (l *Log) Record(ctx context.Context, r Record) (*Record, error) {
 	r.ID = l.ids.New("aud")
 	details := []byte("{}")
 	if len(r.Details) > 0 {
+		r.Details, _ = Redact(map[string]any(r.Details)).(map[string]any)
 		var err error
 		if details, err = json.Marshal(r.Details); err != nil {
 			return nil, fmt.Errorf("audit: encode the details of %s: %w", r.Action, err)
@@ -195,6 +198,9 @@ func (l *Log) List(ctx context.Context, f Filter) ([]*Record, string, error) {
 	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
 		return nil, "", invalid("audit: from (%s) must be before to (%s)", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339))
 	}
+	if f.After != "" && !validCursor(f.After) {
+		return nil, "", invalid("audit: cursor %q is not an audit record ID (aud_ and 26 letters and digits): give the next_cursor of the previous page, or none for the first page", f.After)
+	}
 	q := store.AuditQuery{Actor: f.Actor, Customer: f.Customer, From: f.From, To: f.To, After: f.After, Limit: limit + 1}
 	if prefix, ok := strings.CutSuffix(f.Action, "*"); ok {
 		q.ActionPrefix = prefix
@@ -223,6 +229,21 @@ func (l *Log) List(ctx context.Context, f Filter) ([]*Record, string, error) {
 		out[i] = r
 	}
 	return out, next, nil
+}
+
+// validCursor reports whether s has the form of an audit record ID, as
+// IDGenerator makes them: "aud_" and 26 Crockford base32 digits.
+func validCursor(s string) bool {
+	suffix, ok := strings.CutPrefix(s, "aud_")
+	if !ok || len(suffix) != 26 {
+		return false
+	}
+	for _, c := range suffix {
+		if !strings.ContainsRune("0123456789ABCDEFGHJKMNPQRSTVWXYZ", c) {
+			return false
+		}
+	}
+	return true
 }
 
 func invalid(format string, args ...any) error {

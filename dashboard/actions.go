@@ -269,7 +269,9 @@ func (h *Handler) reverseAction(w http.ResponseWriter, r *http.Request, u *user)
 func (h *Handler) planAction(w http.ResponseWriter, r *http.Request, u *user) {
 	customer := r.PathValue("customer")
 	plan := strings.TrimSpace(r.PostFormValue("plan"))
-	rec := actionRecord{Action: actionPlan, Customer: customer, Target: plan}
+	// The target is the subscription, as the API records it; the plan is
+	// in the details.
+	rec := actionRecord{Action: actionPlan, Customer: customer, Details: map[string]any{"plan": plan}}
 	sub, err := func() (*creditkit.Subscription, error) {
 		reason, err := reasonOf(r)
 		if err != nil {
@@ -286,7 +288,7 @@ func (h *Handler) planAction(w http.ResponseWriter, r *http.Request, u *user) {
 			return nil, err
 		}
 		if existing != nil {
-			rec.Details = map[string]any{"from": existing.Plan}
+			rec.Details["from"], rec.Target = existing.Plan, existing.ID
 		}
 		if existing == nil || existing.Status == creditkit.SubscriptionCanceled || (existing.Plan == plan && existing.ScheduledPlan == "") {
 			return h.l.StartSubscription(ctx, customer, plan, &creditkit.SubscribeOpts{IdempotencyKey: idem, Actor: u.actor()})
@@ -294,7 +296,7 @@ func (h *Handler) planAction(w http.ResponseWriter, r *http.Request, u *user) {
 		return h.l.ChangePlan(ctx, customer, plan, &creditkit.SubscriptionOpts{Currency: p.Currency, IdempotencyKey: idem, Actor: u.actor()})
 	}()
 	if sub != nil {
-		rec.ResultID = sub.ID
+		rec.Target = sub.ID
 	}
 	rec.Idem, rec.Err = r.PostFormValue("idem"), err
 	h.record(r.Context(), w, u, rec)

@@ -53,14 +53,19 @@ type actionRecord struct {
 	// Idem is the form's idempotency key.
 	Idem string
 	// Err is the action's error, nil when it succeeded.
-	Err     error
+	Err error
+	// Outcome, when set, is the outcome recorded whatever Err is (such as
+	// "forbidden").
+	Outcome string
 	Details map[string]any
 }
 
 // record appends an action to the audit log, with the signed-in user as
 // its actor and the outcome (ok, or the error's code). A failure to record
-// is logged, not shown: the ledger entry the action wrote carries the
-// actor too. A form mistake (errForm) moved nothing and is not recorded.
+// is reported as the API reports its own (audit.ReportFailure: the same
+// error log line, counted in the server's creditkit_audit_failures_total
+// when the auditor is the server's audit log), not shown: the ledger entry
+// the action wrote carries the actor too. A form mistake (errForm) moved nothing and is not recorded.
 func (h *Handler) record(ctx context.Context, w http.ResponseWriter, u *user, a actionRecord) {
 	if h.audit == nil || isFormErr(a.Err) {
 		return
@@ -71,6 +76,9 @@ func (h *Handler) record(ctx context.Context, w http.ResponseWriter, u *user, a 
 		if outcome == "" {
 			outcome = string(creditkit.CodeInternal)
 		}
+	}
+	if a.Outcome != "" {
+		outcome = a.Outcome
 	}
 	if a.ResultID != "" || a.Idem != "" {
 		if a.Details == nil {
@@ -83,12 +91,61 @@ func (h *Handler) record(ctx context.Context, w http.ResponseWriter, u *user, a 
 			a.Details["idempotency_key"] = a.Idem
 		}
 	}
-	_, err := h.audit.Record(context.WithoutCancel(ctx), audit.Record{ActorKind: audit.ActorDashboard, ActorID: u.KeyID, ActorName: u.KeyName,
-		RequestID: requestID(w), Action: a.Action, Customer: a.Customer, Target: a.Target, Reason: a.Reason, Outcome: outcome, Details: a.Details})
-	if err != nil {
-		h.log.Error("dashboard: the audit log did not record an action", "action", a.Action, "customer", a.Customer,
-			"target", a.Target, "actor", u.KeyID, "request_id", requestID(w), "err", err)
+	rec := audit.Record{ActorKind: audit.ActorDashboard, ActorID: u.KeyID, ActorName: u.KeyName,
+		RequestID: requestID(w), Action: a.Action, Customer: a.Customer, Target: a.Target, Reason: a.Reason, Outcome: outcome, Details: a.Details}
+	if _, err := h.audit.Record(context.WithoutCancel(ctx), rec); err != nil {
+		var failures audit.Counter
+		if c, ok := h.audit.(interface{ Failures() audit.Counter }); ok {
+			failures = c.Failures() // in serve: creditkit_audit_failures_total
+		}
+		audit.ReportFailure(ctx, h.log, failures, rec, err)
 	}
+}
+
+// OutcomeForbidden is the outcome of an action the session's key may not
+// do, as the HTTP API records a call refused for its key's scope.
+const OutcomeForbidden = "forbidden"
+
+// actionsByRoute are the dashboard's actions by their route pattern, for
+// recording a refused one.
+var actionsByRoute = map[string]string{
+	"POST " + Path + "/customers/{customer}/grant":   actionGrant,
+	"POST " + Path + "/customers/{customer}/void":    actionVoid,
+	"POST " + Path + "/customers/{customer}/adjust":  actionAdjust,
+	"POST " + Path + "/customers/{customer}/reverse": actionReverse,
+	"POST " + Path + "/customers/{customer}/plan":    actionPlan,
+	"POST " + Path + "/customers/{customer}/token":   actionToken,
+	"POST " + Path + "/webhooks/{delivery}/replay":   actionReplay,
+}
+
+// recordForbidden records an action the session's key may not do (a form
+// posted by hand from a read-only session, with its valid CSRF token), with
+// outcome forbidden, as the API records a key's refused call: someone
+// signed in with a valid key tried. Nothing moved. A post with a bad CSRF
+// token is not recorded: it may come from another site, not the user.
+func (h *Handler) recordForbidden(w http.ResponseWriter, r *http.Request, u *user) {
+	action, ok := actionsByRoute[r.Pattern]
+	if !ok {
+		return
+	}
+	a := actionRecord{Action: action, Customer: r.PathValue("customer"), Target: r.PathValue("delivery"),
+		Reason: r.PostFormValue("reason"), Idem: r.PostFormValue("idem"), Outcome: OutcomeForbidden,
+		Details: map[string]any{"method": r.Method, "path": r.URL.Path, "scope": u.Scope}}
+	for _, field := range []string{"grant", "entry"} {
+		if v := r.PostFormValue(field); v != "" && a.Target == "" {
+			a.Target = v
+		}
+	}
+	if v := r.PostFormValue("plan"); v != "" {
+		a.Details["plan"] = v
+	}
+	if v := r.PostFormValue("amount"); v != "" {
+		a.Details["amount"] = v
+	}
+	if !creditkit.IsText(a.Customer + a.Target + a.Reason + a.Idem) {
+		a.Customer, a.Target, a.Reason, a.Idem = "", "", "", "" // not text a database keeps
+	}
+	h.record(r.Context(), w, u, a)
 }
 
 // actor is what the ledger records as the actor of a dashboard action.

@@ -219,6 +219,9 @@ func (h *Handler) page(need string, fn handlerFunc) http.HandlerFunc {
 			}
 		}
 		if !u.can(need) {
+			if r.Method == http.MethodPost {
+				h.recordForbidden(w, r, u)
+			}
 			h.fail(w, r, u, http.StatusForbidden, fmt.Sprintf("Your %s key cannot do this: it needs %s %s key.", u.Scope, article(need), need))
 			return
 		}

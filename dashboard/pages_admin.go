@@ -89,8 +89,28 @@ func (h *Handler) webhooks(w http.ResponseWriter, r *http.Request, u *user) {
 		rows = rows[:page]
 		d.Next = rows[page-1].ID
 	}
-	d.Deliveries = rows
+	d.Deliveries = deliveriesFor(u, rows)
 	h.render(w, r, http.StatusOK, "webhooks", "", &view{Title: "Webhook deliveries", Nav: "webhooks", User: u, Data: d})
+}
+
+// deliveriesFor returns deliveries as u may see them. An endpoint's URL can
+// be its secret (Slack, Discord and Zapier put it in the path), and the API
+// shows endpoints and deliveries to admin keys only: a session of any
+// other key sees each URL as scheme://host, also where the last error
+// quotes it.
+func deliveriesFor(u *user, ds []*store.Delivery) []*store.Delivery {
+	if u.CanAdmin() {
+		return ds
+	}
+	out := make([]*store.Delivery, len(ds))
+	for i, d := range ds {
+		c := *d
+		c.URL = audit.RedactURL(d.URL)
+		c.LastError = audit.RedactURLsInText(d.LastError)
+		c.Secret = ""
+		out[i] = &c
+	}
+	return out
 }
 
 // replayAction makes a delivery pending again, due now; the webhook worker

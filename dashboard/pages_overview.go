@@ -159,6 +159,7 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, u *user) {
 			d.FailedDeliveries = append(d.FailedDeliveries, dl)
 		}
 	}
+	d.FailedDeliveries = deliveriesFor(u, d.FailedDeliveries) // URLs: admin only
 	h.render(w, r, http.StatusOK, "overview", "", &view{Title: "Overview", Nav: "overview", User: u, Data: d})
 }
 

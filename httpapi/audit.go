@@ -93,7 +93,7 @@ func newAuditor(l *creditkit.Ledger, st store.ServerStore, reg prometheus.Regist
 		recorded: prometheus.NewCounter(prometheus.CounterOpts{Name: "creditkit_audit_records_total",
 			Help: "Audit log rows the API wrote."}),
 		failures: prometheus.NewCounter(prometheus.CounterOpts{Name: "creditkit_audit_failures_total",
-			Help: "Audit log rows the API failed to write (each is logged at error level with its fields)."}),
+			Help: "Audit log rows the API, or the dashboard beside it, failed to write (each is logged at error level with its fields)."}),
 	}
 	for _, c := range []prometheus.Collector{a.recorded, a.failures} {
 		if err := reg.Register(c); err != nil {
@@ -101,16 +101,17 @@ func newAuditor(l *creditkit.Ledger, st store.ServerStore, reg prometheus.Regist
 		}
 	}
 	if as, ok := st.(store.AuditStore); ok {
-		a.log = audit.New(as, l.Now)
+		a.log = audit.New(as, l.Now).WithFailures(a.failures)
 	} else if as, ok := l.Store().(store.AuditStore); ok {
-		a.log = audit.New(as, l.Now)
+		a.log = audit.New(as, l.Now).WithFailures(a.failures)
 	}
 	return a, nil
 }
 
 // AuditLog returns the audit log the server records into, for handlers
 // mounted beside the API (the dashboard) to record their own actions; nil
-// when the store keeps none.
+// when the store keeps none. Its RecordOrReport counts a row it fails to
+// write in creditkit_audit_failures_total, as the API's own rows are.
 func (s *Server) AuditLog() *audit.Log { return s.audit.log }
 
 // RequestID returns the request ID (the X-Request-Id answered) of the
@@ -206,7 +207,7 @@ func (s *Server) writeAudit(ac *auditContext, action string, status int) {
 		details["idempotency_key"] = idem
 	}
 	if q := ac.URL().RawQuery; q != "" {
-		details["query"] = q
+		details["query"] = redactQuery(q)
 	}
 	for _, name := range pathParams(op.Path) {
 		if name != "customer" {
@@ -224,7 +225,7 @@ func (s *Server) writeAudit(ac *auditContext, action string, status int) {
 		if r.Reason == "" {
 			r.Reason = stringField(req, "reason")
 		}
-		details["request"] = redact(req)
+		details["request"] = audit.Redact(req)
 	}
 	var resp map[string]any
 	if status >= 400 {
@@ -259,12 +260,8 @@ func (s *Server) writeAudit(ac *auditContext, action string, status int) {
 
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if _, err := s.audit.log.Record(wctx, r); err != nil {
-		s.audit.failures.Inc()
-		s.log.Error("audit log: a row was not written; its fields follow", "err", err, "request_id", r.RequestID,
-			"actor_kind", r.ActorKind, "actor_id", r.ActorID, "actor_name", r.ActorName, "action", r.Action,
-			"customer", r.Customer, "target", r.Target, "reason", r.Reason, "outcome", r.Outcome)
-		return
+	if _, err := s.audit.log.RecordOrReport(wctx, s.log, r); err != nil {
+		return // logged and counted
 	}
 	s.audit.recorded.Inc()
 }
@@ -303,42 +300,22 @@ func stringField(m map[string]any, name string) string {
 	return s
 }
 
-// redact keeps secrets out of an audit row's copy of a request body: a
-// field whose name says secret, password or token is dropped, and a URL
-// keeps its scheme, host and path (credentials in its user info or query
-// stay out of the log).
-func redact(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, x := range v {
-			lk := strings.ToLower(k)
-			switch {
-			case strings.Contains(lk, "secret"), strings.Contains(lk, "password"), strings.Contains(lk, "token"):
-				out[k] = "[redacted]"
-			case lk == "url":
-				if s, ok := x.(string); ok {
-					if u, err := url.Parse(s); err == nil {
-						out[k] = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
-						continue
-					}
-					out[k] = "[redacted]"
-					continue
-				}
-				out[k] = redact(x)
-			default:
-				out[k] = redact(x)
-			}
-		}
-		return out
-	case []any:
-		out := make([]any, len(v))
-		for i, x := range v {
-			out[i] = redact(x)
-		}
-		return out
+// redactQuery is a raw query string as the audit log keeps it: each value
+// redacted as audit.Redact redacts a field of that name.
+func redactQuery(raw string) string {
+	vs, err := url.ParseQuery(raw)
+	if err != nil {
+		return audit.Redacted
 	}
-	return v
+	out := url.Values{}
+	for k, list := range vs {
+		for _, v := range list {
+			r, _ := audit.Redact(map[string]any{k: v}).(map[string]any)
+			s, _ := r[k].(string)
+			out.Add(k, s)
+		}
+	}
+	return out.Encode()
 }
 
 // auditRecord is an audit record as the API shows it (named AuditRecord in

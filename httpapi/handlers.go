@@ -236,9 +236,11 @@ type (
 	captureBody struct {
 		Amount   *creditkit.Amount `json:"amount,omitempty" doc:"Charge part of the hold; omit to charge all of it."`
 		Metadata map[string]string `json:"metadata,omitempty"`
+		Reason   string            `json:"reason,omitempty" maxLength:"500" doc:"Why, for the audit log (an admin key's capture is recorded)."`
 	}
 	releaseBody struct {
 		Metadata map[string]string `json:"metadata,omitempty"`
+		Reason   string            `json:"reason,omitempty" maxLength:"500" doc:"Why, for the audit log (an admin key's release is recorded)."`
 	}
 	voidBody struct {
 		Amount *creditkit.Amount `json:"amount,omitempty" doc:"Void only this many of the credits that remain; all of them by default."`

@@ -15,6 +15,8 @@ import (
 type subscriptionBody struct {
 	Plan  string `json:"plan" minLength:"1" maxLength:"255" doc:"The plan, as named in the config."`
 	Trial string `json:"trial,omitempty" maxLength:"64" doc:"Start with a trial this long, such as 14d or 1mo: when the customer has no live subscription, or moves off a plan without a price (the default free plan, say); otherwise the request fails."`
+	// Reason is recorded in the audit log only.
+	Reason string `json:"reason,omitempty" maxLength:"500" doc:"Why, for the audit log."`
 }
 
 // subscriptionQuery picks the subscription of a customer who has several.

@@ -126,15 +126,23 @@ func (s *session) recordCLI(l *creditkit.Ledger, r audit.Record, err error) {
 	if err != nil {
 		r.Outcome = string(creditkit.ErrorCodeOf(err))
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 5*time.Second)
+	defer cancel()
 	log, lerr := audit.Of(l.Store(), l.Now)
 	if lerr == nil {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 5*time.Second)
-		defer cancel()
-		_, lerr = log.Record(ctx, r)
+		_, lerr = log.RecordOrReport(ctx, s.logger, r)
+	} else {
+		audit.ReportFailure(ctx, s.logger, nil, r, lerr)
 	}
 	if lerr != nil {
-		s.logger.Error("audit log: the action was not recorded", "action", r.Action, "target", r.Target, "err", lerr)
-		fmt.Fprintf(s.stderr, "warning: the audit log did not record %s %s: %v\n", r.Action, r.Target, lerr)
+		what := r.Action
+		for _, w := range []string{r.Target, r.Customer} {
+			if w != "" {
+				what += " " + w
+				break
+			}
+		}
+		fmt.Fprintf(s.stderr, "warning: the audit log did not record %s: %v\n", what, lerr)
 	}
 }
 
@@ -239,5 +247,67 @@ func (s *session) recordCommand(l *creditkit.Ledger, err error) {
 		return
 	}
 	s.commandRecorded = true
+	s.fillFromResult(l, &r)
 	s.recordCLI(l, r, err)
+}
+
+// fillFromResult completes a command's audit record from what the command
+// did, as the API's record is completed from its answer: the target is
+// the ID of what the command made (a grant.create's grant) when the
+// command names none, else that ID is the details' result_id; the
+// customer is the customer of what it acted on (a voided grant's, a
+// captured hold's, a reversed entry's). A command that failed printed
+// nothing: the customer of the grant or hold it names is looked up.
+func (s *session) fillFromResult(l *creditkit.Ledger, r *audit.Record) {
+	id, customer := resultIDs(s.result)
+	if r.Customer == "" {
+		r.Customer = customer
+	}
+	switch {
+	case id == "" || id == r.Target:
+	case r.Target == "":
+		r.Target = id
+	default:
+		if r.Details == nil {
+			r.Details = map[string]any{}
+		}
+		r.Details["result_id"] = id
+	}
+	if r.Customer != "" || r.Target == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 5*time.Second)
+	defer cancel()
+	switch r.Action {
+	case audit.ActionGrantVoid, "grant.update":
+		if g, err := l.GetGrant(ctx, r.Target); err == nil && g != nil {
+			r.Customer = g.Customer
+		}
+	case audit.ActionHoldCapture, audit.ActionHoldRelease:
+		if h, err := l.GetHold(ctx, r.Target); err == nil && h != nil {
+			r.Customer = h.Customer
+		}
+	}
+}
+
+// resultIDs returns the ID and Customer fields of what a command printed
+// (a grant, an entry, a hold, a subscription), or "" for each it lacks.
+func resultIDs(v any) (id, customer string) {
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface {
+		if rv.IsNil() {
+			return "", ""
+		}
+		rv = rv.Elem()
+	}
+	if rv.Kind() != reflect.Struct {
+		return "", ""
+	}
+	field := func(name string) string {
+		if f := rv.FieldByName(name); f.IsValid() && f.Kind() == reflect.String {
+			return f.String()
+		}
+		return ""
+	}
+	return field("ID"), field("Customer")
 }

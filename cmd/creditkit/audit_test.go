@@ -122,8 +122,8 @@ func TestAuditCLILedgerWrites(t *testing.T) {
 		{"admin.run_due", "", "", "", "ok"},
 		{"credits.transfer", "alice", "bob", "", "ok"},
 		{audit.ActionGrantVoid, "", "grt_nope", "", "not_found"},
-		{audit.ActionGrantVoid, "", g.ID, "over-issued", "ok"},
-		{audit.ActionGrantCreate, "alice", "", "signup_bonus", "ok"},
+		{audit.ActionGrantVoid, "alice", g.ID, "over-issued", "ok"},
+		{audit.ActionGrantCreate, "alice", g.ID, "signup_bonus", "ok"},
 	}
 	if len(rs) != len(want) {
 		t.Fatalf("records = %d, want %d: %+v", len(rs), len(want), rs)

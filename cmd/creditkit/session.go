@@ -50,6 +50,9 @@ type session struct {
 	// audit record was written (audit.go).
 	command         any
 	commandRecorded bool
+	// result is what the command printed last (s.output), for its audit
+	// record: the ID it made, the customer it acted on.
+	result any
 }
 
 // backend is what the ledger verbs call: a *creditkit.Ledger on --db, or an
@@ -314,6 +317,7 @@ func (s *session) withLedgerTimeout(timeout time.Duration, fn func(l *creditkit.
 // output prints v as JSON with --json, else calls human to print it for
 // people.
 func (s *session) output(v any, human func(w io.Writer)) error {
+	s.result = v
 	if s.globals.JSON {
 		return writeJSON(s.stdout, v)
 	}
