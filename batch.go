@@ -316,7 +316,7 @@ func (l *Ledger) commitBatch(live []*pending) error {
 			}
 			var cache *walletCache
 			if det, ok := l.store.(store.ChangeDetector); ok && l.cache != nil {
-				unchanged, err := det.UnchangedSinceLastWrite(ctx, tx)
+				unchanged, err := det.UnchangedSinceLastWrite(ctx, tx, l)
 				if err != nil {
 					return err
 				}

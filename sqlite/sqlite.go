@@ -61,6 +61,9 @@ type Store struct {
 	// dataVersion is PRAGMA data_version as the last write saw it.
 	dataVersion int64
 	haveVersion bool
+	// lastWriter is the writer (a ledger) of the last write transaction
+	// that asked UnchangedSinceLastWrite.
+	lastWriter any
 }
 
 var _ store.Store = (*Store)(nil)
@@ -363,14 +366,18 @@ func (s *Store) WriteLanes() int { return 1 }
 
 // UnchangedSinceLastWrite compares SQLite's data_version, which changes
 // when another connection (in this process or another) commits, with the
-// value seen by the previous write transaction.
-func (s *Store) UnchangedSinceLastWrite(ctx context.Context, wtx store.WriteTx) (bool, error) {
+// value seen by the previous write transaction, and writer with the writer
+// of that transaction: data_version does not change for commits on the
+// same connection, so two ledgers over this one store must tell each
+// other apart. Write transactions are serialized (one writer connection),
+// so the fields need no lock of their own.
+func (s *Store) UnchangedSinceLastWrite(ctx context.Context, wtx store.WriteTx, writer any) (bool, error) {
 	var v int64
 	if err := wtx.(*txn).q.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
 		return false, s.translate("read data_version", err)
 	}
-	unchanged := s.haveVersion && v == s.dataVersion
-	s.dataVersion, s.haveVersion = v, true
+	unchanged := s.haveVersion && v == s.dataVersion && s.lastWriter == writer
+	s.dataVersion, s.haveVersion, s.lastWriter = v, true, writer
 	return unchanged, nil
 }
 

@@ -302,9 +302,11 @@ type WriteLaner interface {
 // wrote.
 type ChangeDetector interface {
 	// UnchangedSinceLastWrite reports, inside a write transaction, whether
-	// no other connection has committed since the previous write
-	// transaction of this store began. The first call reports false.
-	UnchangedSinceLastWrite(ctx context.Context, tx WriteTx) (bool, error)
+	// nobody else wrote since writer's previous write transaction: no other
+	// connection committed, and no other writer (another ledger over this
+	// very store, whose writes share its connection) called it in between.
+	// The first call of a writer reports false. writer is compared with ==.
+	UnchangedSinceLastWrite(ctx context.Context, tx WriteTx, writer any) (bool, error)
 }
 
 // WalletStateReader is implemented by stores that can read the wallet
