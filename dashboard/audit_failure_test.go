@@ -2,22 +2,16 @@ package dashboard_test
 
 import (
 	"bytes"
-	"context"
 	"database/sql"
 	"log/slog"
-	"net"
 	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/creditkit/creditkit"
 	"github.com/creditkit/creditkit/audit"
-	"github.com/creditkit/creditkit/dashboard"
 	"github.com/creditkit/creditkit/httpapi"
-	"github.com/creditkit/creditkit/store"
 )
 
 // lockedBuffer is a log sink the server's goroutines write to.
@@ -44,51 +38,12 @@ func (b *lockedBuffer) String() string {
 // counted in creditkit_audit_failures_total and logged with the API's
 // message and every field of the lost row.
 func TestDashboardAuditFailureReported(t *testing.T) {
-	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "creditkit.db")
-	cfg, err := creditkit.ParseConfig("test.yaml", []byte(testConfig))
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := creditkit.NewManualClock(time.Now().UTC().Truncate(time.Second))
-	cfg.Clock = clock
-	l, err := creditkit.Open(ctx, "sqlite:"+path, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var logs lockedBuffer
 	logger := slog.New(slog.NewJSONHandler(&logs, nil))
 	reg := httpapi.NewRegistry()
-	srv, err := httpapi.New(ctx, l, &httpapi.Options{KeyCacheTTL: -1, Registry: reg, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := dashboard.New(ctx, l, &dashboard.Options{KeyCacheTTL: -1, Audit: srv.AuditLog(), Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Mount(dashboard.Path+"/", h)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(sctx, ln, testGrace) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		if err := l.Close(); err != nil {
-			t.Errorf("close ledger: %v", err)
-		}
-	})
-	e := &env{t: t, l: l, st: l.Store().(store.ServerStore), clock: clock, base: "http://" + ln.Addr().String()}
-	_, e.admin = e.key("Ada Admin", store.ScopeAdmin)
-	if _, err := l.Grant(ctx, "alice", 100, &creditkit.GrantOpts{Actor: "seed"}); err != nil {
-		t.Fatal(err)
-	}
+	e := newEnvWith(t, "sqlite:"+path, &httpapi.Options{Registry: reg, Logger: logger})
+	before := e.available("alice")
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
 	if err != nil {
 		t.Fatal(err)
@@ -102,8 +57,8 @@ func TestDashboardAuditFailureReported(t *testing.T) {
 	csrf := c.signIn(e.admin)
 	p := c.post("/dashboard/customers/alice/grant", url.Values{"amount": {"25"}, "category": {"goodwill"}, "reason": {"outage"}, "idem": {idem(t, 1)}}, csrf)
 	p.mustContain(t, "Granted 25 credits")
-	if got := e.available("alice"); got != 125 {
-		t.Fatalf("alice has %d, want 125: the grant stands", got)
+	if got := e.available("alice"); got != before+25 {
+		t.Fatalf("alice has %d, want %d: the grant stands", got, before+25)
 	}
 	mfs, err := reg.Gather()
 	if err != nil {

@@ -77,6 +77,14 @@ func sqliteURL(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir
 // API with the dashboard on 127.0.0.1:0.
 func newEnv(t *testing.T, dbURL string) *env {
 	t.Helper()
+	return newEnvWith(t, dbURL, &httpapi.Options{})
+}
+
+// newEnvWith is newEnv with the server's options (its logger and metrics
+// registry, say); the dashboard records into the server's audit log, as in
+// serve.
+func newEnvWith(t *testing.T, dbURL string, o *httpapi.Options) *env {
+	t.Helper()
 	ctx := context.Background()
 	cfg, err := creditkit.ParseConfig("test.yaml", []byte(testConfig))
 	if err != nil {
@@ -90,11 +98,12 @@ func newEnv(t *testing.T, dbURL string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := httpapi.New(ctx, l, &httpapi.Options{KeyCacheTTL: -1})
+	o.KeyCacheTTL = -1
+	srv, err := httpapi.New(ctx, l, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := dashboard.New(ctx, l, &dashboard.Options{KeyCacheTTL: -1})
+	h, err := dashboard.New(ctx, l, &dashboard.Options{KeyCacheTTL: -1, Audit: srv.AuditLog(), Logger: o.Logger})
 	if err != nil {
 		t.Fatal(err)
 	}
