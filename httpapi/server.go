@@ -406,6 +406,12 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			writeJSON(w, p.Status, p)
 			return
 		}
+		if what := bodyNotText(r); what != "" {
+			p := newProblem(http.StatusUnprocessableEntity, string(creditkit.CodeInvalidRequest), what)
+			p.RequestID = id
+			writeJSON(w, p.Status, p)
+			return
+		}
 		if ct := r.Header.Get("Content-Type"); r.ContentLength != 0 && strings.HasPrefix(r.URL.Path, "/v1/") &&
 			(ct == "" || ct == "application/x-www-form-urlencoded") {
 			// curl -d sends form encoding by default; every API body is
