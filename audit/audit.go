@@ -166,6 +166,8 @@ func (l *Log) Record(ctx context.Context, r Record) (*Record, error) {
 		r.Outcome = OutcomeOK
 	}
 	r.ID = l.ids.New("aud")
+	// A reason is the actor's prose: a URL in it loses what Redact drops.
+	r.Reason = RedactURLsInText(r.Reason)
 	details := []byte("{}")
 	if len(r.Details) > 0 {
 		r.Details, _ = Redact(map[string]any(r.Details)).(map[string]any)

@@ -19,7 +19,8 @@ const Redacted = "[redacted]"
 //     user info, path, query and fragment are dropped, since webhook URLs
 //     of Slack, Discord or Zapier carry their secret in the path, and
 //     others in the query or user info;
-//   - a string that looks like a URL but does not parse is Redacted.
+//   - a string that looks like a URL but does not parse is Redacted;
+//   - a URL inside other text is reduced the same way (RedactURLsInText).
 //
 // Log.Record applies it to every record's details, so every recorder (the
 // API, the dashboard, the CLI) keeps secrets out.
@@ -55,7 +56,10 @@ func Redact(v any) any {
 		}
 		return Redact(out)
 	case string:
-		return RedactURL(v)
+		if r := RedactURL(v); r != v {
+			return r
+		}
+		return RedactURLsInText(v)
 	}
 	return v
 }

@@ -30,7 +30,7 @@ func TestRedact(t *testing.T) {
 		"nested":      []any{map[string]any{"link": "https://h.example:8443"}, "ftp://files.example"},
 		"api_token":   audit.Redacted,
 		"Password":    audit.Redacted,
-		"note":        "see https://x.example/secret",
+		"note":        "see https://x.example",
 		"path":        "/v1/customers/alice",
 		"mail":        "mailto:ops@example.com",
 		"hostport":    "localhost:8080",
@@ -46,16 +46,18 @@ func TestRedact(t *testing.T) {
 	}
 }
 
-// Record stores details redacted, whoever records.
+// Record stores details and the reason redacted, whoever records.
 func TestRecordRedactsDetails(t *testing.T) {
 	t.Parallel()
 	l, _ := setup(t)
 	if _, err := l.Record(t.Context(), audit.Record{ActorKind: audit.ActorDashboard, Action: audit.ActionGrantCreate,
-		Details: map[string]any{"callback": "https://a:b@c.example/d?e=f"}}); err != nil {
+		Reason:  "upgrade per https://u:p@x.example/a?b=c, as agreed",
+		Details: map[string]any{"callback": "https://a:b@c.example/d?e=f", "description": "hook https://admin:pw@in.example/p?key=zz"}}); err != nil {
 		t.Fatal(err)
 	}
 	rs, _, err := l.List(t.Context(), audit.Filter{})
-	if err != nil || len(rs) != 1 || rs[0].Details["callback"] != "https://c.example" {
-		t.Fatalf("listed %+v, %v: want the callback as https://c.example", rs, err)
+	if err != nil || len(rs) != 1 || rs[0].Details["callback"] != "https://c.example" ||
+		rs[0].Details["description"] != "hook https://in.example" || rs[0].Reason != "upgrade per https://x.example, as agreed" {
+		t.Fatalf("listed %+v, %v: want the URLs as scheme://host, in the details and in the reason", rs, err)
 	}
 }
