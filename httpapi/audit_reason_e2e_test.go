@@ -23,6 +23,10 @@ func TestAuditReasonOnPlanAndHolds(t *testing.T) {
 		e.must(201, "POST", "/v1/customers/bob/grants", e.admin, map[string]any{"amount": 100})
 		h1 := str(e.must(201, "POST", "/v1/customers/bob/holds", e.write, map[string]any{"amount": 10}).body, "id")
 		h2 := str(e.must(201, "POST", "/v1/customers/bob/holds", e.write, map[string]any{"amount": 10}).body, "id")
+		// A reason that is not plain text is refused, and the hold stays.
+		e.must(422, "PUT", "/v1/customers/erin/subscription", e.admin, `{"plan":"basic","reason":"r\u0000"}`)
+		e.must(422, "POST", "/v1/holds/"+h1+"/capture", e.admin, `{"amount":2,"reason":"part\u0000ial"}`)
+		e.must(422, "POST", "/v1/holds/"+h2+"/release", e.admin, `{"reason":"x\u0000"}`)
 		e.must(200, "POST", "/v1/holds/"+h1+"/capture", e.admin, map[string]any{"amount": 4, "reason": "support call"})
 		e.must(200, "POST", "/v1/holds/"+h2+"/release", e.admin, map[string]any{"reason": "stuck job"})
 

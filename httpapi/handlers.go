@@ -489,6 +489,9 @@ func (s *Server) routes() {
 			if b == nil {
 				b = &captureBody{}
 			}
+			if err := checkAuditReason(b.Reason); err != nil {
+				return nil, err
+			}
 			e, err := l.Capture(ctx, in.Hold, b.Amount, &creditkit.CaptureOpts{Metadata: b.Metadata, IdempotencyKey: in.IdempotencyKey, Actor: actor(ctx)})
 			return &body[*creditkit.Entry]{e}, err
 		})
@@ -501,6 +504,9 @@ func (s *Server) routes() {
 		}) (*body[*creditkit.Hold], error) {
 			opts := &creditkit.CaptureOpts{IdempotencyKey: in.IdempotencyKey, Actor: actor(ctx)}
 			if in.Body != nil {
+				if err := checkAuditReason(in.Body.Reason); err != nil {
+					return nil, err
+				}
 				opts.Metadata = in.Body.Metadata
 			}
 			h, err := l.Release(ctx, in.Hold, opts)

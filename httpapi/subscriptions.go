@@ -44,6 +44,9 @@ func (s *Server) subscriptionRoutes() {
 			IdempotencyHeader
 			Body subscriptionBody
 		}) (*body[*creditkit.Subscription], error) {
+			if err := checkAuditReason(in.Body.Reason); err != nil {
+				return nil, err
+			}
 			trial, err := creditkit.ParseTrial(in.Body.Trial)
 			if err != nil {
 				return nil, err
@@ -218,4 +221,13 @@ func (c *Client) subscriptionVerb(ctx context.Context, customer, verb string, op
 	}
 	r.idem, r.write = opts.IdempotencyKey, true
 	return fetch[creditkit.Subscription](ctx, c, r)
+}
+
+// checkAuditReason refuses a reason that is not plain text: it goes to the
+// audit log only, where it would be stored other than it was sent.
+func checkAuditReason(reason string) error {
+	if !creditkit.IsText(reason) {
+		return &creditkit.Error{Code: creditkit.CodeInvalidRequest, Message: "reason contains a NUL character or bytes that are not UTF-8: send plain text"}
+	}
+	return nil
 }
