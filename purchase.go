@@ -327,7 +327,9 @@ func (l *Ledger) Purchase(ctx context.Context, customer string, opts PurchaseOpt
 					return nil, errorf(CodePurchaseConflict, "%s payment %q was already fulfilled as purchase %s of pack %s for customer %q: "+
 						"an external_id names one payment; use a new one for a new payment", opts.Provider, opts.ExternalID, prev.ID, prev.Pack, prev.Customer)
 				}
-				if diff := purchaseDiff(prev, amountGiven, paid, opts.MoneyCurrency != "", money, opts.Credits); diff != "" {
+				// An amount given without a currency is in the pack's
+				// currency (money): it asserts that currency too.
+				if diff := purchaseDiff(prev, amountGiven, paid, opts.MoneyCurrency != "" || amountGiven, money, opts.Credits); diff != "" {
 					return nil, errorf(CodePurchaseConflict, "%s payment %q was already fulfilled as purchase %s with %s: "+
 						"an external_id names one payment, recorded once; replay it with what was recorded (or without amount_paid, currency and credits), "+
 						"or use a new external_id for a new payment", opts.Provider, opts.ExternalID, prev.ID, diff)

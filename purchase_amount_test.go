@@ -149,9 +149,22 @@ func TestPurchaseReplayConflicts(t *testing.T) {
 		if p, err := l.Purchase(ctx, "zed", PurchaseOpts{Pack: "starter", Provider: "manual", ExternalID: "ext_free", Free: true}); err != nil || !p.Replayed || p.ID != free.ID {
 			t.Fatalf("free replay: %+v, %v", p, err)
 		}
+		// Recorded in EUR: a replay of the amount without a currency names
+		// the pack's (USD), so it conflicts; with EUR it replays.
+		eur, err := l.Purchase(ctx, "zed", PurchaseOpts{Pack: "starter", Provider: "manual", ExternalID: "ext_eur", AmountPaid: 900, MoneyCurrency: "EUR"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Purchase(ctx, "zed", PurchaseOpts{Pack: "starter", Provider: "manual", ExternalID: "ext_eur", AmountPaid: 900}); ErrorCodeOf(err) != CodePurchaseConflict ||
+			!strings.Contains(err.Error(), "currency EUR recorded, not the USD given") {
+			t.Fatalf("replay of a EUR purchase's amount without its currency: %v, want purchase_conflict naming the currencies", err)
+		}
+		if p, err := l.Purchase(ctx, "zed", PurchaseOpts{Pack: "starter", Provider: "manual", ExternalID: "ext_eur", AmountPaid: 900, MoneyCurrency: "eur"}); err != nil || p.ID != eur.ID {
+			t.Fatalf("replay with EUR: %+v, %v", p, err)
+		}
 		b, err := l.Balance(ctx, "zed", nil)
-		if err != nil || b.Available != 2000 {
-			t.Fatalf("zed's balance = %+v, %v, want 2000 (two purchases, nothing more)", b, err)
+		if err != nil || b.Available != 3000 {
+			t.Fatalf("zed's balance = %+v, %v, want 3000 (three purchases, nothing more)", b, err)
 		}
 	})
 }
