@@ -30,6 +30,15 @@ type Options struct {
 	Notices store.ExpiryNoticeStore
 	// Webhooks delivers the outbox; nil delivers nothing.
 	Webhooks *webhook.Deliverer
+	// Grace is how long the webhook requests in flight when Run's context
+	// is done may take to finish. Run claims nothing more once its context
+	// is done; the requests that end within Grace are recorded as usual
+	// (succeeded, or a retry), so a graceful restart sends none of them
+	// twice, and those still going after it are cut off unrecorded: they
+	// stay leased and are sent again when the lease runs out (see
+	// webhook.Deliverer.Drain). Defaults to none: they are cut off at
+	// once. serve passes its --grace.
+	Grace time.Duration
 	// Logger receives the scheduler's logs. Defaults to a logger that
 	// discards.
 	Logger *slog.Logger
@@ -80,7 +89,8 @@ func New(l *creditkit.Ledger, opts *Options) (*Scheduler, error) {
 }
 
 // Run runs rounds until ctx is done, then returns after the rounds in
-// progress end. Due work and webhooks run in two loops, so a slow receiver
+// progress end and the webhook requests in flight have finished, or
+// Options.Grace has passed and they are cut off. Due work and webhooks run in two loops, so a slow receiver
 // never delays the expiry sweep. Events written by this process wake
 // webhook delivery at once instead of at the next tick. Webhooks are sent
 // by the Deliverer's pool of workers (webhook.Deliverer.Start): a worker
@@ -152,13 +162,18 @@ func (s *Scheduler) due(ctx context.Context) error {
 // webhooks dispatches new events and starts sending the due webhooks now,
 // then on every tick and every wake-up; and whenever a worker comes free,
 // it starts the next due ones without dispatching. When ctx is done it
-// waits for the attempts in flight, which ctx abandons.
+// claims nothing more, and waits for the attempts in flight for up to
+// Grace before it cuts them off (webhook.Deliverer.Drain).
 func (s *Scheduler) webhooks(ctx context.Context) {
 	wh := s.o.Webhooks
 	if wh == nil {
 		return
 	}
-	defer wh.Wait()
+	defer func() {
+		grace, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(s.o.Grace, 0))
+		defer cancel()
+		wh.Drain(grace)
+	}()
 	t := time.NewTicker(s.o.Interval)
 	defer t.Stop()
 	dispatch := true

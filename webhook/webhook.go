@@ -23,6 +23,13 @@
 // and a delivery whose lease would run out before its request could time
 // out is still never sent. The caps are per process: n serve processes
 // send at most n*PerEndpoint requests at once to one endpoint.
+//
+// At shutdown the caller stops calling Start, so nothing more is claimed,
+// and calls Drain: the requests in flight get a bounded time to finish and
+// are recorded as usual (succeeded, or a retry), so that a graceful
+// restart sends none of them twice. Only those still going when that time
+// is up are cut off; they stay leased and are sent again when the lease
+// runs out.
 package webhook
 
 import (
@@ -113,6 +120,10 @@ type Deliverer struct {
 	backlog  bool
 	inflight sync.WaitGroup
 	freed    chan struct{}
+	// cancels cuts off each attempt in flight (by a number of its own,
+	// from last), for Drain; mu guards them too.
+	cancels map[uint64]context.CancelFunc
+	last    uint64
 }
 
 // New returns a Deliverer on a store.
@@ -147,6 +158,7 @@ func New(st store.ServerStore, opts *Options) (*Deliverer, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	d := &Deliverer{st: st, o: o, endpoint: map[string]int{}, freed: make(chan struct{}, 1),
+		cancels: map[uint64]context.CancelFunc{},
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "creditkit_webhook_attempts_total", Help: "Webhook delivery attempts, by outcome (succeeded, retrying, failed).",
 		}, []string{"outcome"}),
@@ -185,12 +197,13 @@ func (d *Deliverer) Dispatch(ctx context.Context) (int, error) {
 // Start claims as many due deliveries as there are free workers, leaving
 // those of endpoints that have PerEndpoint requests in flight, and starts
 // sending them. It returns how many attempts it started, without waiting
-// for them: a slow receiver holds only its own workers. Attempts run under
-// ctx (cancelling it abandons the requests in flight: their leases run out
-// and they are sent again later); their errors are logged. Call Start on
-// every tick and whenever Freed receives, and Wait before exiting.
+// for them: a slow receiver holds only its own workers. ctx governs the
+// claiming only: once it is done Start claims nothing, but the attempts it
+// started go on (with ctx's values, not its cancellation) until they end
+// or Drain cuts them off; their errors are logged. Call Start on every
+// tick and whenever Freed receives, and Drain (or Wait) before exiting.
 func (d *Deliverer) Start(ctx context.Context) (int, error) {
-	return d.start(ctx, nil, func(err error) {
+	return d.start(ctx, true, nil, func(err error) {
 		d.o.Logger.Error("webhook delivery not recorded", "err", err)
 	})
 }
@@ -202,6 +215,37 @@ func (d *Deliverer) Freed() <-chan struct{} { return d.freed }
 // Wait waits for every attempt in flight.
 func (d *Deliverer) Wait() { d.inflight.Wait() }
 
+// Drain waits for the attempts in flight until ctx is done, then cuts off
+// the requests still in flight and waits for their attempts to return. An
+// attempt that ends in time is recorded as any other (succeeded, or a retry
+// on the schedule), so a graceful restart does not send it again; one cut
+// off is not recorded: its delivery stays leased and is sent again when the
+// lease runs out. A done ctx cuts everything off at once. Call it after the
+// last Start, when shutting down: ctx bounds how long shutdown waits for
+// receivers (give it a timeout, such as serve's --grace).
+func (d *Deliverer) Drain(ctx context.Context) {
+	done := make(chan struct{})
+	go func() {
+		d.inflight.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return
+	case <-ctx.Done():
+	}
+	d.mu.Lock()
+	n := len(d.cancels)
+	for _, cancel := range d.cancels {
+		cancel()
+	}
+	d.mu.Unlock()
+	if n > 0 {
+		d.o.Logger.Warn("webhook requests cut off at shutdown: they are sent again when their leases run out", "requests", n)
+	}
+	<-done
+}
+
 // Deliver makes one round: it claims and sends what Start would, and waits
 // for those attempts. It returns how many attempts it made. It suits tests
 // and one-off runs; a long-running process calls Start instead, so that it
@@ -210,7 +254,7 @@ func (d *Deliverer) Deliver(ctx context.Context) (int, error) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
-	n, err := d.start(ctx, &wg, func(err error) {
+	n, err := d.start(ctx, false, &wg, func(err error) {
 		mu.Lock()
 		errs = append(errs, err)
 		mu.Unlock()
@@ -220,9 +264,10 @@ func (d *Deliverer) Deliver(ctx context.Context) (int, error) {
 }
 
 // start claims while there is room and something due, and starts an
-// attempt for each delivery claimed; track, if not nil, counts the
-// attempts, and failed gets their errors.
-func (d *Deliverer) start(ctx context.Context, track *sync.WaitGroup, failed func(error)) (int, error) {
+// attempt for each delivery claimed; detach lets the attempts outlive
+// ctx's cancellation (until Drain cuts them off), track, if not nil,
+// counts the attempts, and failed gets their errors.
+func (d *Deliverer) start(ctx context.Context, detach bool, track *sync.WaitGroup, failed func(error)) (int, error) {
 	d.claiming.Lock()
 	defer d.claiming.Unlock()
 	started := 0
@@ -238,7 +283,7 @@ func (d *Deliverer) start(ctx context.Context, track *sync.WaitGroup, failed fun
 			return started, fmt.Errorf("claim webhook deliveries: %w", err)
 		}
 		for _, dl := range ds {
-			d.launch(ctx, dl, claimed.Add(d.o.Lease), track, failed)
+			d.launch(ctx, detach, dl, claimed.Add(d.o.Lease), track, failed)
 		}
 		started += len(ds)
 		if len(ds) < limit {
@@ -276,11 +321,19 @@ func (d *Deliverer) setBacklog(b bool) {
 }
 
 // launch counts a claimed delivery in flight and attempts it in a
-// goroutine of its own.
-func (d *Deliverer) launch(ctx context.Context, dl *store.Delivery, leased time.Time, track *sync.WaitGroup, failed func(error)) {
+// goroutine of its own, under ctx or, if detach, under ctx without its
+// cancellation; either way Drain can cut it off.
+func (d *Deliverer) launch(ctx context.Context, detach bool, dl *store.Delivery, leased time.Time, track *sync.WaitGroup, failed func(error)) {
+	if detach {
+		ctx = context.WithoutCancel(ctx)
+	}
+	ctx, cancel := context.WithCancel(ctx)
 	d.mu.Lock()
 	d.busy++
 	d.endpoint[dl.EndpointID]++
+	d.last++
+	key := d.last
+	d.cancels[key] = cancel
 	d.mu.Unlock()
 	d.inflight.Add(1)
 	if track != nil {
@@ -292,17 +345,19 @@ func (d *Deliverer) launch(ctx context.Context, dl *store.Delivery, leased time.
 			defer track.Done()
 		}
 		err := d.attempt(ctx, dl, leased)
-		d.release(dl.EndpointID)
+		d.release(dl.EndpointID, key)
 		if err != nil {
 			failed(err)
 		}
 	}()
 }
 
-// release frees a worker, and wakes whoever waits on Freed if due
-// deliveries may be waiting for it.
-func (d *Deliverer) release(endpointID string) {
+// release frees a worker (and the attempt's context, numbered key), and
+// wakes whoever waits on Freed if due deliveries may be waiting for it.
+func (d *Deliverer) release(endpointID string, key uint64) {
 	d.mu.Lock()
+	d.cancels[key]()
+	delete(d.cancels, key)
 	d.busy--
 	if d.endpoint[endpointID]--; d.endpoint[endpointID] <= 0 {
 		delete(d.endpoint, endpointID)
@@ -348,8 +403,9 @@ func (d *Deliverer) attempt(ctx context.Context, dl *store.Delivery, leased time
 	}
 	status, sendErr := d.send(ctx, dl)
 	if sendErr != nil && ctx.Err() != nil {
-		// Shutting down mid-request: the lease runs out and the delivery
-		// is retried. A success is still recorded below.
+		// Cut off mid-request (Drain's time was up, or Deliver's ctx was
+		// cancelled): the lease runs out and the delivery is retried. A
+		// success is still recorded below.
 		return nil
 	}
 	now := d.o.Now().UTC()

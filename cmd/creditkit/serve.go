@@ -29,7 +29,7 @@ type ServeCmd struct {
 	ExpiringNotice time.Duration `name:"expiring-notice" default:"72h" help:"Send credits.grant.expiring this long before a grant expires; 0 sends none."`
 	WebhookBackoff string        `name:"webhook-backoff" default:"5s,5m,30m,2h,5h,10h,10h" help:"Waits between webhook retries, comma separated; then the delivery fails."`
 	NoScheduler    bool          `name:"no-scheduler" help:"Serve the API only; another process runs the scheduler."`
-	Grace          time.Duration `name:"grace" default:"30s" help:"On SIGTERM, how long requests in flight may take to finish."`
+	Grace          time.Duration `name:"grace" default:"30s" help:"On SIGTERM, how long requests in flight may take to finish; then as long again for webhook deliveries in flight."`
 	DrainDelay     time.Duration `name:"drain-delay" default:"0s" help:"On SIGTERM, how long to keep serving with /readyz answering 503 before the listener closes (set it to your load balancer's readiness interval times its failure threshold)."`
 	AllowPrivate   bool          `name:"allow-private-webhooks" help:"Let webhook endpoints be on loopback, private and link-local addresses (local development only; implied by --demo)."`
 	KeyCacheTTL    time.Duration `name:"key-cache-ttl" default:"2s" help:"How long an API key lookup is remembered; a revoked key stops working within it. 0 disables the cache."`
@@ -42,7 +42,8 @@ type ServeCmd struct {
 
 // Run serves until the process is told to stop, then shuts down in order:
 // the listener closes and requests in flight finish, the scheduler ends
-// its round, and the ledger commits what it has queued.
+// its round (it claims no more webhooks, and those in flight get --grace
+// to finish and be recorded), and the ledger commits what it has queued.
 func (c *ServeCmd) Run(s *session) error {
 	if err := c.useTestClock(s); err != nil {
 		return err
@@ -147,7 +148,7 @@ func (c *ServeCmd) Run(s *session) error {
 				ln.Close()
 				return err
 			}
-			sch, err := scheduler.New(l, &scheduler.Options{Interval: c.Tick, ExpiringLead: c.ExpiringNotice, Notices: st, Webhooks: wh, Logger: logger, Registerer: reg})
+			sch, err := scheduler.New(l, &scheduler.Options{Interval: c.Tick, ExpiringLead: c.ExpiringNotice, Notices: st, Webhooks: wh, Logger: logger, Registerer: reg, Grace: c.Grace})
 			if err != nil {
 				ln.Close()
 				return err
