@@ -23,15 +23,18 @@ import (
 //	opening deferred + sold + overage billed + transferred in
 //	  = recognized + breakage + voided + transferred out + closing deferred
 //
-// Transfers cancel out in a report over every customer. A refund entry's
+// Transfers cancel out in a report over every customer (but for a refund
+// of credits transferred away, below). A refund entry's
 // allocations take credits back out of their grants: negative sales,
 // inside sold (and shown again, positive, on the refunds line). The part
 // of a refund the wallet no longer had (its debt or shortfall: credits the
-// refunded money paid for and that were spent) is a negative sale too, at
-// the purchase grant's cost basis, and reverses the revenue recognized when
-// they were spent: sold and recognized drop by the same value, so the
-// report still reconciles, and a later grant that repays the debt
-// recognizes it again, once.
+// refunded money paid for that left the purchase grant) is a negative sale
+// too, at the purchase grant's cost basis, and reverses the line those
+// credits left by: recognized when they were consumed, breakage when they
+// expired, voided when voided, transferred out when transferred (see
+// refundOutflow). Sold and that line drop by the same value, so the report
+// still reconciles, and a later grant that repays a debt of consumed
+// credits recognizes it again, once.
 //
 // Totals are summed exactly (math/big), so no amount the ledger accepted
 // can overflow the sums; only a total that does not fit the report's
@@ -77,6 +80,7 @@ type MoneyRevenue struct {
 	// in the range, less the credits refunds took back (negative sales at
 	// the cost basis of the grants they came from) and less the credits
 	// they recorded as debt or shortfall (at the purchase's cost basis).
+	// Sold + Refunds is what was sold before refunds.
 	Sold RevenueLine `json:"sold"`
 	// OverageBilled is the value of overage settled in the range
 	// (SettleDebt at an overage price); it is recognized at once, so it
@@ -84,18 +88,28 @@ type MoneyRevenue struct {
 	OverageBilled RevenueLine `json:"overage_billed"`
 	// TransferredIn is the value that came in with transfers from
 	// customers outside the report; it equals TransferredOut in a report
-	// over every customer.
+	// over every customer, unless refunds took back credits transferred
+	// away (see TransferredOut).
 	TransferredIn RevenueLine `json:"transferred_in"`
 	// Recognized is the value of the credits drawn by charges and
 	// repayments in the range, plus overage billed, less what reversals
-	// gave back and less the consumption refunds paid back (their debt or
-	// shortfall, at the purchase's cost basis).
+	// gave back and less the consumption refunds paid back (the part of
+	// their debt or shortfall that the purchase grant had lost to charges,
+	// at the purchase's cost basis).
 	Recognized RevenueLine `json:"recognized"`
-	// Breakage is the value of the credits that expired unused.
+	// Breakage is the value of the credits that expired unused, less
+	// the part of refunds' debt or shortfall that the purchase grant had
+	// lost to expiry.
 	Breakage RevenueLine `json:"breakage"`
-	// Voided is the value of the credits removed by voids.
+	// Voided is the value of the credits removed by voids, less the part
+	// of refunds' debt or shortfall that the purchase grant had lost to
+	// voids.
 	Voided RevenueLine `json:"voided"`
-	// TransferredOut is the value that left with transfers.
+	// TransferredOut is the value that left with transfers, less the part
+	// of refunds' debt or shortfall that the purchase grant had
+	// transferred away (the receiver keeps those credits, deferred at the
+	// cost basis they came with, so over every customer TransferredIn can
+	// exceed TransferredOut by that much).
 	TransferredOut RevenueLine `json:"transferred_out"`
 	// ClosingDeferred is the value of the credits bought and not yet
 	// consumed, expired or voided at To.
@@ -105,7 +119,9 @@ type MoneyRevenue struct {
 	// wallet no longer had (debt or shortfall) at the purchase grant's
 	// cost basis. It is already in Sold, as negative sales, so it is not a
 	// line of the reconciliation; the debt or shortfall part is taken off
-	// Recognized too (the money that paid for that consumption went back).
+	// the line the purchase grant's credits left by (Recognized, Breakage,
+	// Voided or TransferredOut). Its value is not the money refunded when
+	// credits were taken back from other grants, at their cost basis.
 	Refunds RevenueLine `json:"refunds"`
 }
 
@@ -187,7 +203,20 @@ var uncostedNames = [lineCount]string{"opening", "granted", "", "transferred_in"
 type revenueAcc struct {
 	money    map[string]*[lineCount]lineAcc
 	uncosted map[string]*[lineCount]big.Int
+	// left counts, per grant of the customer being added, the credits
+	// that left it up to the entry being added, per line they left by
+	// (recognized net of reversals, breakage, voided, transferred out),
+	// less those refunds already counted as debt or shortfall. Keyed by
+	// grant ID, which is unique across customers.
+	left map[string]*[lineCount]Amount
 }
+
+// refundOutflow is the order a refund's debt or shortfall is taken from
+// the lines its purchase grant's credits left by: consumed first (the
+// usual case: the credits were spent), then expired, voided, transferred
+// out. It matters only when the credits left by more than one line and
+// the refund recovered some of them.
+var refundOutflow = [...]revenueLine{lineRecognized, lineBreakage, lineVoided, lineTransferOut}
 
 type lineAcc struct {
 	value   big.Rat
@@ -222,7 +251,7 @@ func (l *Ledger) Revenue(ctx context.Context, opts *RevenueOpts) (*RevenueReport
 			return nil, err
 		}
 	}
-	acc := &revenueAcc{money: map[string]*[lineCount]lineAcc{}, uncosted: map[string]*[lineCount]big.Int{}}
+	acc := &revenueAcc{money: map[string]*[lineCount]lineAcc{}, uncosted: map[string]*[lineCount]big.Int{}, left: map[string]*[lineCount]Amount{}}
 	err := l.store.View(ctx, func(ctx context.Context, tx store.ReadTx) error {
 		customers := []string{opts.Customer}
 		if opts.Customer != "" {
@@ -380,12 +409,17 @@ func (acc *revenueAcc) addEntry(e *Entry, details []byte, grants map[string]*cos
 	if e.Type == EntryOverageSettlement && inRange {
 		return acc.addOverage(e)
 	}
-	if e.Type == EntryRefund && inRange {
-		if err := acc.addRefundUnrecovered(e, details, grants); err != nil {
+	if !e.At.Before(to) {
+		return nil
+	}
+	if e.Type == EntryRefund {
+		// Every refund up to to, so that the credits a refund before
+		// from counted are not counted again.
+		if err := acc.addRefundUnrecovered(e, details, grants, inRange); err != nil {
 			return err
 		}
 	}
-	if len(e.Allocations) == 0 || !e.At.Before(to) {
+	if len(e.Allocations) == 0 {
 		return nil
 	}
 	line, sign, err := entryLine(e)
@@ -396,6 +430,10 @@ func (acc *revenueAcc) addEntry(e *Entry, details []byte, grants map[string]*cos
 		g := grants[a.GrantID]
 		if g == nil {
 			return fmt.Errorf("entry %s draws from grant %s, which is not a grant of %s", e.ID, a.GrantID, e.Customer)
+		}
+		if line != lineSold && line != lineTransferIn {
+			// Credits leaving the grant (sign -1) or coming back to it.
+			acc.leftBy(a.GrantID)[line] -= Amount(sign) * a.Amount
 		}
 		// A reversal gives back recognized revenue: it counts on the
 		// recognized line with the opposite sign of a charge.
@@ -443,14 +481,30 @@ type refundDetails struct {
 	Shortfall Amount `json:"shortfall"`
 }
 
-// addRefundUnrecovered adds the part of a refund in the range that the
-// wallet no longer had: the credits recorded as debt (refund_debt: allow)
-// or as shortfall (forbid). The refunded money paid for them and they were
-// spent, so their value at the purchase grant's cost basis is a negative
-// sale (on the refunds line too) and reverses the revenue their spending
-// recognized. A debt is recognized again when a later grant repays it.
-// It moves no grant, so the deferred lines do not change.
-func (acc *revenueAcc) addRefundUnrecovered(e *Entry, details []byte, grants map[string]*costedGrant) error {
+// leftBy returns the credits that left a grant, per line, made on first
+// use.
+func (acc *revenueAcc) leftBy(grant string) *[lineCount]Amount {
+	l := acc.left[grant]
+	if l == nil {
+		l = new([lineCount]Amount)
+		acc.left[grant] = l
+	}
+	return l
+}
+
+// addRefundUnrecovered adds the part of a refund that the wallet no longer
+// had: the credits recorded as debt (refund_debt: allow) or as shortfall
+// (forbid). The refunded money paid for them, and they left the purchase
+// grant by one of its lines: consumed, expired, voided or transferred out.
+// Their value at the purchase grant's cost basis is a negative sale (on
+// the refunds line too) and comes off the line they left by, taken in
+// refundOutflow's order from what is left of each (net of earlier
+// refunds); whatever no line accounts for (credits still held when
+// refunded) comes off recognized, as held credits are consumed when
+// captured. A debt of consumed credits is recognized again when a later
+// grant repays it. It moves no grant, so the deferred lines do not change.
+// Out of the range it only updates what is left of each line.
+func (acc *revenueAcc) addRefundUnrecovered(e *Entry, details []byte, grants map[string]*costedGrant, inRange bool) error {
 	var d refundDetails
 	if err := json.Unmarshal(orJSON(details, "{}"), &d); err != nil {
 		return fmt.Errorf("entry %s: decode refund details: %w", e.ID, err)
@@ -463,15 +517,28 @@ func (acc *revenueAcc) addRefundUnrecovered(e *Entry, details []byte, grants map
 	if g == nil {
 		return fmt.Errorf("refund entry %s names purchase grant %q, which is not a grant of %s", e.ID, d.GrantID, e.Customer)
 	}
-	if g.money == "" {
-		// Worth 0: the uncosted counts have no refunds line.
+	left := acc.leftBy(d.GrantID)
+	var parts [lineCount]Amount
+	for _, l := range refundOutflow {
+		take := min(n, max(left[l], 0))
+		parts[l], left[l], n = take, left[l]-take, n-take
+	}
+	parts[lineRecognized] += n
+	if g.money == "" || !inRange {
+		// Worth 0 (the uncosted counts have no refunds line), or not in
+		// the report.
 		return nil
 	}
 	lines := acc.moneyLines(g.money)
-	v := new(big.Rat).Mul(g.rate, new(big.Rat).SetInt64(int64(n)))
-	lines[lineSold].add(v, g.currency, n, -1)
-	lines[lineRecognized].add(v, g.currency, n, -1)
-	lines[lineRefunds].add(v, g.currency, n, 1)
+	for _, l := range refundOutflow {
+		if parts[l] == 0 {
+			continue
+		}
+		v := new(big.Rat).Mul(g.rate, new(big.Rat).SetInt64(int64(parts[l])))
+		lines[lineSold].add(v, g.currency, parts[l], -1)
+		lines[l].add(v, g.currency, parts[l], -1)
+		lines[lineRefunds].add(v, g.currency, parts[l], 1)
+	}
 	return nil
 }
 

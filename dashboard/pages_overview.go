@@ -27,8 +27,9 @@ type overviewData struct {
 	Customers     int
 	CustomersMore bool
 	// Granted and Expired are the credits of the period, over every
-	// customer (the revenue report's credit columns); TotalsErr says why
-	// they are missing when the report failed.
+	// customer (the revenue report's credit columns; Granted before
+	// refunds, so a refunded pack still counts); TotalsErr says why they
+	// are missing when the report failed.
 	Granted, Expired creditkit.Amount
 	TotalsErr        string
 	// Spent is what was charged in the period (as Usage counts it: not
@@ -77,7 +78,9 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, u *user) {
 			}
 		}
 		for _, m := range rep.Money {
-			d.Granted += m.Sold.Credits[cur.Name]
+			// Sold is net of refunds; the tile shows what was granted, so
+			// the refunds' credits are added back.
+			d.Granted += m.Sold.Credits[cur.Name] + m.Refunds.Credits[cur.Name]
 			d.Expired += m.Breakage.Credits[cur.Name]
 		}
 	}
