@@ -46,3 +46,26 @@ func TestOverviewSpentIsThisMonthsCharges(t *testing.T) {
 		t.Fatalf("Spent this month: %q, want 7 (the settled 50 is no spending)", m)
 	}
 }
+
+// TestOverviewSurvivesAFailedReport: credit totals past 64 bits make the
+// revenue report refuse (it says to narrow it); the overview still renders,
+// says why the granted and expired tiles are missing, and shows the rest.
+func TestOverviewSurvivesAFailedReport(t *testing.T) {
+	e := newEnv(t, sqliteURL(t))
+	ctx := context.Background()
+	for _, c := range []string{"huge1", "huge2"} {
+		if _, err := e.l.Grant(ctx, c, 9_000_000_000_000_000_000, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.l.Revenue(ctx, &creditkit.RevenueOpts{From: e.clock.Now().AddDate(0, -1, 0), To: e.clock.Now().Add(time.Second)}); creditkit.ErrorCodeOf(err) != creditkit.CodeInvalidRequest {
+		t.Fatalf("the report over every customer: %v, want invalid_request", err)
+	}
+	c := e.client()
+	c.signIn(e.admin)
+	p := c.get("/dashboard/")
+	if p.status != 200 {
+		t.Fatalf("overview: %d", p.status)
+	}
+	p.mustContain(t, `id="stat-granted">—<`, `id="stat-expired">—<`, "the revenue report failed", `id="stat-customers">5<`)
+}

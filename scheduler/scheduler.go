@@ -90,8 +90,8 @@ func New(l *creditkit.Ledger, opts *Options) (*Scheduler, error) {
 
 // Run runs rounds until ctx is done, then returns after the rounds in
 // progress end and the webhook requests in flight have finished, or
-// Options.Grace has passed and they are cut off. Due work and webhooks run in two loops, so a slow receiver
-// never delays the expiry sweep. Events written by this process wake
+// Options.Grace has passed and they are cut off. Due work and webhooks run
+// in two loops, so a slow receiver never delays the expiry sweep. Events written by this process wake
 // webhook delivery at once instead of at the next tick. Webhooks are sent
 // by the Deliverer's pool of workers (webhook.Deliverer.Start): a worker
 // that comes free claims the next due delivery at once, whatever the
